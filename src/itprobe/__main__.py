@@ -1,0 +1,3 @@
+from itprobe.cli import main
+
+main()

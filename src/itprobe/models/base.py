@@ -1,0 +1,36 @@
+"""The interface every model adapter implements (causal and seq2seq alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ChoiceScore:
+    """Log-likelihood of one continuation (a label) given a prompt."""
+
+    logprob: float  # sum over the continuation's tokens, natural log
+    n_tokens: int
+
+    @property
+    def mean_logprob(self) -> float:
+        return self.logprob / max(self.n_tokens, 1)
+
+
+class LanguageModel(Protocol):
+    """What the evaluation engine and the trainer need from a model."""
+
+    @property
+    def identity(self) -> str:
+        """A stable string naming these exact weights (id/path plus weights hash or revision)."""
+        ...
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+        """Greedy continuation of each prompt, decoded without special tokens."""
+        ...
+
+    def score_choices(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[list[ChoiceScore]]:
+        """Log-likelihood of each choice after its prompt; the prompt is encoded once per instance."""
+        ...
