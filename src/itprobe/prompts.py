@@ -1,8 +1,27 @@
-"""Tk-Instruct prompt encoding (owned by the foundation work; see docs/design.md)."""
+"""Tk-Instruct prompt encoding, byte-identical to ``DataCollatorForNI(text_only=True)``.
+
+Reference: yizhongw/Tk-Instruct ``src/ni_collator.py``. The source text is
+
+    task_name + definition + "".join(positive examples) + "".join(negative examples) + task_input
+
+where every piece ends with a period unless its last character is already ASCII punctuation. With a token
+budget the collator adds examples only while ``definition + " ".join(examples so far) + candidate +
+task_input`` fits (note the ``" ".join`` and the missing task name in that check: quirks of the original,
+kept so that budgets cut at the same example), then cuts an over-long source to its first ``budget``
+tokens.
+
+An `Example` always carries an ``explanation`` field (NatInst requires one), so with ``add_explanation`` an
+empty explanation renders as ``" Explanation: ."`` exactly as the collator renders an empty string.
+"""
 
 from __future__ import annotations
 
+import string
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
+
+from itprobe.tasks.types import Example, Instance, Task
 
 
 @dataclass(frozen=True)
@@ -25,3 +44,96 @@ class Prompt:
     id: str
     text: str
     targets: tuple[str, ...]
+
+
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def _end_sentence(text: str) -> str:
+    """Append "." unless the text already ends with ASCII punctuation (the collator's rule)."""
+    return text if text and text[-1] in _PUNCTUATION else text + "."
+
+
+def task_input_block(instance_input: str) -> str:
+    """The closing block: ``Now complete the following example -\\nInput: ….\\nOutput: ``."""
+    return (
+        _end_sentence(f"Now complete the following example -\nInput: {instance_input.strip()}") + "\nOutput: "
+    )
+
+
+def definition_block(definition: str) -> str:
+    """``Definition: ….\\n\\n`` (only used when the definition is added)."""
+    return _end_sentence("Definition: " + definition.strip()) + "\n\n"
+
+
+def example_block(
+    example: Example, index: int, kind: Literal["Positive", "Negative"], add_explanation: bool
+) -> str:
+    """One demonstration, numbered from 1, ending with a blank line."""
+    text = _end_sentence(f" {kind} Example {index} -\nInput: {example.input.strip()}") + "\n"
+    text = _end_sentence(text + f" Output: {example.output.strip()}") + "\n"
+    if add_explanation:
+        text = _end_sentence(text + f" Explanation: {example.explanation.strip()}") + "\n"
+    return text + "\n"
+
+
+def _token_count(tokenizer: Any) -> Callable[[str], int]:
+    return lambda text: len(tokenizer(text)["input_ids"])
+
+
+def _select_examples(
+    candidates: Sequence[str], prefix: str, suffix: str, fits: Callable[[str], bool] | None
+) -> list[str]:
+    """Keep candidates in order while ``prefix + " ".join(kept) + candidate + suffix`` fits the budget."""
+    kept: list[str] = []
+    for candidate in candidates:
+        if fits is not None and not fits(prefix + " ".join(kept) + candidate + suffix):
+            break
+        kept.append(candidate)
+    return kept
+
+
+def encode(task: Task, instance: Instance, config: PromptConfig, tokenizer: Any = None) -> Prompt:
+    """Encode one instance of ``task`` as Tk-Instruct does.
+
+    Args:
+        task: the task whose definition and examples form the instruction.
+        instance: the instance to complete.
+        config: which parts to include, and an optional ``max_source_tokens`` budget.
+        tokenizer: a Hugging Face tokenizer; the budget applies only when both it and
+            ``config.max_source_tokens`` are given (otherwise the text is never cut).
+
+    Returns:
+        The prompt text with all of the instance's references as targets.
+    """
+    budget = config.max_source_tokens if tokenizer is not None else None
+    count = _token_count(tokenizer) if budget is not None else None
+    fits = (lambda text: count(text) <= budget) if count is not None and budget is not None else None
+
+    task_input = task_input_block(instance.input)
+    task_name = task.name + ". " if config.add_task_name else ""
+    definition = definition_block(task.definition) if config.add_definition else ""
+    positives = [
+        example_block(ex, i + 1, "Positive", config.add_explanation)
+        for i, ex in enumerate(task.positive_examples[: config.num_pos])
+    ]
+    negatives = [
+        example_block(ex, i + 1, "Negative", config.add_explanation)
+        for i, ex in enumerate(task.negative_examples[: config.num_neg])
+    ]
+    positives = _select_examples(positives, definition, task_input, fits)
+    negatives = _select_examples(negatives, definition + " ".join(positives), task_input, fits)
+    source = task_name + definition + "".join(positives) + "".join(negatives) + task_input
+    if budget is not None:
+        ids = tokenizer(source)["input_ids"]
+        if len(ids) > budget:
+            source = tokenizer.decode(ids[:budget], skip_special_tokens=True)
+    return Prompt(task=task.name, id=instance.id, text=source, targets=tuple(instance.outputs))
+
+
+def encode_task(
+    task: Task, config: PromptConfig, tokenizer: Any = None, max_instances: int | None = None
+) -> list[Prompt]:
+    """Encode the task's instances in order (the first ``max_instances`` when given)."""
+    instances = task.instances if max_instances is None else task.instances[:max_instances]
+    return [encode(task, instance, config, tokenizer) for instance in instances]

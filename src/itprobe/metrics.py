@@ -1,0 +1,190 @@
+"""Official NatInst metrics: normalisation, exact match, ROUGE-1/L, grouping, and output-format checks.
+
+Reference: Tk-Instruct ``src/compute_metrics.py``. Normalisation lower-cases, strips ASCII punctuation and
+collapses whitespace; unlike SQuAD it KEEPS articles (the original comments ``remove_articles`` out). ROUGE
+is Google's ``rouge_score`` with the Porter stemmer; every metric is the maximum over the references, and
+``overall`` is the mean over instances ×100 (so big tasks weigh more), reported beside the unweighted mean
+over tasks.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from itprobe.predict import Prediction
+
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize_answer(s: str) -> str:
+    """Lower-case, drop ASCII punctuation, collapse whitespace (articles are kept, as in Tk-Instruct)."""
+    return " ".join("".join(ch for ch in s.lower() if ch not in _PUNCTUATION).split())
+
+
+@lru_cache(maxsize=1)
+def _scorer() -> Any:
+    # building a RougeScorer is slow (stemmer set-up); one shared instance serves every call
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rouge1", "rougeL"], use_stemmer=True)
+
+
+@lru_cache(maxsize=65536)
+def _rouge_pair(prediction: str, reference: str) -> tuple[float, float]:
+    """(ROUGE-1 F, ROUGE-L F) of one prediction against one reference; cached for repeated pairs."""
+    scores = _scorer().score(target=reference, prediction=prediction)
+    return scores["rouge1"].fmeasure, scores["rougeL"].fmeasure
+
+
+def _check_refs(references: Sequence[str]) -> None:
+    if not references:
+        raise ValueError("an instance needs at least one reference")
+
+
+def exact_match(prediction: str, references: Sequence[str]) -> float:
+    """1.0 when the normalised prediction equals any normalised reference, else 0.0."""
+    _check_refs(references)
+    pred = normalize_answer(prediction)
+    return float(any(pred == normalize_answer(ref) for ref in references))
+
+
+def rouge1(prediction: str, references: Sequence[str]) -> float:
+    """ROUGE-1 F-measure (stemmed), maximum over the references, in 0..1."""
+    _check_refs(references)
+    return max(_rouge_pair(prediction, ref)[0] for ref in references)
+
+
+def rouge_l(prediction: str, references: Sequence[str]) -> float:
+    """ROUGE-L F-measure (stemmed), maximum over the references, in 0..1."""
+    _check_refs(references)
+    return max(_rouge_pair(prediction, ref)[1] for ref in references)
+
+
+def in_space_strict(prediction: str, labels: Iterable[str]) -> bool:
+    """Whether the normalised prediction equals one of the normalised labels (a well-formed answer)."""
+    pred = normalize_answer(prediction)
+    return any(pred == normalize_answer(label) for label in labels)
+
+
+def in_space_loose(prediction: str, labels: Iterable[str]) -> bool:
+    """Whether a normalised label occurs as a whole word or phrase inside the normalised prediction.
+
+    "the answer is yes." contains "yes"; "yesterday" does not. Labels that normalise to "" never match.
+    """
+    padded = f" {normalize_answer(prediction)} "
+    return any(norm and f" {norm} " in padded for norm in map(normalize_answer, labels))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Mean exact match, ROUGE-1 and ROUGE-L ×100 over ``n`` instances."""
+
+    exact_match: float
+    rouge1: float
+    rougeL: float
+    n: int
+
+    def as_dict(self, digits: int | None = 4) -> dict[str, float]:
+        """The three metrics, rounded to ``digits`` decimals as the official script does (None = raw)."""
+        values = {"exact_match": self.exact_match, "rouge1": self.rouge1, "rougeL": self.rougeL}
+        return values if digits is None else {k: round(v, digits) for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class InstanceScore:
+    """One instance's scores in 0..1; the in-space flags are None when the prediction carries no labels."""
+
+    task: str
+    id: str
+    exact_match: float
+    rouge1: float
+    rougeL: float
+    category: str = ""
+    in_space_strict: bool | None = None
+    in_space_loose: bool | None = None
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """Overall (instance mean), per task, per category (first category) and the unweighted task mean."""
+
+    overall: Scores
+    per_task: dict[str, Scores] = field(default_factory=dict)
+    per_category: dict[str, Scores] = field(default_factory=dict)
+    task_mean: Scores | None = None
+
+    def to_json(self, digits: int | None = 4) -> dict[str, Any]:
+        """The ``itprobe score --json`` document (scores ×100)."""
+        return {
+            "overall": self.overall.as_dict(digits),
+            "per_task": {k: v.as_dict(digits) for k, v in self.per_task.items()},
+            "per_category": {k: v.as_dict(digits) for k, v in self.per_category.items()},
+            "task_mean": self.task_mean.as_dict(digits) if self.task_mean else None,
+            "n_instances": self.overall.n,
+            "n_tasks": len(self.per_task),
+        }
+
+
+def instance_scores(predictions: Sequence[Prediction]) -> list[InstanceScore]:
+    """Score every prediction against its own references (0..1 per metric)."""
+    out = []
+    for p in predictions:
+        labels = p.labels
+        out.append(
+            InstanceScore(
+                task=p.task,
+                id=p.id,
+                exact_match=exact_match(p.prediction, p.references),
+                rouge1=rouge1(p.prediction, p.references),
+                rougeL=rouge_l(p.prediction, p.references),
+                category=p.category,
+                in_space_strict=in_space_strict(p.prediction, labels) if labels else None,
+                in_space_loose=in_space_loose(p.prediction, labels) if labels else None,
+            )
+        )
+    return out
+
+
+def _mean(scores: Sequence[InstanceScore]) -> Scores:
+    n = len(scores)
+    return Scores(
+        exact_match=100.0 * sum(s.exact_match for s in scores) / n,
+        rouge1=100.0 * sum(s.rouge1 for s in scores) / n,
+        rougeL=100.0 * sum(s.rougeL for s in scores) / n,
+        n=n,
+    )
+
+
+def aggregate(scores: Sequence[InstanceScore]) -> ScoreReport:
+    """Group instance scores as the official script does (groups keep first-seen order)."""
+    if not scores:
+        raise ValueError("no predictions to score")
+    by_task: dict[str, list[InstanceScore]] = defaultdict(list)
+    by_category: dict[str, list[InstanceScore]] = defaultdict(list)
+    for s in scores:
+        by_task[s.task].append(s)
+        if s.category:
+            by_category[s.category].append(s)
+    per_task = {task: _mean(group) for task, group in by_task.items()}
+    task_mean = Scores(
+        exact_match=sum(t.exact_match for t in per_task.values()) / len(per_task),
+        rouge1=sum(t.rouge1 for t in per_task.values()) / len(per_task),
+        rougeL=sum(t.rougeL for t in per_task.values()) / len(per_task),
+        n=len(scores),
+    )
+    return ScoreReport(
+        overall=_mean(scores),
+        per_task=per_task,
+        per_category={cat: _mean(group) for cat, group in by_category.items()},
+        task_mean=task_mean,
+    )
+
+
+def score_predictions(predictions: Sequence[Prediction]) -> ScoreReport:
+    """Official metrics of predictions that carry their references (``Prediction.references``)."""
+    return aggregate(instance_scores(predictions))
