@@ -18,8 +18,8 @@ POS2 = " Positive Example 2 -\nInput: Is fire cold.\n Output: no.\n\n"
 POS1_EXPL = (
     " Positive Example 1 -\nInput: Is the sky blue?\n Output: yes.\n Explanation: The sky is blue.\n\n"
 )
-# an empty explanation still renders (the collator appends "." to " Explanation: ")
-POS2_EXPL = " Positive Example 2 -\nInput: Is fire cold.\n Output: no.\n Explanation: .\n\n"
+# an empty explanation means "none given" and is left out (Tk-Instruct would print " Explanation: .")
+POS2_EXPL = " Positive Example 2 -\nInput: Is fire cold.\n Output: no.\n\n"
 NEG1 = " Negative Example 1 -\nInput: Is water wet.\n Output: maybe.\n\n"
 NEG1_EXPL = " Negative Example 1 -\nInput: Is water wet.\n Output: maybe.\n Explanation: Not a label.\n\n"
 
@@ -90,7 +90,7 @@ def test_input_punctuation(raw: str, rendered: str) -> None:
         ("Say yes?", "Definition: Say yes?\n\n"),
         ("Say yes", "Definition: Say yes.\n\n"),
         ("Labels: 'A', 'B'", "Definition: Labels: 'A', 'B'\n\n"),
-        ("", "Definition: .\n\n"),
+        ("", ""),  # empty = no definition line (the `empty` arm); Tk-Instruct would print "Definition: ."
         ("  padded  ", "Definition: padded.\n\n"),
     ],
 )
@@ -98,6 +98,12 @@ def test_definition_punctuation(definition: str, rendered: str) -> None:
     task = Task(name="t", definition=definition, instances=(Instance("i", "x.", ("o",)),))
     text = encode(task, task.instances[0], PromptConfig(num_pos=0)).text
     assert text == rendered + "Now complete the following example -\nInput: x.\nOutput: "
+
+
+def test_empty_definition_means_no_definition_line() -> None:
+    """The `empty` arm sets definition "": the prompt then has no "Definition:" line at all."""
+    task = Task(name="t", definition="  ", instances=TASK.instances)
+    assert encode(task, task.instances[0], PromptConfig(num_pos=0)).text == TAIL
 
 
 def test_example_output_and_explanation_punctuation() -> None:

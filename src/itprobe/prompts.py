@@ -72,7 +72,9 @@ def example_block(
     """One demonstration, numbered from 1, ending with a blank line."""
     text = _end_sentence(f" {kind} Example {index} -\nInput: {example.input.strip()}") + "\n"
     text = _end_sentence(text + f" Output: {example.output.strip()}") + "\n"
-    if add_explanation:
+    # Tk-Instruct adds the line whenever the field exists; our Example always has the field, so an empty
+    # explanation stands for "none given" (user data) and is left out rather than printed as "Explanation: .".
+    if add_explanation and example.explanation.strip():
         text = _end_sentence(text + f" Explanation: {example.explanation.strip()}") + "\n"
     return text + "\n"
 
@@ -112,7 +114,10 @@ def encode(task: Task, instance: Instance, config: PromptConfig, tokenizer: Any 
 
     task_input = task_input_block(instance.input)
     task_name = task.name + ". " if config.add_task_name else ""
-    definition = definition_block(task.definition) if config.add_definition else ""
+    # An empty definition (the `empty` arm) means no definition line at all; Tk-Instruct would print
+    # "Definition: ." for "", which no NatInst task has, so byte-identity on real data is unaffected.
+    has_definition = config.add_definition and bool(task.definition.strip())
+    definition = definition_block(task.definition) if has_definition else ""
     positives = [
         example_block(ex, i + 1, "Positive", config.add_explanation)
         for i, ex in enumerate(task.positive_examples[: config.num_pos])

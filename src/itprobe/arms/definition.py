@@ -1,0 +1,126 @@
+"""Definition arms: what the instruction says, with its meaning kept, removed, replaced or reversed.
+
+``empty`` is represented by ``definition == ""``; `itprobe.prompts` then omits the whole "Definition:"
+line (Tk-Instruct itself would print "Definition: ." for an empty string). See docs/arms.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import string
+from collections.abc import Sequence
+
+from itprobe.arms._text import label_index, map_output, with_meta
+from itprobe.arms.forms import FORM_TEXT, output_form
+from itprobe.arms.registry import Noted, Skip, definition_arm
+from itprobe.errors import UserError
+from itprobe.tasks.types import Example, Instance, Task
+
+DEFAULT_SIMPLIFIED_TEMPLATE = "Output one of: {labels}."
+
+
+def check_template(template: str) -> str:
+    """``template`` if it is a valid simplified template (one ``{labels}`` field, nothing else)."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as err:
+        raise UserError(f"simplified template {template!r}: {err}") from None
+    if fields != {"labels"}:
+        raise UserError(f"simplified template {template!r} must contain exactly the field {{labels}}")
+    return template
+
+
+def simplified_definition(task: Task, template: str = DEFAULT_SIMPLIFIED_TEMPLATE) -> str:
+    """The definition with every semantic word removed and only the output space left.
+
+    Classification (an output space of two or more labels): ``template`` with the labels quoted, in
+    output-space order. Generation: one fixed sentence naming the output's form (`forms.output_form`).
+    """
+    if task.output_space is not None and task.is_classification:
+        labels = ", ".join(f'"{label}"' for label in task.output_space.labels)
+        return check_template(template).format(labels=labels)
+    return FORM_TEXT[output_form(task)]
+
+
+@definition_arm("original")
+def original(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
+    """The task's own definition."""
+    return task
+
+
+@definition_arm("simplified")
+def simplified(
+    task: Task,
+    rng: random.Random,
+    pool: Sequence[Task],
+    *,
+    simplified_template: str = DEFAULT_SIMPLIFIED_TEMPLATE,
+) -> Task:
+    """Kung & Peng's simplified definition: the output space only (see `simplified_definition`)."""
+    return dataclasses.replace(task, definition=simplified_definition(task, simplified_template))
+
+
+@definition_arm("empty")
+def empty(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
+    """No definition at all (``""``; the prompt encoder drops the definition line)."""
+    return dataclasses.replace(task, definition="")
+
+
+@definition_arm("irrelevant")
+def irrelevant(task: Task, rng: random.Random, pool: Sequence[Task]) -> Noted | Skip:
+    """The definition of another task from ``pool`` (Webson & Pavlick's irrelevant-instruction control).
+
+    Candidates are pool tasks with another name and another, non-empty definition, sorted by (name,
+    definition) so the draw depends on the seed and the pool's content but not on its order.
+    """
+    own = task.definition.strip()
+    candidates = sorted(
+        {
+            (other.name, other.definition)
+            for other in pool
+            if other.name != task.name and other.definition.strip() and other.definition.strip() != own
+        }
+    )
+    if not candidates:
+        return Skip("irrelevant: no other task with a different definition in the pool")
+    name, definition = rng.choice(candidates)
+    changed = with_meta(dataclasses.replace(task, definition=definition), "irrelevant_source", name)
+    return Noted(changed, f"irrelevant: definition of {name}")
+
+
+def _negate_examples(examples: tuple[Example, ...], mapping: dict[str, str], index: dict[str, str]):
+    # explanations argue for the original label, so they would contradict the flipped one: dropped
+    return tuple(Example(ex.input, map_output(ex.output, mapping, index), "") for ex in examples)
+
+
+@definition_arm("negated")
+def negated(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task | Skip:
+    """The task's negated definition with gold labels flipped by its label map (where the task has one).
+
+    Instance and example outputs are mapped; example explanations are dropped; the output space keeps
+    its order when the map permutes it; ``negation`` is cleared so it cannot be applied twice.
+    """
+    if task.negation is None:
+        return Skip("negated: the task provides no negated definition")
+    mapping = dict(task.negation.label_map)
+    labels = task.output_space.labels if task.output_space is not None else tuple(mapping)
+    index = label_index((*labels, *mapping))
+    instances = tuple(
+        Instance(inst.id, inst.input, tuple(map_output(o, mapping, index) for o in inst.outputs))
+        for inst in task.instances
+    )
+    space = task.output_space
+    if space is not None:
+        mapped = tuple(dict.fromkeys(mapping.get(label, label) for label in space.labels))
+        if set(mapped) != set(space.labels):
+            space = dataclasses.replace(space, labels=mapped)
+    return dataclasses.replace(
+        task,
+        definition=task.negation.definition,
+        instances=instances,
+        positive_examples=_negate_examples(task.positive_examples, mapping, index),
+        negative_examples=_negate_examples(task.negative_examples, mapping, index),
+        output_space=space,
+        negation=None,
+    )
