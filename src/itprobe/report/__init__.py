@@ -1,0 +1,49 @@
+"""Reports: statistics, cost of errors, learning curves, verdicts, plots, and Markdown/HTML/JSON rendering.
+
+Input contract (study runner and audit code against this): a sequence of `InstanceResult`, one per
+(condition, seed, size, task, instance); build them with `results_from_predictions` or directly:
+
+    InstanceResult(condition, task, id, exact_match, rougeL, prediction="", references=(), labels=(),
+                   category="", in_space_strict=None, in_space_loose=None, seed=0, size=None,
+                   train_arm="", test_arm="", mode="generate", original_labels=(), original_references=())
+
+- ``condition`` is the unit of comparison and its display name: an arm ("original", "simplified",
+  "delusive", "label-rename", ...), "untuned", or a baseline ("random", "majority"). Encode anything
+  else that must be compared (e.g. a rank-mode run) in the name ("original/rank").
+- scores are 0..1; ``references[0]`` (or the first reference in ``labels``) is the gold label.
+- ``size`` = training instances per task (None for untuned, baselines, audits); rows of one condition
+  that differ only in ``seed`` are averaged per (task, id) before any statistic, and conditions are
+  paired on (task, id).
+- ``original_labels`` / ``original_references``: set only by label-scheme probes (the labels and gold
+  before the change) for the leakage and old-meaning rates.
+
+Main entry points:
+- `write_study_report(results, out_dir, reference="original", primary="simplified", untuned="untuned",
+  baselines=("random", "majority"), costs=None, provenance=None, ...)` → report.md/html/json + plots/.
+- Building blocks for other reports (the audit): `views.scores_section`, `views.comparison_section`,
+  `views.compliance_section`, `views.per_task_section`, `views_risk.cost_section`,
+  `views_risk.curve_section`, `analysis.compare_arms`, `analysis.condition_estimate`,
+  `verdict.make_verdict`, then `ReportData(...)` and `write_report(report, out_dir, stem="audit")`.
+- Statistics: `stats.bootstrap_ci`, `stats.paired_test`, `stats.ratio_ci`, `stats.holm`.
+- Costs: `costs.load_costs`, `costs.validate_costs`, `costs.confusion_matrix`, `costs.expected_cost`.
+"""
+
+from itprobe.report.model import Figure, Provenance, ReportData, Section, Skipped, Table
+from itprobe.report.render import write_report
+from itprobe.report.results import InstanceResult, results_from_predictions, to_frame
+from itprobe.report.study import build_study_report, write_study_report
+
+__all__ = [
+    "Figure",
+    "InstanceResult",
+    "Provenance",
+    "ReportData",
+    "Section",
+    "Skipped",
+    "Table",
+    "build_study_report",
+    "results_from_predictions",
+    "to_frame",
+    "write_report",
+    "write_study_report",
+]

@@ -1,0 +1,206 @@
+"""The numbers behind a report: scores per condition, paired comparisons with a reference, format compliance.
+
+Pure functions of `InstanceResult`s. Scores are 0..1; views multiply by 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from itprobe.metrics import normalize_answer
+from itprobe.report.results import InstanceResult, Metric, align
+from itprobe.report.stats import (
+    Estimate,
+    PairedResult,
+    RatioEstimate,
+    bootstrap_ci,
+    choose_cluster,
+    holm,
+    paired_test,
+    ratio_ci,
+    statistic_ci,
+)
+
+SizeFilter = int | None
+
+
+@dataclass(frozen=True)
+class ArmComparison:
+    """``reference`` (usually "original") vs ``arm`` on shared instances.
+
+    ``test`` is reference − arm; ``p_adjusted`` is Holm-adjusted across the arms compared in one call;
+    ``kept`` is the gain over ``baseline`` kept by the arm, (arm − baseline) / (reference − baseline),
+    None when no baseline was given or it shares no instances.
+    """
+
+    arm: str
+    reference: str
+    test: PairedResult
+    p_adjusted: float
+    kept: RatioEstimate | None = None
+    baseline: str = ""
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Format compliance of one condition over its instances with an output space (rates 0..1, None = n/a).
+
+    ``leakage``: share of answers that are a label of the original scheme but not of the new one
+    (label-rename); ``old_meaning``: among instances whose gold changed (label-swap), the share answered
+    with the old gold.
+    """
+
+    condition: str
+    n: int
+    in_space_strict: float | None
+    in_space_loose: float | None
+    em_given_in_space: float | None
+    leakage: float | None = None
+    old_meaning: float | None = None
+
+
+def _rows(results: Sequence[InstanceResult], condition: str, size: SizeFilter) -> list[InstanceResult]:
+    return [r for r in results if r.condition == condition and (r.size is None or r.size == size)]
+
+
+def condition_estimate(
+    results: Sequence[InstanceResult],
+    condition: str,
+    *,
+    metric: Metric = "exact_match",
+    size: SizeFilter = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Estimate | None:
+    """Mean score of one condition (seeds averaged per instance) with the reports' bootstrap CI."""
+    aligned = align(_rows(results, condition, size), [condition], metric)
+    if aligned.n == 0:
+        return None
+    return bootstrap_ci(
+        aligned.scores[condition], n_boot=n_boot, seed=seed, cluster=choose_cluster(aligned.tasks)
+    )
+
+
+def compare_arms(
+    results: Sequence[InstanceResult],
+    reference: str,
+    arms: Sequence[str],
+    *,
+    metric: Metric = "exact_match",
+    size: SizeFilter = None,
+    baseline: str | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> list[ArmComparison]:
+    """Paired tests of ``reference`` vs each arm (Holm across arms) and the gain each arm keeps.
+
+    Arms sharing no instance with the reference are left out. ``size`` selects one training size for
+    sized rows (rows without a size, e.g. the untuned model, always take part).
+    """
+    tests: list[tuple[str, PairedResult, RatioEstimate | None]] = []
+    for arm in arms:
+        names = [reference, arm] + ([baseline] if baseline and baseline not in (reference, arm) else [])
+        rows = [r for name in names for r in _rows(results, name, size)]
+        aligned = align(rows, names, metric)
+        if aligned.n == 0 and len(names) == 3:  # the baseline shares nothing: compare without it
+            names = names[:2]
+            aligned = align(rows, names, metric)
+        if aligned.n == 0:
+            continue
+        cluster = choose_cluster(aligned.tasks)
+        s = aligned.scores
+        test = paired_test(s[reference], s[arm], n_boot=n_boot, seed=seed, cluster=cluster)
+        kept = (
+            ratio_ci(s[arm], s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=cluster)
+            if baseline in s
+            else None
+        )
+        tests.append((arm, test, kept))
+    adjusted = holm([t.p_value for _, t, _ in tests])
+    return [
+        ArmComparison(arm, reference, t, p, k, (baseline or "") if k else "")
+        for (arm, t, k), p in zip(tests, adjusted, strict=True)
+    ]
+
+
+def compliance(results: Sequence[InstanceResult], condition: str, *, size: SizeFilter = None) -> Compliance:
+    """In-space rates, exact match given in-space, and label-scheme leakage for one condition."""
+    rows = [r for r in _rows(results, condition, size) if r.labels and r.in_space_strict is not None]
+    if not rows:
+        return Compliance(condition, 0, None, None, None)
+    strict = np.array([bool(r.in_space_strict) for r in rows])
+    loose = np.array([bool(r.in_space_loose) for r in rows])
+    em = np.array([r.exact_match for r in rows])
+    return Compliance(
+        condition,
+        len(rows),
+        float(strict.mean()),
+        float(loose.mean()),
+        float(em[strict].mean()) if strict.any() else None,
+        _leakage(rows),
+        _old_meaning(rows),
+    )
+
+
+def _leakage(rows: Sequence[InstanceResult]) -> float | None:
+    scheme_rows = [r for r in rows if r.original_labels]
+    if not scheme_rows:
+        return None
+    hits = 0
+    for r in scheme_rows:
+        old = {normalize_answer(x) for x in r.original_labels} - {normalize_answer(x) for x in r.labels}
+        hits += normalize_answer(r.prediction) in old
+    return hits / len(scheme_rows)
+
+
+def _old_meaning(rows: Sequence[InstanceResult]) -> float | None:
+    changed = [
+        r
+        for r in rows
+        if r.original_references
+        and {normalize_answer(x) for x in r.original_references}
+        != {normalize_answer(x) for x in r.references}
+    ]
+    if not changed:
+        return None
+    hits = sum(
+        normalize_answer(r.prediction) in {normalize_answer(x) for x in r.original_references}
+        for r in changed
+    )
+    return hits / len(changed)
+
+
+def instruction_reliance(
+    results: Sequence[InstanceResult],
+    reference: str,
+    meaning_free: Sequence[str],
+    *,
+    metric: Metric = "exact_match",
+    size: SizeFilter = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> tuple[Estimate, str] | None:
+    """Reference score minus the best score any meaning-free arm reaches, with a bootstrap CI.
+
+    The maximum is taken inside every bootstrap replicate (not fixed to the arm that wins on the full
+    sample), so the interval accounts for picking the best arm. Returns (estimate, best arm on the full
+    sample), or None when no arm shares instances with the reference.
+    """
+    arms = [a for a in meaning_free if a != reference and _rows(results, a, size)]
+    if not arms:
+        return None
+    names = [reference, *arms]
+    aligned = align([r for n in names for r in _rows(results, n, size)], names, metric)
+    if aligned.n == 0:
+        return None
+    columns = np.column_stack([aligned.scores[n] for n in names])
+
+    def reliance(means: np.ndarray) -> np.ndarray:
+        return means[:, 0] - means[:, 1:].max(axis=1)
+
+    est = statistic_ci(columns, reliance, n_boot=n_boot, seed=seed, cluster=choose_cluster(aligned.tasks))
+    best = arms[int(np.argmax(columns[:, 1:].mean(axis=0)))]
+    return est, best

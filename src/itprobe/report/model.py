@@ -1,0 +1,94 @@
+"""The report as data (pydantic): what `report.json` holds and what the Markdown and HTML renderers read.
+
+Generic on purpose: a study report and an audit are both a title, a summary, sections of paragraphs,
+tables and figures, notes, skipped probes and provenance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Cell = str | int | float | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Table(_Strict):
+    """A table; float cells are shown with ``digits`` decimals, None as an en dash."""
+
+    title: str = ""
+    columns: list[str]
+    rows: list[list[Cell]] = Field(default_factory=list)
+    note: str = ""
+    digits: int = 1
+
+    @model_validator(mode="after")
+    def _rows_match_columns(self) -> Table:
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(f"row {i} has {len(row)} cells for {len(self.columns)} columns")
+        return self
+
+
+class Figure(_Strict):
+    """A PNG under the report's directory: ``path`` is relative to it (e.g. "plots/scores.png")."""
+
+    path: str
+    caption: str
+
+
+class Section(_Strict):
+    title: str
+    paragraphs: list[str] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
+    figures: list[Figure] = Field(default_factory=list)
+
+
+class Skipped(_Strict):
+    """A probe that could not run, where, and why."""
+
+    probe: str
+    task: str = ""
+    reason: str
+
+
+class Provenance(_Strict):
+    """Where the numbers come from."""
+
+    config_hash: str = ""
+    model: str = ""
+    command: str = ""
+    created: str = ""
+    versions: dict[str, str] = Field(default_factory=dict)
+    timings: dict[str, float] = Field(default_factory=dict)
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class ReportData(_Strict):
+    """A whole report. ``data`` carries the machine-readable numbers (estimates, tests) for report.json."""
+
+    title: str
+    summary: list[str] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    skipped: list[Skipped] = Field(default_factory=list)
+    provenance: Provenance = Field(default_factory=Provenance)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def figures(self) -> list[Figure]:
+        return [f for s in self.sections for f in s.figures]
+
+
+def format_cell(value: Cell, digits: int = 1) -> str:
+    """How a cell reads in Markdown and HTML (before escaping)."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)

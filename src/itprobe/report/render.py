@@ -1,0 +1,88 @@
+"""Write a `ReportData` as ``<stem>.md``, ``<stem>.html`` and ``<stem>.json`` into an output directory.
+
+Every write is atomic (temporary file in the same directory, then rename), and every path is confined to
+the output directory: a figure path or stem that would escape it is rejected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from itprobe.report.html import to_html
+from itprobe.report.markdown import to_markdown
+from itprobe.report.model import ReportData
+
+_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def confined(out_dir: str | Path, relative: str | Path) -> Path:
+    """``out_dir / relative``, resolved; ValueError when it is absolute or resolves outside ``out_dir``."""
+    base = Path(out_dir).resolve()
+    rel = Path(relative)
+    if rel.is_absolute():
+        raise ValueError(f"path must be relative to the output directory: {relative}")
+    target = (base / rel).resolve()
+    if target != base and base not in target.parents:
+        raise ValueError(f"path escapes the output directory: {relative}")
+    return target
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file and a rename, so readers never see half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a report is an ordinary file
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_report(
+    report: ReportData,
+    out_dir: str | Path,
+    *,
+    stem: str = "report",
+    formats: tuple[str, ...] = ("md", "html", "json"),
+) -> dict[str, Path]:
+    """Render and write the report; returns {format: path}. Figures must already exist under ``out_dir``.
+
+    All documents are rendered before the first write, so a failure leaves no new partial report.
+    """
+    if not _STEM.match(stem):
+        raise ValueError(f"invalid report name: {stem!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for figure in report.figures():
+        if not confined(out, figure.path).is_file():
+            raise ValueError(f"figure not found under the output directory: {figure.path}")
+    rendered: dict[str, str] = {}
+    for fmt in formats:
+        if fmt == "md":
+            rendered[fmt] = to_markdown(report)
+        elif fmt == "html":
+            rendered[fmt] = to_html(report, out.resolve())
+        elif fmt == "json":
+            rendered[fmt] = report.model_dump_json(indent=2) + "\n"
+        else:
+            raise ValueError(f"unknown report format: {fmt}")
+    return {fmt: atomic_write(confined(out, f"{stem}.{fmt}"), text) for fmt, text in rendered.items()}
+
+
+def read_report(path: str | Path) -> ReportData:
+    """Load a ``report.json`` back into a `ReportData`."""
+    return ReportData.model_validate_json(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,158 @@
+"""The study report: the paper's views and the answer to "instruction or format?" from a study's results.
+
+Reads top to bottom: pick the arms and the main size → scores → paired comparisons → verdict → format
+compliance → learning curve → per task → cost of errors → write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from itprobe.report.analysis import compare_arms
+from itprobe.report.costs import CostFile
+from itprobe.report.curves import sizes_of
+from itprobe.report.model import Provenance, ReportData, Skipped
+from itprobe.report.render import write_report
+from itprobe.report.results import InstanceResult, align
+from itprobe.report.stats import MIN_CLUSTERS, choose_cluster, paired_test
+from itprobe.report.verdict import make_verdict
+from itprobe.report.views import (
+    comparison_section,
+    compliance_section,
+    jsonable,
+    per_task_section,
+    scores_section,
+)
+from itprobe.report.views_risk import cost_section, curve_section
+
+
+def build_study_report(
+    results: Sequence[InstanceResult],
+    *,
+    out_dir: str | Path,
+    title: str = "itprobe study",
+    reference: str = "original",
+    primary: str = "simplified",
+    untuned: str = "untuned",
+    baselines: Sequence[str] = ("random", "majority"),
+    costs: CostFile | None = None,
+    provenance: Provenance | None = None,
+    notes: Sequence[str] = (),
+    skipped: Sequence[Skipped] = (),
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> ReportData:
+    """Compute every view of a study and draw its plots under ``out_dir/plots``; returns the report data.
+
+    Args:
+        results: all rows of the study (every condition, size and seed).
+        reference: the condition the others are compared with (the original instruction).
+        primary: the meaning-free arm the headline and the data-size question are about.
+        untuned: the untuned model's condition (the baseline of the gain-kept ratio), if present.
+        baselines: trivial baselines, drawn as reference lines.
+        costs: a cost file; adds the cost-of-errors section.
+    """
+    present = list(dict.fromkeys(r.condition for r in results))
+    if reference not in present:
+        raise ValueError(f"no results for the reference condition '{reference}'")
+    refs = [b for b in (*baselines, untuned) if b in present]
+    arms = [reference] + [c for c in present if c not in refs and c != reference]
+    sizes = sizes_of(results, reference)
+    main = sizes[-1] if sizes else None
+    at = f" at {main} training instances per task" if main is not None else ""
+    data: dict[str, Any] = {"reference": reference, "main_size": main, "sizes": sizes}
+    kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
+
+    scores, data["scores"] = scores_section(
+        results, arms, out_dir=out_dir, size=main, references=refs, title=f"Scores per arm{at}", **kw
+    )
+    base = untuned if untuned in present else next((b for b in baselines if b in present), None)
+    cmp_em = compare_arms(results, reference, arms[1:], size=main, baseline=base, **kw)
+    cmp_rl = compare_arms(results, reference, arms[1:], metric="rougeL", size=main, baseline=base, **kw)
+    comparison, data["comparisons"] = comparison_section(
+        cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}"
+    )
+    gain = _gain(results, reference, base, main, **kw) if base else None
+    verdict = make_verdict(cmp_em, gain=gain, baseline=base or "baseline", primary=primary)
+    data["verdict"] = jsonable(verdict)
+    data["gain_over_baseline"] = jsonable(gain)
+    sections = [scores, comparison]
+    compliance, data["compliance"] = compliance_section(results, [*arms, *refs], size=main)
+    sections.append(compliance)
+    if sizes:
+        ref_lines = {b: data["scores"][b]["exact_match"]["mean"] for b in refs if b in data["scores"]}
+        curve, data["learning_curve"] = curve_section(
+            results, arms, out_dir=out_dir, reference=reference, primary=primary, references=ref_lines, **kw
+        )
+        sections.append(curve)
+    per_task, data["per_task"] = per_task_section(results, [*arms, *refs], out_dir=out_dir, size=main)
+    sections.append(per_task)
+    if costs is not None:
+        cost, data["costs"] = cost_section(
+            results, [*arms, *refs], costs, out_dir=out_dir, reference=reference, size=main, **kw
+        )
+        sections.append(cost)
+    return ReportData(
+        title=title,
+        summary=list(verdict.lines) or [verdict.headline],
+        sections=sections,
+        notes=[*_method_notes(results, main, n_boot), *notes],
+        skipped=list(skipped),
+        provenance=provenance or Provenance(),
+        data=data,
+    )
+
+
+def _gain(
+    results: Sequence[InstanceResult],
+    reference: str,
+    baseline: str,
+    size: int | None,
+    *,
+    n_boot: int,
+    seed: int,
+):
+    aligned = align([r for r in results if r.size is None or r.size == size], [reference, baseline])
+    if aligned.n == 0:
+        return None
+    s = aligned.scores
+    return paired_test(
+        s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=choose_cluster(aligned.tasks)
+    )
+
+
+def _method_notes(results: Sequence[InstanceResult], main: int | None, n_boot: int) -> list[str]:
+    n_tasks = len({r.task for r in results})
+    unit = (
+        f"tasks (cluster bootstrap over {n_tasks} tasks: instances of one task are correlated, and the "
+        "question is about tasks)"
+        if n_tasks >= MIN_CLUSTERS
+        else f"instances (only {n_tasks} task(s), too few for task-level inference: the conclusions are about "
+        "these tasks, and the intervals ignore between-task variation)"
+    )
+    seeds = sorted({r.seed for r in results})
+    notes = [
+        f"95% CIs are percentile bootstraps ({n_boot} resamples) over {unit}.",
+        f"Seeds {seeds} are averaged per instance before any statistic; all comparisons are paired on the "
+        "same test instances.",
+        "Exact match with one seed is tested with the exact McNemar test, averaged or continuous scores with "
+        "a sign-flip permutation test (per task when tasks are resampled); p-values are Holm-adjusted across "
+        "arms (and across sizes for the data-size question).",
+    ]
+    notes.append(
+        "The verdict follows the (Holm-adjusted) exact or permutation test; with few discordant instances the "
+        "bootstrap interval is approximate and can exclude 0 while the test is not significant."
+    )
+    if main is not None:
+        notes.append(f"Tables without a size refer to the largest training size, {main} instances per task.")
+    return notes
+
+
+def write_study_report(
+    results: Sequence[InstanceResult], out_dir: str | Path, **kwargs: Any
+) -> dict[str, Path]:
+    """`build_study_report` then write ``report.md``, ``report.html``, ``report.json``; returns their paths."""
+    report = build_study_report(results, out_dir=out_dir, **kwargs)
+    return write_report(report, out_dir, stem="report")

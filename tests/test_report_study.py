@@ -1,0 +1,218 @@
+"""The study report end to end on constructed results: files, numbers, verdict, plots, costs, curves."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from itprobe.report import InstanceResult, Provenance, write_study_report
+from itprobe.report.analysis import compare_arms, compliance, condition_estimate
+from itprobe.report.costs import CostFile
+from itprobe.report.curves import gain_per_doubling, learning_curve, smallest_winning_size
+
+LABELS = ("urgent", "not urgent")
+TASKS = [f"task{i}_triage" for i in range(6)]
+# probability of a correct answer per condition and size (None = not trained)
+P = {
+    ("original", 2): 0.55,
+    ("original", 8): 0.7,
+    ("original", 32): 0.9,
+    ("simplified", 2): 0.55,
+    ("simplified", 8): 0.6,
+    ("simplified", 32): 0.62,
+    ("untuned", None): 0.3,
+    ("random", None): 0.5,
+    ("majority", None): 0.5,
+}
+
+
+def make_results(seeds=(0, 1), n=30, p=P) -> list[InstanceResult]:
+    rng = np.random.default_rng(0)
+    out = []
+    for (cond, size), prob in p.items():
+        for seed in seeds if size is not None else (0,):
+            for t, task in enumerate(TASKS):
+                for i in range(n):
+                    gold = LABELS[i % 2]
+                    draw = rng.random()
+                    if draw < prob:
+                        pred = gold
+                    elif draw < prob + 0.05 and cond == "untuned":
+                        pred = "I cannot tell"
+                    else:
+                        pred = LABELS[1 - i % 2]
+                    em = float(pred == gold)
+                    out.append(
+                        InstanceResult(
+                            condition=cond,
+                            task=task,
+                            id=str(i),
+                            exact_match=em,
+                            rougeL=em,
+                            prediction=pred,
+                            references=(gold,),
+                            labels=LABELS,
+                            category=f"cat{t % 2}",
+                            in_space_strict=pred in LABELS,
+                            in_space_loose=pred in LABELS,
+                            seed=seed,
+                            size=size,
+                        )
+                    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def results() -> list[InstanceResult]:
+    return make_results()
+
+
+def test_condition_estimate_and_compliance(results):
+    est = condition_estimate(results, "original", size=32)
+    assert est is not None and est.n == 180 and est.method == "instance"  # 6 tasks < MIN_CLUSTERS
+    assert 0.8 < est.mean < 1.0 and est.low < est.mean < est.high
+    comp = compliance(results, "untuned")
+    assert comp.n == 180 and comp.in_space_strict is not None and comp.in_space_strict < 1.0
+    assert compliance(results, "original", size=32).in_space_strict == 1.0
+
+
+def test_compare_arms_and_gain_kept(results):
+    (cmp,) = compare_arms(results, "original", ["simplified"], size=32, baseline="untuned")
+    assert cmp.arm == "simplified" and cmp.baseline == "untuned"
+    assert cmp.test.diff.mean > 0.15 and cmp.p_adjusted < 0.05
+    assert cmp.kept is not None and cmp.kept.status == "ok" and cmp.kept.value is not None
+    assert 0.3 < cmp.kept.value < 0.75
+
+
+def test_learning_curve_and_smallest_size(results):
+    points = learning_curve(results, ["original", "simplified"])
+    assert [(p.condition, p.size) for p in points] == [
+        ("original", 2),
+        ("original", 8),
+        ("original", 32),
+        ("simplified", 2),
+        ("simplified", 8),
+        ("simplified", 32),
+    ]
+    win = smallest_winning_size(results, "original", "simplified")
+    assert win.smallest in (8, 32)
+    assert f"from {win.smallest} instances per task" in win.statement
+    slope = gain_per_doubling(results, "original")
+    assert slope is not None and 0.05 < slope.mean < 0.12 and slope.low > 0  # ~+0.35 over 4 doublings
+    assert gain_per_doubling(results, "untuned") is None
+
+
+def test_no_winning_size_is_said_plainly():
+    flat = {
+        **P,
+        ("original", 2): 0.6,
+        ("original", 8): 0.6,
+        ("original", 32): 0.6,
+        ("simplified", 2): 0.6,
+        ("simplified", 8): 0.6,
+        ("simplified", 32): 0.6,
+    }
+    win = smallest_winning_size(make_results(seeds=(0,), n=10, p=flat), "original", "simplified")
+    assert win.smallest is None
+    assert win.statement.startswith("No tested size (2, 8, 32 instances per task)")
+
+
+def test_write_study_report(tmp_path, results):
+    costs = CostFile.model_validate({"default": {"cost": {"urgent": {"not urgent": 20}}, "out_of_space": 5}})
+    prov = Provenance(
+        model="tiny", config_hash="abc123", versions={"itprobe": "0.1.0"}, timings={"total": 12.5}
+    )
+    paths = write_study_report(results, tmp_path, costs=costs, provenance=prov, n_boot=500)
+    assert set(paths) == {"md", "html", "json"}
+    data = json.loads(paths["json"].read_text())
+    assert data["data"]["main_size"] == 32 and data["data"]["sizes"] == [2, 8, 32]
+    assert data["provenance"]["config_hash"] == "abc123"
+    assert data["summary"][0].startswith("simplified: the model uses")
+    plots = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
+    assert {"scores.png", "learning-curve.png", "per-task.png", "cost.png"} <= set(plots)
+    assert len(plots) == 4 + len(TASKS)  # one confusion matrix per task
+    assert any(p.startswith("confusion-original-task0_triage") for p in plots)
+    md = paths["md"].read_text()
+    for heading in (
+        "## Scores per arm at 32",
+        "## original vs each altered arm",
+        "## Format compliance",
+        "## How much data a PoC needs",
+        "## Per task and per category",
+        "## Cost of errors",
+    ):
+        assert heading in md
+    html = paths["html"].read_text()
+    assert html.count("data:image/png;base64,") == len(plots)
+    costs_data = data["data"]["costs"]["expected_cost"]
+    # a missed urgent costs 20: simplified misses more than original at size 32, so it costs more
+    assert costs_data["simplified"]["mean"] > costs_data["original"]["mean"]
+    # the untuned model's out-of-space answers cost 5 each
+    assert costs_data["untuned"]["mean"] > costs_data["original"]["mean"]
+
+
+def test_study_report_is_deterministic(tmp_path, results):
+    a = write_study_report(results, tmp_path / "a", n_boot=200)
+    b = write_study_report(results, tmp_path / "b", n_boot=200)
+    assert a["json"].read_text() == b["json"].read_text()
+    assert a["md"].read_text() == b["md"].read_text()
+
+
+def test_missing_reference_is_an_error(tmp_path, results):
+    with pytest.raises(ValueError, match="reference condition 'orig'"):
+        write_study_report(results, tmp_path, reference="orig")
+
+
+def test_instruction_reliance_takes_the_best_meaning_free_arm(results):
+    from itprobe.report.analysis import instruction_reliance
+
+    out = instruction_reliance(results, "original", ["simplified", "majority", "random"], size=32)
+    assert out is not None
+    est, best = out
+    assert best == "simplified"
+    orig = condition_estimate(results, "original", size=32)
+    simp = condition_estimate(results, "simplified", size=32)
+    assert orig is not None and simp is not None
+    assert est.mean == pytest.approx(orig.mean - simp.mean)
+    assert 0 < est.low < est.mean < est.high
+    assert instruction_reliance(results, "original", ["nothing"]) is None
+
+
+def test_label_scheme_leakage_and_old_meaning():
+    def row(cond, i, pred, gold, labels, old_labels, old_gold):
+        return InstanceResult(
+            cond,
+            "t",
+            str(i),
+            float(pred == gold),
+            0.0,
+            prediction=pred,
+            references=(gold,),
+            labels=labels,
+            in_space_strict=pred in labels,
+            in_space_loose=pred in labels,
+            original_labels=old_labels,
+            original_references=(old_gold,),
+        )
+
+    new, old = ("approve", "reject"), ("yes", "no")
+    rename = [
+        row("label-rename", 0, "yes", "approve", new, old, "yes"),
+        row("label-rename", 1, "approve", "approve", new, old, "yes"),
+        row("label-rename", 2, "no", "reject", new, old, "no"),
+        row("label-rename", 3, "maybe", "reject", new, old, "no"),
+    ]
+    comp = compliance(rename, "label-rename")
+    assert comp.leakage == pytest.approx(0.5)  # "yes" and "no" are labels of the old scheme only
+    assert comp.in_space_strict == pytest.approx(0.25)  # raw membership as given by the producer
+    swap = [
+        row("label-swap", 0, "yes", "no", old, old, "yes"),
+        row("label-swap", 1, "no", "no", old, old, "yes"),
+        row("label-swap", 2, "no.", "yes", old, old, "no"),
+    ]
+    comp = compliance(swap, "label-swap")
+    assert comp.old_meaning == pytest.approx(2 / 3)
+    assert comp.leakage == 0.0
+    assert compliance(make_results(seeds=(0,), n=2), "original", size=2).leakage is None
