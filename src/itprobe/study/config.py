@@ -1,0 +1,326 @@
+"""The study configuration: one YAML file, validated with pydantic, unknown keys rejected.
+
+A config is data. `load_config` reads the YAML (a path or a packaged name such as ``default``), applies
+``key.sub=value`` overrides to the raw mapping *before* validation (so an override is checked exactly like
+the file), and returns a frozen `StudyConfig`. Every validation problem becomes one `UserError` naming the
+key and the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+
+from itprobe.errors import UserError
+
+Mode = Literal["generate", "rank"]
+BaselineKind = Literal["random", "majority", "untuned"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    """Where the tasks come from.
+
+    ``suite``: the generated instruction-sensitivity suite (offline; ``suite_seed`` and ``suite`` options are
+    passed to the generator). ``compact``: ``train`` and ``test`` files in any format `load_tasks` reads.
+    ``natinst``: ``path`` is an official NatInst checkout (``tasks/`` + ``splits/``) or a directory holding
+    the compact copy (``train_tasks.jsonl.gz`` / ``test_tasks.jsonl.gz``).
+    """
+
+    source: Literal["suite", "compact", "natinst"] = "suite"
+    suite_seed: int = 0
+    suite: dict[str, Any] = Field(default_factory=dict)
+    train: str | None = None
+    test: str | None = None
+    path: str | None = None
+    split: str = "default"
+    max_labels: PositiveInt = 10
+
+
+class TrainTasksConfig(_Strict):
+    """Which training tasks, and how many instances of each; one trained model per size in the list."""
+
+    n_tasks: PositiveInt | None = None  # None: every training task
+    names: list[str] | None = None
+    classification_only: bool = False
+    instances_per_task: list[PositiveInt] = Field(default_factory=lambda: [5], min_length=1)
+    selection_seed: int = 0  # which tasks and instances are drawn; fixed across cells so curves nest
+
+
+class TestTasksConfig(_Strict):
+    """Which unseen tasks every model is evaluated on."""
+
+    classification_only: bool = True
+    n_tasks: PositiveInt | None = None
+    names: list[str] | None = None
+    instances_per_task: PositiveInt | None = 100
+
+
+class ArmConfig(_Strict):
+    """An instruction arm: the fields of `itprobe.arms.ArmSpec` except the seed (the cell's seed is used).
+
+    ``name`` optionally labels the arm in reports; by default it is built from the parts that are not
+    original (``simplified``, ``delusive``, ``simplified+content-free``) and is ``original`` for none.
+    """
+
+    definition: str = "original"
+    examples: str = "gold"
+    input: str = "original"
+    label: str = "original"
+    simplified_template: str | None = None  # None: the arms package's default template
+    rename_scheme: str | None = None  # None: the arms package's default scheme
+    name_: str | None = Field(default=None, alias="name")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _check_with_arms(self) -> ArmConfig:
+        from itprobe.arms import ArmSpec
+
+        try:
+            ArmSpec(**self.spec_fields())
+        except UserError as err:
+            raise ValueError(str(err)) from None
+        return self
+
+    def spec_fields(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"name_"}, exclude_none=True)
+
+    def to_spec(self, seed: int) -> Any:
+        """The `itprobe.arms.ArmSpec` of this arm with ``seed``."""
+        from itprobe.arms import ArmSpec
+
+        return ArmSpec(**self.spec_fields(), seed=seed)
+
+    @property
+    def name(self) -> str:
+        if self.name_:
+            return self.name_
+        parts = [self.definition] if self.definition != "original" else []
+        if self.examples != "gold":
+            parts.append("no-examples" if self.examples == "none" else self.examples)
+        parts += [value for value in (self.input, self.label) if value != "original"]
+        options = []
+        if self.simplified_template is not None:
+            options.append(f"tpl-{hashlib.sha256(self.simplified_template.encode()).hexdigest()[:6]}")
+        if self.rename_scheme is not None:
+            options.append(self.rename_scheme)
+        return "+".join(parts or ["original"]) + (f"[{','.join(options)}]" if options else "")
+
+
+def _default_test_arms() -> list[Literal["same"] | ArmConfig]:
+    return ["same", ArmConfig()]
+
+
+class ArmsConfig(_Strict):
+    """Arms at training time, and the arms every trained model is evaluated under.
+
+    ``same`` in ``test`` means "the arm the model was trained with" (the paper's protocol: a model tuned on
+    simplified definitions is tested on simplified definitions); the default adds the original prompts so the
+    report also shows how each model does on full instructions.
+    """
+
+    train: list[ArmConfig] = Field(default_factory=lambda: [ArmConfig()], min_length=1)
+    test: list[Literal["same"] | ArmConfig] = Field(
+        default_factory=lambda: _default_test_arms(), min_length=1
+    )
+
+
+class TrainingConfig(_Strict):
+    """Instruction-tuning settings shared by every trained cell."""
+
+    method: Literal["full", "lora"] = "lora"
+    lr: float | None = Field(default=None, gt=0)  # None: the method's default (see itprobe.training)
+    epochs: float = Field(default=1.0, gt=0)
+    max_steps: PositiveInt | None = None
+    batch_size: PositiveInt = 8
+    grad_accum: PositiveInt = 1
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    lora_r: PositiveInt = 16
+    max_target_tokens: PositiveInt = 128
+    checkpoint_every: int = Field(default=100, ge=0)  # optimizer steps between checkpoints (0: only the last)
+
+
+class EvalConfig(_Strict):
+    """How test predictions are made: greedy generation and/or rank classification over the label set."""
+
+    modes: list[Mode] = Field(default_factory=lambda: list[Mode](["rank"]), min_length=1)
+    length_normalized: bool = False  # rank by mean log-prob per label token instead of the sum
+    batch_size: PositiveInt = 8
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+
+
+class PromptSettings(_Strict):
+    """Tk-Instruct encoding options (`itprobe.prompts.PromptConfig`)."""
+
+    add_task_name: bool = False
+    add_definition: bool = True
+    num_pos: int = Field(default=2, ge=0)
+    num_neg: int = Field(default=0, ge=0)
+    add_explanation: bool = False
+    max_source_tokens: PositiveInt | None = None
+
+    def to_prompt_config(self) -> Any:
+        from itprobe.prompts import PromptConfig
+
+        return PromptConfig(**self.model_dump())
+
+
+class ReportSettings(_Strict):
+    """What the report adds beyond the paper's views."""
+
+    costs: str | None = None  # a cost-of-errors YAML (docs/operational-risk.md); copied into the run dir
+    primary: str | None = None  # the meaning-free arm the headline is about (default: simplified, if run)
+    n_boot: PositiveInt = 2000
+
+
+class StudyConfig(_Strict):
+    """A whole study: model, data, grid (arms × sizes × seeds), training, evaluation, baselines."""
+
+    name: str = "study"
+    description: str = ""
+    model: str = "smollm2-135m-instruct"
+    data: DataConfig = Field(default_factory=DataConfig)
+    train_tasks: TrainTasksConfig = Field(default_factory=TrainTasksConfig)
+    test_tasks: TestTasksConfig = Field(default_factory=TestTasksConfig)
+    arms: ArmsConfig = Field(default_factory=ArmsConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    prompt: PromptSettings = Field(default_factory=PromptSettings)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    baselines: list[BaselineKind] = Field(
+        default_factory=lambda: list[BaselineKind](["random", "majority", "untuned"])
+    )
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    keep_models: bool = False  # trained weights are deleted once a cell's results are stored
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+
+PACKAGED_CONFIGS = ("default", "natinst-small", "natinst-paper")
+
+
+def config_text(name_or_path: str | Path | None) -> tuple[str, str]:
+    """The YAML text and a display name for a packaged config name (None = ``default``) or a file path."""
+    name = str(name_or_path) if name_or_path is not None else "default"
+    stem = name.removesuffix(".yaml")
+    if stem in PACKAGED_CONFIGS and not Path(name).exists():
+        packaged = resources.files("itprobe") / "configs" / f"{stem}.yaml"
+        return packaged.read_text(encoding="utf-8"), f"<packaged {stem}>"
+    path = Path(name)
+    if not path.is_file():
+        raise UserError(f"no such config (a YAML file or one of: {', '.join(PACKAGED_CONFIGS)})", path=path)
+    return path.read_text(encoding="utf-8"), str(path)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b=value`` → (["a", "b"], value); the value is parsed as YAML so ``[2, 5]`` and ``true`` work."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+        raise UserError(f"override '{text}' is not of the form key.sub=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as err:
+        raise UserError(f"override '{text}': value is not valid YAML ({err})") from None
+    return key.strip().split("."), value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with each ``key.sub=value`` set (intermediate mappings are created)."""
+    result: dict[str, Any] = json.loads(json.dumps(raw))  # deep copy of plain YAML data
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = result
+        for depth, key in enumerate(keys[:-1]):
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise UserError(f"override '{text}': '{'.'.join(keys[: depth + 1])}' is not a mapping")
+            node = child
+        node[keys[-1]] = value
+    return result
+
+
+def _format_errors(err: ValidationError) -> str:
+    lines = []
+    for item in err.errors():
+        key = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        if item["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        else:
+            lines.append(f"'{key}': {item['msg']}")
+    return "; ".join(lines)
+
+
+def validate_config(raw: Mapping[str, Any], *, source: str = "<config>") -> StudyConfig:
+    """Validate a plain mapping into a `StudyConfig`; problems become one `UserError` naming keys and file."""
+    if not isinstance(raw, Mapping):
+        raise UserError("a study config must be a YAML mapping", path=source)
+    try:
+        return StudyConfig.model_validate(dict(raw))
+    except ValidationError as err:
+        raise UserError(_format_errors(err), path=source) from None
+
+
+def load_config(
+    name_or_path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    natinst: str | Path | None = None,
+    model: str | None = None,
+) -> StudyConfig:
+    """Read, override and validate a study config.
+
+    Args:
+        name_or_path: a YAML file, or a packaged config name (``default``, ``natinst-small``,
+            ``natinst-paper``); None is ``default``.
+        overrides: ``key.sub=value`` strings applied before validation.
+        natinst: ``--natinst PATH``: use this NatInst checkout or compact copy as the data source.
+        model: ``--model SPEC``: replace the config's model.
+    """
+    text, source = config_text(name_or_path)
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise UserError(f"not valid YAML ({err})", path=source) from None
+    if not isinstance(raw, dict):
+        raise UserError("a study config must be a YAML mapping", path=source)
+    extra = list(overrides)
+    if natinst is not None:
+        extra += ["data.source=natinst", f"data.path={json.dumps(str(Path(natinst).resolve()))}"]
+    if model is not None:
+        extra.append(f"model={json.dumps(model)}")
+    raw = _resolve_relative_paths(apply_overrides(raw, extra), source, given=extra)
+    return validate_config(raw, source=source)
+
+
+def _resolve_relative_paths(raw: dict[str, Any], source: str, *, given: Sequence[str]) -> dict[str, Any]:
+    """Paths in a config file are relative to that file (paths given on the command line stay as given)."""
+    if source.startswith("<"):
+        return raw
+    from_cli = {".".join(parse_override(text)[0]) for text in given}
+    base = Path(source).resolve().parent
+    for section, key in (("data", "train"), ("data", "test"), ("data", "path"), ("report", "costs")):
+        node = raw.get(section)
+        value = node.get(key) if isinstance(node, dict) else None
+        if (
+            isinstance(value, str)
+            and f"{section}.{key}" not in from_cli
+            and not Path(value).expanduser().is_absolute()
+        ):
+            node[key] = str(base / value)  # type: ignore[index]
+    return raw

@@ -1,0 +1,139 @@
+"""The model-facing side of a study: load a model, instruction-tune one. Tests substitute a fake `Engine`.
+
+`HFEngine` is the real one: `itprobe.models.load_model` + `HFLanguageModel` for inference and
+`itprobe.training.train` for tuning. Under ``accelerate launch`` every process runs the same grid in lock
+step (training is data-parallel across them); only the main process writes the store and the report, and
+each process evaluates on its own device (see docs/study.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from itprobe.models.base import LanguageModel
+from itprobe.study.config import StudyConfig
+from itprobe.tasks.types import Task
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model ready for evaluation and the tokenizer used for prompt budgets (None for fakes)."""
+
+    model: LanguageModel
+    tokenizer: Any = None
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One training run of a grid cell."""
+
+    tasks: tuple[Task, ...]
+    arm: Any  # itprobe.arms.ArmSpec, seeded with the cell's seed
+    size: int
+    seed: int
+    out_dir: Path
+    resume: bool
+    on_step: Callable[[int, int], None] | None = None  # (optimizer steps done, total) after each step
+
+
+@dataclass(frozen=True)
+class Trained:
+    """Where the tuned model is (a spec `Engine.load` accepts) and what training reported."""
+
+    model_spec: str
+    info: dict[str, Any]
+
+
+class Engine(Protocol):
+    def load(self, spec: str) -> Loaded:
+        """Load a model (the base model's spec or a `Trained.model_spec`) for evaluation."""
+        ...
+
+    def train(self, job: TrainJob) -> Trained:
+        """Instruction-tune the study's base model as ``job`` says."""
+        ...
+
+
+def process_rank() -> tuple[int, int, int]:
+    """(rank, local rank, world size) as set by ``accelerate launch`` / torchrun; (0, 0, 1) otherwise."""
+    env = os.environ
+    return int(env.get("RANK", 0)), int(env.get("LOCAL_RANK", 0)), int(env.get("WORLD_SIZE", 1))
+
+
+def is_main_process() -> bool:
+    return process_rank()[0] == 0
+
+
+def barrier() -> None:
+    """Wait for every process of a distributed run (a no-op in a single process)."""
+    if process_rank()[2] > 1:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+
+
+class HFEngine:
+    """Hugging Face models through `itprobe.models` and `itprobe.training`."""
+
+    def __init__(self, config: StudyConfig) -> None:
+        self.config = config
+
+    def _device(self) -> str | None:
+        import torch
+
+        _, local_rank, world = process_rank()
+        return f"cuda:{local_rank}" if world > 1 and torch.cuda.is_available() else None
+
+    def load(self, spec: str) -> Loaded:
+        from transformers.utils import logging
+
+        from itprobe.models import HFLanguageModel, load_model
+
+        logging.disable_progress_bar()  # the study's own bar covers the grid; per-load bars only add noise
+        loaded = load_model(spec, precision=self.config.eval.precision, device=self._device())
+        return Loaded(HFLanguageModel(loaded, batch_size=self.config.eval.batch_size), loaded.tokenizer)
+
+    def train(self, job: TrainJob) -> Trained:
+        from itprobe.training import LoraSettings, TrainConfig, train
+
+        settings = self.config.training
+        train_config = TrainConfig(
+            out_dir=job.out_dir,
+            model=self.config.model,
+            data=self.config.data.source,
+            arms=job.arm,
+            prompt=self.config.prompt.to_prompt_config(),
+            instances_per_task=job.size,
+            seed=job.seed,
+            method=settings.method,
+            lr=settings.lr,
+            epochs=settings.epochs,
+            max_steps=settings.max_steps,
+            batch_size=settings.batch_size,
+            grad_accum=settings.grad_accum,
+            precision=settings.precision,
+            max_target_tokens=settings.max_target_tokens,
+            lora=LoraSettings(r=settings.lora_r, alpha=2 * settings.lora_r),
+            checkpoint_every=settings.checkpoint_every,
+            resume=job.resume,
+        )
+        on_step = job.on_step
+        callback = (lambda step: on_step(step.step, step.total)) if on_step is not None else None
+        result = train(train_config, job.tasks, progress=False, on_step=callback)
+        info = {
+            "final_loss": result.final_loss,
+            "losses": list(result.losses),
+            "steps": result.steps,
+            "tokens_per_s": result.tokens_per_s,
+            "n_examples": result.n_examples,
+            "n_tasks": result.n_tasks,
+            "train_seconds": result.train_seconds,
+            "resumed_from": result.resumed_from,
+            "notes": list(result.notes),
+        }
+        return Trained(str(result.model_dir), info)

@@ -1,0 +1,182 @@
+"""The grid: a study config expanded into cells, the units of work the runner executes and stores.
+
+- ``trained`` cells, one per (train arm, instances per task, seed): one model is instruction-tuned and then
+  evaluated under its test arms (``same`` resolved to the train arm) in every evaluation mode;
+- one ``untuned`` cell: the base model, no training, evaluated under every test arm any trained cell uses;
+- one ``baseline`` cell per trivial baseline (``random``, ``majority``): no model, same test arms.
+
+A cell's id is a hash of everything that decides its result (model identity, data digests, arm, size, seed,
+training and evaluation settings, prompt encoding), so a rerun recognises finished cells, a changed setting
+never reuses a stale result, and adding an arm to a config leaves the other cells' ids unchanged.
+
+Report conditions (`condition_name`): a trained cell tested under its own arm is named after the arm
+(``simplified``); under another test arm ``<train>@<test>`` (``simplified@original``); the untuned model
+and baselines are ``untuned`` / ``random`` / ``majority`` on original prompts and ``untuned@<test>`` etc.
+under an altered test arm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from itprobe.errors import UserError
+from itprobe.study.config import ArmConfig, Mode, StudyConfig
+
+CellKind = Literal["trained", "untuned", "baseline"]
+GRID_SCHEMA = 1  # bump when the meaning of a stored cell changes, so old cells are not reused
+ORIGINAL = ArmConfig()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work. ``resolved`` is the JSON-ready description hashed into ``id``."""
+
+    id: str
+    kind: CellKind
+    seed: int
+    test_arms: tuple[ArmConfig, ...]
+    modes: tuple[Mode, ...]
+    resolved: dict[str, Any]
+    train_arm: ArmConfig | None = None
+    size: int | None = None
+    baseline: str = ""
+
+    @property
+    def name(self) -> str:
+        """How progress and logs show the cell."""
+        if self.kind == "trained":
+            assert self.train_arm is not None
+            return f"{self.train_arm.name} n={self.size} seed={self.seed}"
+        return self.baseline or "untuned"
+
+    def condition(self, test_arm: ArmConfig) -> str:
+        """The report condition for this cell's answers under ``test_arm`` (see the module docstring)."""
+        return condition_name(self.kind, test_arm, train_arm=self.train_arm, baseline=self.baseline)
+
+
+def condition_name(
+    kind: CellKind, test_arm: ArmConfig, *, train_arm: ArmConfig | None = None, baseline: str = ""
+) -> str:
+    if kind == "trained":
+        assert train_arm is not None
+        return train_arm.name if test_arm == train_arm else f"{train_arm.name}@{test_arm.name}"
+    base = baseline or "untuned"
+    return base if test_arm == ORIGINAL else f"{base}@{test_arm.name}"
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def test_arms_for(config: StudyConfig, train_arm: ArmConfig) -> tuple[ArmConfig, ...]:
+    """The test arms of a model trained with ``train_arm`` (``same`` resolved), duplicates removed."""
+    resolved = [train_arm if item == "same" else item for item in config.arms.test]
+    return tuple(dict.fromkeys(a for a in resolved if isinstance(a, ArmConfig)))
+
+
+def _eval_settings(config: StudyConfig) -> dict[str, Any]:
+    # batch size is left out on purpose: it changes speed, not answers
+    return {"length_normalized": config.eval.length_normalized, "precision": config.eval.precision}
+
+
+def arm_json(arm: ArmConfig) -> dict[str, str]:
+    """The arm as stored; unset options are left out so adding an option later keeps old cell ids."""
+    return arm.model_dump(by_alias=True, exclude_none=True)
+
+
+def _arms_json(arms: tuple[ArmConfig, ...]) -> list[dict[str, str]]:
+    return [arm_json(a) for a in arms]
+
+
+def expand_grid(
+    config: StudyConfig, *, model_identity: str, train_digest: str, test_digest: str
+) -> list[Cell]:
+    """All cells of a study, in execution order: baselines, the untuned model, then trained cells by
+    seed, size and arm (so the first complete comparison of arms arrives as early as possible)."""
+    modes = tuple(dict.fromkeys(config.eval.modes))
+    all_test = tuple(dict.fromkeys(a for arm in config.arms.train for a in test_arms_for(config, arm)))
+    common = {"schema": GRID_SCHEMA, "test_data": test_digest, "prompt": config.prompt.model_dump()}
+    cells: list[Cell] = []
+    first_seed = config.seeds[0]
+    # only label arms change what a trivial baseline answers or is scored against
+    baseline_arms = tuple(dict.fromkeys((ORIGINAL, *(a for a in all_test if a.label != "original"))))
+    for kind in ("random", "majority"):
+        if kind in config.baselines:
+            resolved = {**common, "kind": "baseline", "baseline": kind, "seed": first_seed,
+                        "test_arms": _arms_json(baseline_arms)}  # fmt: skip
+            cell = Cell(
+                _digest(resolved),
+                "baseline",
+                first_seed,
+                baseline_arms,
+                ("generate",),
+                resolved,
+                baseline=kind,
+            )
+            cells.append(cell)
+    if "untuned" in config.baselines:
+        resolved = {
+            **common,
+            "kind": "untuned",
+            "model": model_identity,
+            "seed": first_seed,
+            "test_arms": _arms_json(all_test),
+            "modes": list(modes),
+            "eval": _eval_settings(config),
+        }
+        cells.append(Cell(_digest(resolved), "untuned", first_seed, all_test, modes, resolved))
+    for seed in dict.fromkeys(config.seeds):
+        for size in dict.fromkeys(config.train_tasks.instances_per_task):
+            for arm in dict.fromkeys(config.arms.train):
+                test_arms = test_arms_for(config, arm)
+                resolved = {
+                    **common,
+                    "kind": "trained",
+                    "model": model_identity,
+                    "train_data": train_digest,
+                    "train_arm": arm_json(arm),
+                    "size": size,
+                    "seed": seed,
+                    "training": config.training.model_dump(exclude={"checkpoint_every"}),
+                    "test_arms": _arms_json(test_arms),
+                    "modes": list(modes),
+                    "eval": _eval_settings(config),
+                }
+                cells.append(
+                    Cell(
+                        _digest(resolved),
+                        "trained",
+                        seed,
+                        test_arms,
+                        modes,
+                        resolved,
+                        train_arm=arm,
+                        size=size,
+                    )
+                )
+    return cells
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"i/n"`` → (i, n) with 0 <= i < n; None stays None. Anything else is a `UserError`."""
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i, n = -1, 0
+    if not sep or n < 1 or not 0 <= i < n:
+        raise UserError(f"--shard '{text}' must be i/n with 0 <= i < n (e.g. 0/2 and 1/2)")
+    return i, n
+
+
+def select_shard(cells: list[Cell], shard: tuple[int, int] | None) -> list[Cell]:
+    """Every n-th cell starting at i: the shards of one grid are disjoint and together cover it."""
+    if shard is None:
+        return list(cells)
+    i, n = shard
+    return cells[i::n]

@@ -1,0 +1,111 @@
+"""Progress across the whole grid on stderr: cells done/total, the current cell, elapsed time and ETA.
+
+The bar counts *work*, not cells, because cells differ by orders of magnitude (a baseline takes
+milliseconds, a trained cell minutes). A unit is one test instance scored in rank mode; the weights come
+from measurements on a 2-core CPU with the packaged 135M model (docs/study.md): a training example costs
+about four forward passes (forward + backward + optimizer), greedy generation about three.
+"""
+
+from __future__ import annotations
+
+import math
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+if TYPE_CHECKING:
+    from itprobe.study.config import StudyConfig
+    from itprobe.study.data import StudyData
+    from itprobe.study.grid import Cell
+
+TRAIN_EXAMPLE_COST = 4.0
+MODE_COST = {"rank": 1.0, "generate": 3.0}
+
+
+def cell_work(cell: Cell, config: StudyConfig, data: StudyData) -> tuple[float, list[float]]:
+    """(training work, [work of each evaluation pass]) of a cell, in rank-instance units."""
+    n_test = sum(len(t.instances) for t in data.test)
+    if cell.kind == "baseline":
+        return 0.0, [0.01]
+    passes = [n_test * MODE_COST[mode] for _ in cell.test_arms for mode in cell.modes]
+    if cell.kind == "untuned" or cell.size is None:
+        return 0.0, passes
+    settings = config.training
+    if settings.max_steps is not None:
+        examples = settings.max_steps * settings.batch_size * settings.grad_accum
+    else:
+        examples = math.ceil(settings.epochs * sum(min(cell.size, len(t.instances)) for t in data.train))
+    return examples * TRAIN_EXAMPLE_COST, passes
+
+
+class GridProgress:
+    """A rich progress bar over a list of cells; every method is a no-op when disabled."""
+
+    def __init__(
+        self,
+        total_cells: int,
+        done_cells: int,
+        work: list[tuple[float, list[float]]],
+        *,
+        enabled: bool = True,
+    ) -> None:
+        self.total_cells, self.done_cells = total_cells, done_cells
+        self._work = list(work)
+        self._index = -1
+        self._passes: list[float] = []
+        self._train_total = 0.0
+        self._train_done = 0.0
+        self.enabled = enabled
+        self.console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("[bold]cells {task.fields[cells]}[/]"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+            disable=not enabled,
+        )
+        total = sum(train + sum(passes) for train, passes in self._work) or 1.0
+        self._task = self._progress.add_task("", total=total, cells=self._cells_text())
+
+    def _cells_text(self) -> str:
+        return f"{self.done_cells}/{self.total_cells}"
+
+    def __enter__(self) -> GridProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def start_cell(self, name: str) -> None:
+        self._index += 1
+        self._train_total, self._passes = self._work[self._index]
+        self._train_done = 0.0
+        self._progress.update(self._task, description=name)
+
+    def train_step(self, step: int, total: int) -> None:
+        """Called after each optimizer step of the current cell's training."""
+        target = self._train_total * step / max(total, 1)
+        self._progress.advance(self._task, target - self._train_done)
+        self._train_done = target
+
+    def advance(self) -> None:
+        """One evaluation pass (test arm × mode) of the current cell is finished."""
+        if self._passes:
+            self._progress.advance(self._task, self._passes.pop(0))
+
+    def finish_cell(self, name: str, seconds: float) -> None:
+        self._progress.advance(self._task, self._train_total - self._train_done + sum(self._passes))
+        self._passes, self._train_done = [], self._train_total
+        self.done_cells += 1
+        self._progress.update(self._task, cells=self._cells_text())
+        if self.enabled:
+            self._progress.console.print(f"cell {self._cells_text()} done: {name} ({seconds:.1f} s)")

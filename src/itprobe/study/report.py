@@ -1,0 +1,256 @@
+"""The study report, rebuilt from ``results.sqlite`` alone (no model, no task files).
+
+Stored rows become `itprobe.report.InstanceResult`s with one *condition* per (cell kind, train arm, test arm,
+mode) — names as in `itprobe.study.grid` — and `itprobe.report.build_study_report` computes the views; this
+module adds what only a study knows: provenance (config hash, model identity, timings), coverage of the grid,
+the arms' notes, and contrast consistency for tasks that form contrast pairs (the generated suite).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from itprobe.errors import UserError
+from itprobe.study.config import StudyConfig
+from itprobe.study.store import STORE_NAME, CellRecord, ResultsStore, TaskInfo
+
+COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
+
+
+def condition_of(cell: CellRecord, test_arm: str) -> str:
+    """The report condition of a cell's answers under ``test_arm`` (names as in `itprobe.study.grid`)."""
+    if cell.kind == "trained":
+        return cell.train_arm if test_arm == cell.train_arm else f"{cell.train_arm}@{test_arm}"
+    base = cell.baseline or "untuned"
+    return base if test_arm == "original" else f"{base}@{test_arm}"
+
+
+def instance_results(cells: Sequence[CellRecord], mode: str) -> list[Any]:
+    """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s."""
+    from itprobe.report import InstanceResult
+
+    out = []
+    for cell in cells:
+        for r in cell.rows:
+            if cell.kind != "baseline" and r.mode != mode:
+                continue
+            out.append(
+                InstanceResult(
+                    condition=condition_of(cell, r.test_arm),
+                    task=r.task, id=r.id, exact_match=r.exact_match, rougeL=r.rougeL,
+                    prediction=r.prediction, references=r.references, labels=r.labels, category=r.category,
+                    in_space_strict=r.in_space_strict, in_space_loose=r.in_space_loose, seed=cell.seed,
+                    size=cell.size if cell.kind == "trained" else None, train_arm=cell.train_arm,
+                    test_arm=r.test_arm, mode=r.mode, original_labels=r.original_labels,
+                    original_references=r.original_references,
+                )
+            )  # fmt: skip
+    return out
+
+
+def stored_config(store: ResultsStore) -> StudyConfig:
+    """The config of the latest run recorded in the store."""
+    runs = store.runs()
+    if not runs:
+        raise UserError("no run recorded in this store", path=store.path)
+    return StudyConfig.model_validate(json.loads(runs[-1]["config_json"]))
+
+
+def expected_cells(config: StudyConfig) -> int:
+    """How many cells the config's grid has (baselines + untuned + arms × sizes × seeds)."""
+    fixed = sum(kind in config.baselines for kind in ("random", "majority", "untuned"))
+    sizes = len(set(config.train_tasks.instances_per_task))
+    return fixed + len(set(config.arms.train)) * sizes * len(set(config.seeds))
+
+
+def build_report(run_dir: str | Path, *, costs: str | Path | None = None) -> dict[str, Path]:
+    """Write ``report.md``, ``report.html``, ``report.json`` and ``plots/*.png`` into ``run_dir``.
+
+    The report covers the config's first evaluation mode; each further mode gets the same report in
+    ``run_dir/mode-<mode>/`` (comparisons are made within a mode, never across).
+
+    Args:
+        run_dir: a run directory holding ``results.sqlite``.
+        costs: a cost-of-errors YAML; default: the copy saved with the run (if the config named one).
+
+    Returns:
+        {format: path} of the main report; further modes as ``"<format>:<mode>"``.
+
+    Raises:
+        UserError: no store, or no finished cell with the original instruction.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / STORE_NAME).is_file():
+        raise UserError(
+            f"no {STORE_NAME} here; is this a run directory (itprobe run --out DIR)?", path=run_dir
+        )
+    with ResultsStore(run_dir / STORE_NAME) as store:
+        config, cells, tasks, runs = stored_config(store), store.cells(), store.tasks(), store.runs()
+    cost_file = _costs(run_dir, costs)
+    paths: dict[str, Path] = {}
+    for i, mode in enumerate(config.eval.modes):
+        out_dir = run_dir if i == 0 else run_dir / f"mode-{mode}"
+        written = _mode_report(out_dir, mode, config, cells, tasks, runs, cost_file)
+        paths.update(written if i == 0 else {f"{fmt}:{mode}": path for fmt, path in written.items()})
+    return paths
+
+
+def _mode_report(
+    out_dir: Path,
+    mode: str,
+    config: StudyConfig,
+    cells: Sequence[CellRecord],
+    tasks: dict[str, TaskInfo],
+    runs: Sequence[dict[str, Any]],
+    cost_file: Any,
+) -> dict[str, Path]:
+    from itprobe.report import Skipped, build_study_report, write_report
+
+    results = instance_results(cells, mode)
+    conditions = list(dict.fromkeys(r.condition for r in results))
+    if "original" not in conditions:
+        raise UserError(
+            "no results for the original instruction yet (no finished 'original' cell)", path=out_dir
+        )
+    references = [
+        c for c in conditions if c.split("@")[0] in ("random", "majority") or c.startswith("untuned@")
+    ]
+    primary = config.report.primary or (
+        "simplified" if "simplified" in conditions else _first_altered(conditions)
+    )
+    title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
+    report = build_study_report(
+        results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
+        provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode), n_boot=config.report.n_boot,
+        skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
+    )  # fmt: skip
+    contrast = contrast_section(results, tasks)
+    if contrast is not None:
+        section, data = contrast
+        report.sections.append(section)
+        report.data["contrast_consistency"] = data
+    return write_report(report, out_dir, stem="report")
+
+
+def _first_altered(conditions: Sequence[str]) -> str:
+    skip = ("original", "untuned", "random", "majority")
+    return next((c for c in conditions if c.split("@")[0] not in skip), "original")
+
+
+def save_costs(config: StudyConfig, run_dir: Path) -> None:
+    """Copy the config's cost file into the run directory (the report is rebuilt from the run dir alone)."""
+    if config.report.costs:
+        source = Path(config.report.costs)
+        if not source.is_file():
+            raise UserError("no such cost file", path=source, field="report.costs")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, run_dir / COSTS_FILE)
+
+
+def _costs(run_dir: Path, costs: str | Path | None) -> Any:
+    from itprobe.report.costs import load_costs
+
+    path = Path(costs) if costs is not None else run_dir / COSTS_FILE
+    if costs is None and not path.is_file():
+        return None
+    return load_costs(path)
+
+
+def _arm_notes(cells: Sequence[CellRecord]) -> list[Any]:
+    return list(dict.fromkeys(n for cell in cells for n in cell.notes))
+
+
+def _notes(config: StudyConfig, cells: Sequence[CellRecord], mode: str) -> list[str]:
+    expected = expected_cells(config)
+    notes = [f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid."]
+    if len(cells) < expected:
+        notes.append("The study is incomplete: rerun `itprobe run` with the same config to finish it.")
+    notes += [
+        "Conditions: an arm's name means 'trained and tested with that arm'; 'A@B' means trained with A and "
+        "tested with B; 'untuned@B' is the base model tested with B.",
+        f"Evaluation mode of this report: {mode}"
+        + (
+            " (rank classification: the answer is the label with the highest log-likelihood)."
+            if mode == "rank"
+            else " (greedy generation, scored by exact match and ROUGE-L against the references)."
+        ),
+    ]
+    notes += sorted(
+        {f"Arm {n.test_arm}, task {n.task}: {n.note}" for n in _arm_notes(cells) if not n.skipped}
+    )
+    train_notes = sorted({note for cell in cells for note in cell.info.get("notes", [])})
+    notes += [f"Training: {note}" for note in train_notes]
+    return notes
+
+
+def _provenance(config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]) -> Any:
+    from importlib.metadata import version
+
+    from itprobe.report import Provenance
+
+    seconds: dict[str, float] = defaultdict(float)
+    for cell in cells:
+        for stage, value in cell.timings.items():
+            seconds[f"{cell.kind}/{stage.split('/')[0]}"] += value
+    identities = sorted({c.model_identity for c in cells if c.model_identity})
+    return Provenance(
+        config_hash=config.hash, model=", ".join(identities) or config.model,
+        command=f"itprobe run ({config.name})", created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        versions={"itprobe": version("itprobe")}, timings={k: round(v, 2) for k, v in sorted(seconds.items())},
+        extra={"runs": str(len(runs)), "data": config.data.source, "cells": str(len(cells))},
+    )  # fmt: skip
+
+
+def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tuple[Any, dict[str, Any]] | None:
+    """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs."""
+    from itprobe.contrast import contrast_consistency
+    from itprobe.predict import Prediction
+    from itprobe.report import Section, Table
+    from itprobe.tasks.types import Contrast, OutputSpace, Task
+
+    paired = [
+        Task(name=t.name, definition="", contrast=Contrast(t.contrast_group, t.contrast_side or ""),
+             output_space=OutputSpace(t.labels, "declared") if t.labels else None)
+        for t in tasks.values()
+        if t.contrast_group
+    ]  # fmt: skip
+    names = {t.name for t in paired}
+    largest: dict[str, int] = {}
+    for r in results:
+        if r.size is not None:
+            largest[r.condition] = max(largest.get(r.condition, r.size), r.size)
+    runs: dict[str, dict[int, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        if r.task in names and r.size == largest.get(r.condition):
+            pred = Prediction(r.task, r.id, r.prediction, r.references, r.mode, labels=r.labels)
+            runs[r.condition][r.seed].append(pred)
+    rows: list[list[str | int | float | None]] = []
+    data: dict[str, Any] = {}
+    for condition, by_seed in runs.items():
+        reports = [contrast_consistency(preds, paired) for preds in by_seed.values()]
+        overall = reports[0].overall
+        if overall.n_items:
+            mean = sum(rep.overall.consistency for rep in reports) / len(reports)
+            data[condition] = {
+                "consistency": mean,
+                "seeds": {s: rep.to_dict() for s, rep in zip(by_seed, reports, strict=True)},
+            }
+            chance = 100 * overall.chance if overall.chance is not None else None
+            rows.append([condition, overall.n_items, 100 * mean, chance, 100 * overall.agreement])
+    if not rows:
+        return None
+    columns = ["condition", "items", "both rules correct (%)", "chance (%)", "rule-blind ceiling (%)"]
+    text = (
+        "Each contrast pair applies two rules with disagreeing gold labels to the same inputs; an item counts "
+        "only when it is answered correctly under every rule of its pair. A model that ignores the instruction "
+        "(format only, constant, majority) cannot exceed the rule-blind ceiling: the share of items whose "
+        "golds agree across the rules. Trained conditions at their largest size; seeds averaged."
+    )
+    table = Table(title="Contrast consistency", columns=columns, rows=rows)
+    return Section(title="Contrast consistency", paragraphs=[text], tables=[table]), data

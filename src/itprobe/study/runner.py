@@ -1,0 +1,324 @@
+"""`run_study`: the whole experiment, read top to bottom.
+
+load tasks → expand the grid → for every cell not yet in the store: arms → train → predict → score → store
+→ (after the grid) report. A cell is stored in one transaction once it is complete, so a killed run loses
+only the cell in progress and a rerun continues where it stopped (see `itprobe.study.store`).
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from itprobe.errors import UserError
+from itprobe.study.config import ArmConfig, StudyConfig
+from itprobe.study.data import StudyData, load_study_data
+from itprobe.study.engine import Engine, HFEngine, Loaded, Trained, TrainJob, barrier, is_main_process
+from itprobe.study.grid import Cell, expand_grid, select_shard
+from itprobe.study.progress import GridProgress, cell_work
+from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, PredictionRow, ResultsStore, TaskInfo
+from itprobe.tasks.types import Task
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what): resume, shard, progress display, report at the end."""
+
+    resume: bool = True
+    shard: tuple[int, int] | None = None
+    progress: bool = True
+    report: bool = True
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    run_dir: Path
+    cells_in_shard: int
+    cells_run: int
+    cells_already_done: int
+    reports: dict[str, Path] = field(default_factory=dict)
+    report_problem: str = ""  # why no report was written although one was asked for
+
+
+@dataclass
+class _Context:
+    """What every cell needs; test tasks under each (arm, seed) are built once and reused."""
+
+    config: StudyConfig
+    data: StudyData
+    engine: Engine
+    run_dir: Path
+    resume: bool
+    progress: GridProgress
+    base: Loaded | None = None
+    _arm_cache: dict[tuple[ArmConfig, int], tuple[list[Task], list[ArmNote]]] = field(default_factory=dict)
+
+    def test_tasks(self, arm: ArmConfig, seed: int) -> tuple[list[Task], list[ArmNote]]:
+        """The test tasks under ``arm`` (tasks it skips left out) and what the arm said about each task."""
+        key = (arm, seed)
+        if key not in self._arm_cache:
+            from itprobe.arms import apply_arms_to_tasks
+
+            tasks, notes = apply_arms_to_tasks(list(self.data.test), arm.to_spec(seed))
+            kept = {t.name for t in tasks}
+            flat = [
+                ArmNote(arm.name, task, note, skipped=task not in kept)
+                for task, items in notes.items()
+                for note in items
+            ]
+            self._arm_cache[key] = (tasks, flat)
+        return self._arm_cache[key]
+
+
+def run_study(
+    config: StudyConfig,
+    run_dir: str | Path,
+    *,
+    options: RunOptions = RunOptions(),
+    engine: Engine | None = None,
+) -> StudyOutcome:
+    """Run every cell of ``config`` (or of one shard) not yet in ``run_dir``'s store, then write the report.
+
+    Args:
+        config: the validated study.
+        run_dir: where the store, trained models (while in use), the prediction cache and the report go.
+        options: resume / shard / progress / report.
+        engine: the model side; `HFEngine` unless a test passes a fake.
+
+    Raises:
+        UserError: bad data or model spec, or ``resume=False`` on a run directory that already has results.
+    """
+    run_dir = Path(run_dir)
+    data = load_study_data(config)  # 1. tasks
+    store = _open_store(run_dir, options.resume)
+    engine = engine if engine is not None else HFEngine(config)
+    base = engine.load(config.model)  # 2. the model's identity names every cell
+    cells = expand_grid(
+        config,
+        model_identity=base.model.identity,
+        train_digest=data.train_digest,
+        test_digest=data.test_digest,
+    )
+    mine = select_shard(cells, options.shard)
+    todo = [cell for cell in mine if cell.id not in store.done_cells()]
+    run_id = uuid.uuid4().hex[:12]
+    if is_main_process():
+        shard = f"{options.shard[0]}/{options.shard[1]}" if options.shard else ""
+        store.record_run(run_id, config_hash=config.hash, config_json=config.to_json(),
+                         model_identity=base.model.identity, host=platform.node(), shard=shard)  # fmt: skip
+        store.record_tasks([task_info(t) for t in data.test])
+    weights = [cell_work(cell, config, data) for cell in todo]
+    with GridProgress(len(mine), len(mine) - len(todo), weights, enabled=options.progress) as bar:
+        ctx = _Context(config, data, engine, run_dir, options.resume, bar, base=base)
+        del base
+        _run_cells(todo, ctx, store, run_id)  # 3. the grid
+    store.close()
+    reports: dict[str, Path] = {}
+    problem = ""
+    # 4. the report, from the store alone; a shard holds part of the grid: merge the shards first
+    if options.report and options.shard is None and is_main_process():
+        from itprobe.study.report import build_report
+
+        try:
+            reports = build_report(run_dir)
+        except UserError as err:  # e.g. no 'original' arm to compare with: the results are still stored
+            problem = str(err)
+    return StudyOutcome(run_dir, len(mine), len(todo), len(mine) - len(todo), reports, problem)
+
+
+def _run_cells(todo: list[Cell], ctx: _Context, store: ResultsStore, run_id: str) -> None:
+    last_untuned = max((i for i, cell in enumerate(todo) if cell.kind == "untuned"), default=-1)
+    for i, cell in enumerate(todo):
+        if i > last_untuned:
+            ctx.base = None  # free the base model once no untuned cell needs it
+        ctx.progress.start_cell(cell.name)
+        record = run_cell(cell, ctx)
+        if is_main_process():
+            store.write_cell(record, run_id=run_id)
+        _drop_model(cell, ctx)
+        ctx.progress.finish_cell(cell.name, record.finished_at - record.started_at)
+
+
+def _open_store(run_dir: Path, resume: bool) -> ResultsStore:
+    if not resume and (run_dir / STORE_NAME).exists():
+        with ResultsStore(run_dir / STORE_NAME) as existing:
+            if existing.done_cells():
+                raise UserError(
+                    "already holds results; rerun with --resume to continue it, or choose another --out",
+                    path=run_dir / STORE_NAME,
+                )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return ResultsStore(run_dir / STORE_NAME)
+
+
+def task_info(task: Task) -> TaskInfo:
+    labels = task.output_space.labels if task.output_space is not None else ()
+    contrast = task.contrast
+    return TaskInfo(
+        task.name,
+        task.category,
+        tuple(labels),
+        contrast.group if contrast else None,
+        contrast.side if contrast else None,
+        dict(task.meta),
+    )
+
+
+def run_cell(cell: Cell, ctx: _Context) -> CellRecord:
+    """Compute one cell completely (nothing is written here)."""
+    started, timings = time.time(), dict[str, float]()
+    info: dict[str, Any] = {}
+    if cell.kind == "baseline":
+        rows, notes = _baseline(cell, ctx)
+    elif cell.kind == "untuned":
+        assert ctx.base is not None
+        rows, notes = _evaluate(ctx.base, cell, ctx, timings)
+    else:
+        trained = _train(cell, ctx, timings)
+        tick = time.perf_counter()
+        loaded = ctx.engine.load(trained.model_spec)
+        timings["load"] = time.perf_counter() - tick
+        rows, notes = _evaluate(loaded, cell, ctx, timings)
+        info = trained.info
+    finished = time.time()
+    timings["total"] = finished - started
+    train_arm = cell.train_arm.name if cell.train_arm is not None else ""
+    identity = str(cell.resolved.get("model", ""))
+    return CellRecord(
+        cell.id,
+        cell.kind,
+        cell.name,
+        train_arm,
+        cell.size,
+        cell.seed,
+        cell.baseline,
+        identity,
+        cell.resolved,
+        info,
+        tuple(rows),
+        timings,
+        tuple(notes),
+        started,
+        finished,
+    )
+
+
+def _model_dir(cell: Cell, ctx: _Context) -> Path:
+    return ctx.run_dir / "models" / cell.id
+
+
+def _train(cell: Cell, ctx: _Context, timings: dict[str, float]) -> Trained:
+    assert cell.train_arm is not None and cell.size is not None
+    job = TrainJob(
+        tasks=ctx.data.train,
+        arm=cell.train_arm.to_spec(cell.seed),
+        size=cell.size,
+        seed=cell.seed,
+        out_dir=_model_dir(cell, ctx),
+        resume=ctx.resume,
+        on_step=ctx.progress.train_step,
+    )
+    tick = time.perf_counter()
+    trained = ctx.engine.train(job)
+    timings["train"] = time.perf_counter() - tick
+    return trained
+
+
+def _drop_model(cell: Cell, ctx: _Context) -> None:
+    """Trained weights are deleted once the cell is stored, unless ``keep_models``."""
+    if cell.kind == "trained" and not ctx.config.keep_models:
+        barrier()  # every process has loaded (and evaluated) the model before the main one deletes it
+        if is_main_process():
+            shutil.rmtree(_model_dir(cell, ctx), ignore_errors=True)
+
+
+def _baseline(cell: Cell, ctx: _Context) -> tuple[list[PredictionRow], list[ArmNote]]:
+    from itprobe.baselines import run_baseline
+
+    rows: list[PredictionRow] = []
+    notes: list[ArmNote] = []
+    for arm in cell.test_arms:
+        tasks, arm_notes = ctx.test_tasks(arm, cell.seed)
+        notes += arm_notes
+        rows += prediction_rows(
+            run_baseline(cell.baseline, tasks, seed=cell.seed), arm, "generate", ctx.data.test
+        )
+    ctx.progress.advance()
+    return rows, notes
+
+
+def _evaluate(
+    loaded: Loaded, cell: Cell, ctx: _Context, timings: dict[str, float]
+) -> tuple[list[PredictionRow], list[ArmNote]]:
+    from itprobe.predict import predict_tasks
+
+    prompt = ctx.config.prompt.to_prompt_config()
+    rows: list[PredictionRow] = []
+    notes: list[ArmNote] = []
+    for arm in cell.test_arms:
+        tasks, arm_notes = ctx.test_tasks(arm, cell.seed)
+        notes += arm_notes
+        for mode in cell.modes:
+            tick = time.perf_counter()
+            preds = predict_tasks(
+                loaded.model,
+                tasks,
+                prompt,
+                mode=mode,
+                cache_dir=ctx.run_dir / "cache",
+                progress=False,
+                tokenizer=loaded.tokenizer,
+                length_normalized=ctx.config.eval.length_normalized,
+            )
+            timings[f"predict/{arm.name}/{mode}"] = time.perf_counter() - tick
+            rows += prediction_rows(preds, arm, mode, ctx.data.test)
+            ctx.progress.advance()
+    return rows, notes
+
+
+def prediction_rows(
+    preds: list[Any], arm: ArmConfig, mode: str, originals: tuple[Task, ...]
+) -> list[PredictionRow]:
+    """Score predictions (official metrics, format compliance) into store rows of one (arm, mode) pass.
+
+    ``mode`` is the pass's mode (in a rank pass, tasks without an output space are answered by generation).
+    For a label arm the output space and gold of the original scheme are kept too (old-label leakage).
+    """
+    from itprobe.metrics import in_space_loose, in_space_strict, instance_scores
+
+    before: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    if arm.label != "original":
+        for task in originals:
+            labels = task.output_space.labels if task.output_space is not None else ()
+            before.update({(task.name, inst.id): (tuple(labels), inst.outputs) for inst in task.instances})
+    rows = []
+    for pred, score in zip(preds, instance_scores(preds), strict=True):
+        assert (pred.task, pred.id) == (score.task, score.id)
+        labels = tuple(pred.labels)
+        old_labels, old_refs = before.get((pred.task, pred.id), ((), ()))
+        rows.append(
+            PredictionRow(
+                test_arm=arm.name,
+                mode=mode,
+                task=pred.task,
+                id=pred.id,
+                category=pred.category,
+                prediction=pred.prediction,
+                references=tuple(pred.references),
+                labels=labels,
+                exact_match=score.exact_match,
+                rouge1=score.rouge1,
+                rougeL=score.rougeL,
+                in_space_strict=in_space_strict(pred.prediction, labels) if labels else None,
+                in_space_loose=in_space_loose(pred.prediction, labels) if labels else None,
+                label_logprobs=tuple(pred.label_logprobs),
+                original_labels=old_labels,
+                original_references=old_refs,
+            )
+        )
+    return rows

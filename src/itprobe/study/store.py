@@ -1,0 +1,332 @@
+"""The results store: one sqlite file (``results.sqlite``) per run directory.
+
+Every finished cell is written in ONE transaction (cell row, predictions, instance scores, timings), so a
+cell is either wholly in the store or absent: a run killed at any moment loses only the cell in progress,
+and a rerun finds exactly the finished ones. WAL mode plus a busy timeout lets several processes (two runs,
+shards of one grid on a shared disk) write the same file; a cell finished twice is kept once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STORE_NAME = "results.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, started_at REAL NOT NULL, config_hash TEXT NOT NULL, config_json TEXT NOT NULL,
+    model_identity TEXT NOT NULL, host TEXT NOT NULL, shard TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    name TEXT PRIMARY KEY, category TEXT NOT NULL, labels TEXT NOT NULL, contrast_group TEXT,
+    contrast_side TEXT, meta TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cells (
+    cell_id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, train_arm TEXT NOT NULL, size INTEGER,
+    seed INTEGER NOT NULL, baseline TEXT NOT NULL, model_identity TEXT NOT NULL, resolved TEXT NOT NULL,
+    info TEXT NOT NULL, run_id TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    cell_id TEXT NOT NULL, test_arm TEXT NOT NULL, mode TEXT NOT NULL, task TEXT NOT NULL, id TEXT NOT NULL,
+    category TEXT NOT NULL, prediction TEXT NOT NULL, "references" TEXT NOT NULL, labels TEXT NOT NULL,
+    label_logprobs TEXT NOT NULL, original_labels TEXT NOT NULL, original_references TEXT NOT NULL,
+    PRIMARY KEY (cell_id, test_arm, mode, task, id)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    cell_id TEXT NOT NULL, test_arm TEXT NOT NULL, mode TEXT NOT NULL, task TEXT NOT NULL, id TEXT NOT NULL,
+    exact_match REAL NOT NULL, rouge1 REAL NOT NULL, rougeL REAL NOT NULL, in_space_strict INTEGER,
+    in_space_loose INTEGER, PRIMARY KEY (cell_id, test_arm, mode, task, id)
+);
+CREATE TABLE IF NOT EXISTS timings (
+    cell_id TEXT NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL, PRIMARY KEY (cell_id, stage)
+);
+CREATE TABLE IF NOT EXISTS notes (
+    cell_id TEXT NOT NULL, test_arm TEXT NOT NULL, task TEXT NOT NULL, note TEXT NOT NULL,
+    skipped INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class PredictionRow:
+    """One stored answer with its scores (what the report is rebuilt from)."""
+
+    test_arm: str
+    mode: str
+    task: str
+    id: str
+    category: str
+    prediction: str
+    references: tuple[str, ...]
+    labels: tuple[str, ...]
+    exact_match: float
+    rouge1: float
+    rougeL: float
+    in_space_strict: bool | None = None
+    in_space_loose: bool | None = None
+    label_logprobs: tuple[float, ...] = ()
+    original_labels: tuple[str, ...] = ()
+    original_references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ArmNote:
+    """What a test arm said about a task: a remark, or (``skipped``) why the task was left out."""
+
+    test_arm: str
+    task: str
+    note: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """A finished cell: identity, grid coordinates, what happened (``info``), and its answers."""
+
+    cell_id: str
+    kind: str  # "trained" | "untuned" | "baseline"
+    name: str
+    train_arm: str
+    size: int | None
+    seed: int
+    baseline: str
+    model_identity: str
+    resolved: dict[str, Any]
+    info: dict[str, Any] = field(default_factory=dict)
+    rows: tuple[PredictionRow, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: tuple[ArmNote, ...] = ()
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a report needs to know about a test task without the task file."""
+
+    name: str
+    category: str = ""
+    labels: tuple[str, ...] = ()
+    contrast_group: str | None = None
+    contrast_side: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def _dumps(value: Any) -> str:
+    # sorted keys and no ASCII escaping: the same content always gives the same text
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _unflag(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+class ResultsStore:
+    """A handle on ``results.sqlite``; safe to open from several processes at once."""
+
+    def __init__(self, path: str | Path, *, timeout_s: float = 120.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the lock up front
+        self._conn = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        with self._transaction() as conn:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    @classmethod
+    def in_dir(cls, run_dir: str | Path) -> ResultsStore:
+        return cls(Path(run_dir) / STORE_NAME)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def record_run(
+        self,
+        run_id: str,
+        *,
+        config_hash: str,
+        config_json: str,
+        model_identity: str,
+        host: str,
+        shard: str,
+        started_at: float | None = None,
+    ) -> None:
+        row = {
+            "run_id": run_id,
+            "started_at": time.time() if started_at is None else started_at,
+            "config_hash": config_hash,
+            "config_json": config_json,
+            "model_identity": model_identity,
+            "host": host,
+            "shard": shard,
+        }
+        with self._transaction() as conn:
+            _insert(conn, "runs", [row], verb="INSERT OR REPLACE")
+
+    def record_tasks(self, tasks: Sequence[TaskInfo]) -> None:
+        rows = [{**asdict(t), "labels": _dumps(list(t.labels)), "meta": _dumps(t.meta)} for t in tasks]
+        with self._transaction() as conn:
+            _insert(conn, "tasks", rows, verb="INSERT OR IGNORE")
+
+    def write_cell(self, record: CellRecord, *, run_id: str) -> bool:
+        """Store a finished cell atomically; False (and nothing written) if the cell is already stored."""
+        cell = {name: getattr(record, name) for name in _CELL_COLUMNS}
+        cell.update(resolved=_dumps(record.resolved), info=_dumps(record.info), run_id=run_id)
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM cells WHERE cell_id = ?", (record.cell_id,)).fetchone():
+                return False
+            _insert(conn, "cells", [cell])
+            params = [_prediction_params(record.cell_id, r) for r in record.rows]
+            _insert(conn, "predictions", [{k: p[k] for k in _PREDICTION_COLUMNS} for p in params])
+            _insert(conn, "scores", [{k: p[k] for k in _SCORE_COLUMNS} for p in params])
+            timings = [
+                {"cell_id": record.cell_id, "stage": k, "seconds": v} for k, v in record.timings.items()
+            ]
+            _insert(conn, "timings", timings)
+            _insert(conn, "notes", [{"cell_id": record.cell_id, **asdict(n)} for n in record.notes])
+        return True
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def done_cells(self) -> set[str]:
+        return {row[0] for row in self._conn.execute("SELECT cell_id FROM cells")}
+
+    def cell_runs(self) -> dict[str, str]:
+        """The run that stored each cell."""
+        return {row[0]: row[1] for row in self._conn.execute("SELECT cell_id, run_id FROM cells")}
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._conn.execute("SELECT * FROM runs ORDER BY started_at, run_id")]
+
+    def tasks(self) -> dict[str, TaskInfo]:
+        out = {}
+        for row in self._conn.execute("SELECT * FROM tasks ORDER BY name"):
+            values = dict(row)
+            values.update(labels=tuple(json.loads(values["labels"])), meta=json.loads(values["meta"]))
+            out[row["name"]] = TaskInfo(**values)
+        return out
+
+    def cells(self, *, with_rows: bool = True) -> list[CellRecord]:
+        """Every stored cell (ordered by id), with its answers unless ``with_rows`` is False."""
+        out = []
+        for row in self._conn.execute("SELECT * FROM cells ORDER BY cell_id").fetchall():
+            cell_id = row["cell_id"]
+            values = {name: row[name] for name in _CELL_COLUMNS}
+            values.update(resolved=json.loads(row["resolved"]), info=json.loads(row["info"]))
+            timings = self._conn.execute("SELECT stage, seconds FROM timings WHERE cell_id = ?", (cell_id,))
+            notes = self._conn.execute(
+                "SELECT test_arm, task, note, skipped FROM notes WHERE cell_id = ? ORDER BY rowid", (cell_id,)
+            )
+            out.append(
+                CellRecord(
+                    **values,
+                    rows=self._rows(cell_id) if with_rows else (),
+                    timings={stage: seconds for stage, seconds in timings},
+                    notes=tuple(
+                        ArmNote(r["test_arm"], r["task"], r["note"], bool(r["skipped"])) for r in notes
+                    ),
+                )
+            )
+        return out
+
+    def _rows(self, cell_id: str) -> tuple[PredictionRow, ...]:
+        cur = self._conn.execute(
+            "SELECT * FROM predictions JOIN scores USING (cell_id, test_arm, mode, task, id)"
+            " WHERE cell_id = ? ORDER BY predictions.rowid",
+            (cell_id,),
+        )
+        return tuple(_prediction_row(row) for row in cur)
+
+    def integrity_ok(self) -> bool:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+_CELL_COLUMNS = (
+    "cell_id",
+    "kind",
+    "name",
+    "train_arm",
+    "size",
+    "seed",
+    "baseline",
+    "model_identity",
+    "started_at",
+    "finished_at",
+)
+_KEY = ("cell_id", "test_arm", "mode", "task", "id")
+_SCORE_COLUMNS = (*_KEY, "exact_match", "rouge1", "rougeL", "in_space_strict", "in_space_loose")
+_PREDICTION_COLUMNS = (
+    *_KEY,
+    "category",
+    "prediction",
+    "references",
+    "labels",
+    "label_logprobs",
+    "original_labels",
+    "original_references",
+)
+_TUPLE_FIELDS = ("references", "labels", "label_logprobs", "original_labels", "original_references")
+
+
+def _insert(
+    conn: sqlite3.Connection, table: str, rows: Sequence[dict[str, Any]], *, verb: str = "INSERT"
+) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)  # quoted: "references" is an SQL keyword
+    sql = f"{verb} INTO {table} ({names}) VALUES ({', '.join(':' + c for c in columns)})"
+    conn.executemany(sql, rows)
+
+
+def _prediction_params(cell_id: str, row: PredictionRow) -> dict[str, Any]:
+    params = {"cell_id": cell_id, **asdict(row)}
+    params.update({name: _dumps(list(getattr(row, name))) for name in _TUPLE_FIELDS})
+    params.update(in_space_strict=_flag(row.in_space_strict), in_space_loose=_flag(row.in_space_loose))
+    return params
+
+
+def _prediction_row(row: sqlite3.Row) -> PredictionRow:
+    values = {name: row[name] for name in PredictionRow.__dataclass_fields__}
+    values.update({name: tuple(json.loads(row[name])) for name in _TUPLE_FIELDS})
+    values.update(
+        in_space_strict=_unflag(row["in_space_strict"]), in_space_loose=_unflag(row["in_space_loose"])
+    )
+    return PredictionRow(**values)

@@ -1,0 +1,139 @@
+"""`itprobe run`, `itprobe report`, `itprobe merge` end to end on a tiny random Llama and a tiny suite."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from test_study_support import store_snapshot
+
+from itprobe.cli import main
+from itprobe.study import ResultsStore
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tokenizer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def study_yaml(tmp_path: Path, model: Path) -> Path:
+    raw = {
+        "name": "cli-tiny",
+        "model": str(model),
+        "data": {"source": "suite", "suite": {"families": ["parity", "primality"], "test_families": ["primality"],
+                                              "instances_per_task": 4, "test_instances_per_task": 4}},
+        "train_tasks": {"instances_per_task": [2]},
+        "test_tasks": {"instances_per_task": 4},
+        "arms": {"train": [{}, {"definition": "simplified"}], "test": ["same"]},
+        "training": {"method": "lora", "max_steps": 2, "batch_size": 2, "precision": "fp32", "lr": 1e-3},
+        "eval": {"modes": ["rank"], "batch_size": 4, "precision": "fp32"},
+        "report": {"n_boot": 200},
+    }  # fmt: skip
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cli_run(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("cli")
+    config = study_yaml(tmp, tiny_llama)
+    main(["run", str(config), "--out", str(tmp / "run"), "--no-progress"])
+    return config, tmp / "run"
+
+
+def test_run_writes_store_and_report(cli_run: tuple[Path, Path]) -> None:
+    _, run_dir = cli_run
+    for name in ("results.sqlite", "report.md", "report.html", "report.json"):
+        assert (run_dir / name).is_file()
+    assert list((run_dir / "plots").glob("*.png"))
+    assert not any((run_dir / "models").iterdir())  # trained weights dropped once stored
+    with ResultsStore.in_dir(run_dir) as store:
+        cells = {c.name: c for c in store.cells()}
+    assert set(cells) == {"random", "majority", "untuned", "original n=2 seed=0", "simplified n=2 seed=0"}
+    trained = cells["simplified n=2 seed=0"]
+    assert trained.info["steps"] == 2 and math.isfinite(trained.info["final_loss"])
+    assert len(trained.rows) == 8  # 2 test tasks x 4 instances, one test arm, one mode
+    assert {r.test_arm for r in cells["untuned"].rows} == {"original", "simplified"}
+
+
+def test_rank_answers_and_scores_are_consistent(cli_run: tuple[Path, Path]) -> None:
+    from itprobe.metrics import exact_match
+
+    _, run_dir = cli_run
+    with ResultsStore.in_dir(run_dir) as store:
+        cells = store.cells()
+    for cell in cells:
+        for r in cell.rows:
+            assert r.exact_match == exact_match(r.prediction, list(r.references))
+            if cell.kind != "baseline":  # rank mode: the answer is the label with the highest log-prob
+                best = max(range(len(r.labels)), key=lambda j: (r.label_logprobs[j], -j))
+                assert r.prediction == r.labels[best]
+    report = json.loads((run_dir / "report.json").read_text())["data"]["scores"]
+    for cell in cells:
+        if cell.kind == "trained":
+            mean = sum(r.exact_match for r in cell.rows) / len(cell.rows)
+            assert report[cell.train_arm]["exact_match"]["mean"] == pytest.approx(mean, abs=1e-12)
+    majority = next(c for c in cells if c.baseline == "majority")
+    from itprobe.baselines import majority_label
+    from itprobe.suites import SuiteConfig, generate_suite
+
+    suite = generate_suite(0, SuiteConfig(families=("parity", "primality"), test_families=("primality",),
+                                          instances_per_task=4, test_instances_per_task=4))  # fmt: skip
+    expected = [float(i.outputs[0] == majority_label(t)) for t in suite.test for i in t.instances]
+    assert [r.exact_match for r in majority.rows] == expected
+
+
+def test_rerun_and_report_rebuild(cli_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    config, run_dir = cli_run
+    before = store_snapshot(run_dir)
+    report_before = json.loads((run_dir / "report.json").read_text())["data"]
+    main(["run", str(config), "--out", str(run_dir), "--no-progress", "--no-report"])
+    assert "0 cell(s) run, 5 already done" in capsys.readouterr().err
+    assert store_snapshot(run_dir) == before
+    (run_dir / "report.html").unlink()
+    main(["report", str(run_dir)])
+    assert (run_dir / "report.html").is_file()
+    assert json.loads((run_dir / "report.json").read_text())["data"] == report_before
+
+
+def test_merge_command(cli_run: tuple[Path, Path], tmp_path: Path) -> None:
+    _, run_dir = cli_run
+    main(["merge", str(tmp_path / "merged"), str(run_dir)])
+    assert store_snapshot(tmp_path / "merged") == store_snapshot(run_dir)
+    assert (tmp_path / "merged" / "report.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--shard", "2/2", "--no-progress"], "--shard '2/2' must be i/n"),
+        (["run", "--set", "training.epochz=1"], "unknown key 'training.epochz'"),
+        (["run", "no-such-config.yaml"], "no such config"),
+        (["report", "."], "results.sqlite"),
+    ],
+)
+def test_user_errors_are_one_line(args: list[str], message: str, capsys: pytest.CaptureFixture[str],
+                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # nothing written

@@ -1,0 +1,181 @@
+"""Study config: YAML loading, overrides before validation, clear errors, packaged configs, grid, shards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from itprobe.errors import UserError
+from itprobe.study import expand_grid, load_config, parse_shard, select_shard, validate_config
+from itprobe.study.config import PACKAGED_CONFIGS, ArmConfig, apply_overrides
+
+
+def write(tmp_path: Path, raw: dict, name: str = "study.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, {"train_tasks": {"instances_per_tsk": [2]}})
+    with pytest.raises(UserError) as err:
+        load_config(path)
+    assert "unknown key 'train_tasks.instances_per_tsk'" in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_unknown_top_level_key_and_wrong_type(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="unknown key 'modle'"):
+        validate_config({"modle": "x"})
+    with pytest.raises(UserError, match=r"'training.batch_size'.*integer"):
+        validate_config({"training": {"batch_size": "eight"}})
+    with pytest.raises(UserError, match=r"'seeds'"):
+        validate_config({"seeds": []})
+    with pytest.raises(UserError, match=r"'train_tasks.instances_per_task.0'"):
+        validate_config({"train_tasks": {"instances_per_task": [0]}})
+
+
+def test_unknown_arm_names_the_known_ones() -> None:
+    with pytest.raises(UserError) as err:
+        validate_config({"arms": {"train": [{"definition": "simplfied"}]}})
+    assert "arms.train.0" in str(err.value)
+    assert "simplified" in str(err.value)  # the known names are listed
+    with pytest.raises(UserError, match="unknown key 'arms.train.0.defintion'"):
+        validate_config({"arms": {"train": [{"defintion": "empty"}]}})
+
+
+def test_overrides_apply_before_validation(tmp_path: Path) -> None:
+    path = write(tmp_path, {"model": "a", "train_tasks": {"instances_per_task": [2]}})
+    config = load_config(
+        path, ["train_tasks.instances_per_task=[2, 5, 10]", "training.method=full", "model=b"]
+    )
+    assert config.train_tasks.instances_per_task == [2, 5, 10]
+    assert config.training.method == "full"
+    assert config.model == "b"
+    with pytest.raises(UserError, match="unknown key 'training.epoch'"):
+        load_config(path, ["training.epoch=3"])
+    with pytest.raises(UserError, match="key.sub=value"):
+        load_config(path, ["training.epochs"])
+    with pytest.raises(UserError, match="'model' is not a mapping"):
+        apply_overrides({"model": "a"}, ["model.sub=1"])
+
+
+def test_natinst_and_model_options_and_relative_paths(tmp_path: Path) -> None:
+    path = write(tmp_path, {"data": {"source": "compact", "train": "tr.jsonl", "test": "/abs/te.jsonl"}})
+    config = load_config(path)
+    assert config.data.train == str(tmp_path / "tr.jsonl")  # relative to the config file
+    assert config.data.test == "/abs/te.jsonl"
+    config = load_config(path, natinst=tmp_path / "ni", model="gemma-3-270m")
+    assert config.data.source == "natinst"
+    assert config.data.path == str((tmp_path / "ni").resolve())
+    assert config.model == "gemma-3-270m"
+
+
+def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(UserError, match="no such config"):
+        load_config(tmp_path / "absent.yaml")
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(UserError, match="mapping"):
+        load_config(listed)
+
+
+@pytest.mark.parametrize("name", PACKAGED_CONFIGS)
+def test_packaged_configs_validate_and_open_with_their_command(name: str) -> None:
+    config = load_config(name)
+    assert config.name == name
+    from importlib import resources
+
+    text = resources.files("itprobe").joinpath("configs", f"{name}.yaml").read_text()
+    first = text.splitlines()[0]
+    assert first.startswith("# ") and "itprobe run" in first
+
+
+def test_default_config_runs_the_papers_comparison() -> None:
+    config = load_config(None)
+    names = {arm.name for arm in config.arms.train}
+    assert {"original", "simplified", "empty", "delusive"} <= names
+    assert {"random", "majority", "untuned"} <= set(config.baselines)
+    assert config.data.source == "suite" and config.model == "smollm2-135m-instruct"
+
+
+def test_arm_names() -> None:
+    assert ArmConfig().name == "original"
+    assert ArmConfig(definition="simplified").name == "simplified"
+    assert ArmConfig(examples="none").name == "no-examples"
+    assert ArmConfig(definition="empty", examples="delusive").name == "empty+delusive"
+    assert ArmConfig(label="label-rename", rename_scheme="semantic").name == "label-rename[semantic]"
+    assert ArmConfig.model_validate({"definition": "empty", "name": "blank"}).name == "blank"
+    assert ArmConfig(definition="simplified").to_spec(3).seed == 3
+
+
+def grid_config(**changes: object):
+    raw = {
+        "arms": {"train": [{}, {"definition": "simplified"}], "test": ["same", {}]},
+        "train_tasks": {"instances_per_task": [2, 5]},
+        "seeds": [0, 1],
+        "eval": {"modes": ["rank", "generate"]},
+    }
+    raw.update(changes)
+    return validate_config(raw)
+
+
+def test_grid_expansion_and_stable_ids() -> None:
+    config = grid_config()
+    cells = expand_grid(config, model_identity="m@1", train_digest="tr", test_digest="te")
+    kinds = [c.kind for c in cells]
+    assert kinds == ["baseline", "baseline", "untuned"] + ["trained"] * 8  # 2 arms x 2 sizes x 2 seeds
+    assert [c.baseline for c in cells[:2]] == ["random", "majority"]
+    assert len({c.id for c in cells}) == len(cells)
+    trained = cells[3:]
+    assert [(c.seed, c.size) for c in trained[:4]] == [(0, 2), (0, 2), (0, 5), (0, 5)]
+    simplified = trained[1]
+    assert [a.name for a in simplified.test_arms] == ["simplified", "original"]
+    assert [a.name for a in trained[0].test_arms] == ["original"]  # "same" and {} coincide
+    assert [a.name for a in cells[2].test_arms] == ["original", "simplified"]  # untuned: every test arm
+    assert simplified.condition(simplified.test_arms[0]) == "simplified"
+    assert simplified.condition(simplified.test_arms[1]) == "simplified@original"
+    assert cells[2].condition(cells[2].test_arms[1]) == "untuned@simplified"
+    again = expand_grid(config, model_identity="m@1", train_digest="tr", test_digest="te")
+    assert [c.id for c in again] == [c.id for c in cells]
+
+
+def test_cell_ids_change_only_with_what_decides_the_cell() -> None:
+    base = {
+        c.name: c.id
+        for c in expand_grid(grid_config(), model_identity="m", train_digest="a", test_digest="b")
+    }
+    other_model = expand_grid(grid_config(), model_identity="m2", train_digest="a", test_digest="b")
+    assert {c.name: c.id for c in other_model if c.kind == "baseline"} == {
+        n: i for n, i in base.items() if n in ("random", "majority")
+    }
+    assert all(base[c.name] != c.id for c in other_model if c.kind != "baseline")
+    new_train = expand_grid(grid_config(), model_identity="m", train_digest="a2", test_digest="b")
+    assert {c.name: c.id for c in new_train if c.kind != "trained"} == {
+        n: i for n, i in base.items() if n in ("random", "majority", "untuned")
+    }
+    # a larger grid keeps the ids of the cells it shares with the smaller one
+    bigger = grid_config(train_tasks={"instances_per_task": [2, 5, 10]})
+    ids = {c.name: c.id for c in expand_grid(bigger, model_identity="m", train_digest="a", test_digest="b")}
+    assert all(ids[n] == i for n, i in base.items())
+    lr = grid_config(training={"lr": 0.01})
+    changed = {c.name: c.id for c in expand_grid(lr, model_identity="m", train_digest="a", test_digest="b")}
+    assert all(changed[n] != i for n, i in base.items() if " n=" in n)
+    assert changed["untuned"] == base["untuned"]
+
+
+def test_shards_partition_the_grid() -> None:
+    cells = expand_grid(grid_config(), model_identity="m", train_digest="a", test_digest="b")
+    assert parse_shard("1/3") == (1, 3)
+    parts = [select_shard(cells, (i, 3)) for i in range(3)]
+    assert sorted(c.id for part in parts for c in part) == sorted(c.id for c in cells)
+    assert select_shard(cells, None) == cells
+    for bad in ("3/3", "-1/2", "1", "a/b", "0/0", "1/2/3"):
+        with pytest.raises(UserError, match="--shard"):
+            parse_shard(bad)

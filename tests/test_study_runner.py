@@ -1,0 +1,169 @@
+"""The study runner with a fake engine: the grid end to end, store contents, rerun skips, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_study_support import FakeEngine, store_snapshot, tiny_raw
+
+from itprobe.errors import UserError
+from itprobe.study import ResultsStore, RunOptions, build_report, run_study, validate_config
+from itprobe.study.report import condition_of, instance_results, stored_config
+
+QUIET = RunOptions(progress=False, report=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakeEngine]:
+    run_dir = tmp_path_factory.mktemp("run")
+    engine = FakeEngine()
+    run_study(validate_config(tiny_raw()), run_dir, options=RunOptions(progress=False), engine=engine)
+    return run_dir, engine
+
+
+def test_every_cell_is_stored_with_its_answers(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, engine = tiny_run
+    with ResultsStore.in_dir(run_dir) as store:
+        cells = store.cells()
+        tasks = store.tasks()
+    assert len(cells) == 2 + 1 + 3 * 2  # random, majority, untuned; 3 arms x 2 sizes
+    assert len(engine.trained) == 6
+    by_kind = {k: [c for c in cells if c.kind == k] for k in ("baseline", "untuned", "trained")}
+    n_test = sum(1 for t in tasks.values())
+    assert n_test == 2  # the primality pair: prime / composite
+    for cell in by_kind["trained"]:
+        arms = {r.test_arm for r in cell.rows}
+        assert arms == ({"original"} if cell.train_arm == "original" else {cell.train_arm, "original"})
+        assert {r.mode for r in cell.rows} == {"rank", "generate"}
+        assert len(cell.rows) == len(arms) * 2 * 2 * 6  # arms x modes x tasks x instances
+        assert cell.info["steps"] == 3 and "train" in cell.timings
+        assert all(r.in_space_strict is not None for r in cell.rows)
+    untuned = by_kind["untuned"][0]
+    assert {r.test_arm for r in untuned.rows} == {"original", "simplified", "empty"}
+    rank_rows = [r for r in untuned.rows if r.mode == "rank"]
+    assert all(r.prediction in r.labels for r in rank_rows)  # rank mode always answers in the label set
+    assert all(r.exact_match == float(r.prediction == r.references[0]) for r in rank_rows)
+    assert not (run_dir / "models").exists() or not any((run_dir / "models").iterdir())  # weights dropped
+
+
+def test_rerun_skips_finished_cells(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, _ = tiny_run
+    before = store_snapshot(run_dir)
+    engine = FakeEngine()
+    outcome = run_study(validate_config(tiny_raw()), run_dir, options=QUIET, engine=engine)
+    assert (outcome.cells_run, outcome.cells_already_done) == (0, 9)
+    assert engine.trained == []
+    assert store_snapshot(run_dir) == before
+
+
+def test_changed_setting_runs_only_the_changed_cells(
+    tiny_run: tuple[Path, FakeEngine], tmp_path: Path
+) -> None:
+    run_dir, _ = tiny_run
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    with ResultsStore.in_dir(run_dir) as src, ResultsStore.in_dir(copy) as dst:
+        for cell in src.cells():
+            dst.write_cell(cell, run_id="r")
+    raw = tiny_raw(train_tasks={"instances_per_task": [2, 4, 8]})
+    engine = FakeEngine()
+    outcome = run_study(validate_config(raw), copy, options=QUIET, engine=engine)
+    assert outcome.cells_run == 3  # only size 8, for each of the 3 arms
+    assert all(":8:" in spec for spec in engine.trained)
+
+
+def test_no_resume_refuses_a_directory_with_results(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, _ = tiny_run
+    options = RunOptions(resume=False, progress=False, report=False)
+    with pytest.raises(UserError, match="already holds results"):
+        run_study(validate_config(tiny_raw()), run_dir, options=options, engine=FakeEngine())
+
+
+def test_report_files_and_conditions(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, _ = tiny_run
+    for name in ("report.md", "report.html", "report.json"):
+        assert (run_dir / name).is_file()
+    assert list((run_dir / "plots").glob("*.png"))
+    data = json.loads((run_dir / "report.json").read_text())
+    scores = data["data"]["scores"]
+    assert {"original", "simplified", "empty", "untuned", "random", "majority"} <= set(scores)
+    assert "contrast_consistency" in data["data"]
+    markdown = (run_dir / "report.md").read_text()
+    assert "Contrast consistency" in markdown and "simplified@original" in markdown
+    assert "/generate" not in markdown  # modes are never mixed in one report
+    assert (run_dir / "mode-generate" / "report.md").is_file()
+
+
+def test_report_rebuilds_from_the_store_alone(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, _ = tiny_run
+    first = json.loads((run_dir / "report.json").read_text())["data"]
+    (run_dir / "report.json").unlink()
+    build_report(run_dir)
+    again = json.loads((run_dir / "report.json").read_text())["data"]
+    assert again == first
+
+
+def test_report_numbers_match_the_stored_scores(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, _ = tiny_run
+    with ResultsStore.in_dir(run_dir) as store:
+        config = stored_config(store)
+        cells = store.cells()
+    results = instance_results(cells, config.eval.modes[0])
+    assert config.eval.modes == ["rank", "generate"]
+    original = [r for r in results if r.condition == "original" and r.size == 4]
+    assert len(original) == 12  # 2 tasks x 6 instances, rank mode (the first mode)
+    mean = sum(r.exact_match for r in original) / len(original)
+    reported = json.loads((run_dir / "report.json").read_text())["data"]["scores"]["original"]
+    assert reported["exact_match"]["mean"] == pytest.approx(mean, abs=1e-9)
+    generated = json.loads((run_dir / "mode-generate" / "report.json").read_text())["data"]["scores"][
+        "original"
+    ]
+    gen_rows = [r for r in instance_results(cells, "generate") if r.condition == "original" and r.size == 4]
+    assert generated["exact_match"]["mean"] == pytest.approx(
+        sum(r.exact_match for r in gen_rows) / 12, abs=1e-9
+    )
+    trained = next(c for c in cells if c.kind == "trained" and c.train_arm == "simplified")
+    assert condition_of(trained, "original") == "simplified@original"
+
+
+def test_report_without_store_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"results\.sqlite"):
+        build_report(tmp_path)
+
+
+def test_progress_lines_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tiny_raw(train_tasks={"instances_per_task": [2]}, arms={"train": [{}], "test": ["same"]})
+    run_study(validate_config(raw), tmp_path, options=RunOptions(report=False), engine=FakeEngine())
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "cell 1/4 done: random" in captured.err and "cell 4/4 done: original n=2 seed=0" in captured.err
+
+
+def test_a_grid_without_the_original_arm_is_stored_but_not_reported(tmp_path: Path) -> None:
+    raw = tiny_raw(arms={"train": [{"definition": "empty"}], "test": ["same"]}, baselines=["random"])
+    outcome = run_study(
+        validate_config(raw), tmp_path, options=RunOptions(progress=False), engine=FakeEngine()
+    )
+    assert outcome.cells_run == 3 and outcome.reports == {}
+    assert "original" in outcome.report_problem
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_cost_file_is_saved_with_the_run_and_reported(tmp_path: Path) -> None:
+    from itprobe.study.report import COSTS_FILE, save_costs
+
+    costs = tmp_path / "costs.yaml"
+    costs.write_text("default:\n  cost:\n    'Yes': {'No': 20}\n  out_of_space: 5\n")
+    raw = tiny_raw(train_tasks={"instances_per_task": [2]}, arms={"train": [{}], "test": ["same"]},
+                   report={"costs": str(costs), "n_boot": 100})  # fmt: skip
+    config = validate_config(raw)
+    run_dir = tmp_path / "run"
+    save_costs(config, run_dir)
+    costs.unlink()  # the report needs only the run directory
+    run_study(config, run_dir, options=RunOptions(progress=False), engine=FakeEngine())
+    assert (run_dir / COSTS_FILE).is_file()
+    assert "costs" in json.loads((run_dir / "report.json").read_text())["data"]
+    with pytest.raises(UserError, match="no such cost file"):
+        save_costs(config, tmp_path / "other")
