@@ -1,9 +1,130 @@
-"""CLI commands (module 'audit'); see docs/design.md for the command contract."""
+"""``itprobe audit``: inference-only probes on one model (see docs/audit.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from itprobe.errors import UserError
+
+DEFAULT_PROBES = "all"
+
+
+def _summary_table(outcome) -> None:  # noqa: ANN001 (AuditOutcome; imported lazily)
+    """Per mode: a row per task and overall with the headline numbers (stdout)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from itprobe.audit.sections import MODE_LABEL
+
+    console = Console()
+    for mode, data in outcome.report.data.get("modes", {}).items():
+        rel = data.get("reliance", {})
+        table = Table(title=f"itprobe audit: {MODE_LABEL.get(mode, mode)}", title_justify="left")
+        for column in ("task", "n", "original EM", "best meaning-free", "reliance [95% CI]", "margin kept"):
+            table.add_column(column, justify="left" if column in ("task", "best meaning-free") else "right")
+        kept = rel.get("margin_kept", {})
+        for row in [*rel.get("per_task", []), *([rel["overall"]] if rel.get("overall") else [])]:
+            est, arms = row["estimate"], dict(row["arms"])
+            scope = row["scope"]
+            table.add_row(
+                f"[bold]{scope}[/bold]" if scope == "overall" else scope,
+                str(row["n"]),
+                f"{100 * row['original']:.1f}",
+                f"{row['best_arm']} {100 * arms[row['best_arm']]:.1f}",
+                f"{100 * est['mean']:+.1f} [{100 * est['low']:+.1f}, {100 * est['high']:+.1f}]",
+                _kept(kept.get(scope)),
+            )
+        console.print(table)
+    for line in outcome.report.summary:
+        console.print(f"• {line}", markup=False, highlight=False)
+
+
+def _kept(s: dict | None) -> str:
+    if not s:
+        return "–"
+    if s["status"] != "ok":
+        return "undefined"
+    return f"{100 * s['value']:.0f}% [{100 * s['low']:.0f}%, {100 * s['high']:.0f}%]"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add ``itprobe audit``."""
+
+    @app.command("audit")
+    def audit(
+        tasks: Annotated[
+            Path, typer.Option("--tasks", help="Task source: checkout, compact JSONL(.gz), user JSONL/CSV.")
+        ],
+        model: Annotated[str, typer.Option("--model", help="HF id, local dir or packaged alias.")] = (
+            "smollm2-135m-instruct"
+        ),
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Output dir [default: runs/audit-<time>].")
+        ] = None,
+        task: Annotated[list[str] | None, typer.Option("--task", help="Only this task (repeatable).")] = None,
+        split: Annotated[str | None, typer.Option("--split", help="Split of a checkout/data folder.")] = None,
+        max_instances: Annotated[
+            int, typer.Option("--max-instances", min=1, help="Instances per task.")
+        ] = 50,
+        modes: Annotated[str, typer.Option("--modes", help="rank, generate or both (comma-separated).")] = (
+            "rank,generate"
+        ),
+        probes: Annotated[
+            str, typer.Option("--probes", help="Comma-separated probes or 'all'.")
+        ] = DEFAULT_PROBES,
+        batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
+        precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
+        seed: Annotated[int, typer.Option("--seed")] = 0,
+        costs: Annotated[Path | None, typer.Option("--costs", help="Cost file (YAML), see docs.")] = None,
+        trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code")] = False,
+        cache_dir: Annotated[
+            Path | None, typer.Option("--cache-dir", help="Prediction cache folder.")
+        ] = None,
+        label_file: Annotated[
+            Path | None, typer.Option("--label-file", help="{task: [labels]} JSON/YAML.")
+        ] = None,
+        max_labels: Annotated[
+            int, typer.Option("--max-labels", min=0, help="Output-space detection limit.")
+        ] = 10,
+        n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    ) -> None:
+        """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
+        from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit
+        from itprobe.models.precision import PRECISIONS
+
+        if precision not in PRECISIONS:
+            raise UserError(f"--precision: unknown '{precision}'; choose one of {', '.join(PRECISIONS)}")
+        if costs is not None and not costs.is_file():
+            raise UserError("no such cost file", path=costs)
+        config = AuditConfig(
+            tasks_path=tasks,
+            model=model,
+            task_names=tuple(task or ()),
+            split=split,
+            max_instances=max_instances,
+            modes=parse_modes(modes),
+            probes=parse_probes(probes),
+            batch_size=batch_size,
+            precision=precision,
+            seed=seed,
+            costs=costs,
+            trust_remote_code=trust_remote_code,
+            cache_dir=cache_dir,
+            max_labels=max_labels,
+            label_file=label_file,
+            n_boot=n_boot,
+        )
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out_dir = out if out is not None else Path("runs") / f"audit-{stamp}"
+        command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
+        outcome = run_audit(config, out_dir, progress=progress, command=command)
+        _summary_table(outcome)
+        for kind, path in outcome.files.items():
+            typer.echo(f"{kind}: {path}", err=True)

@@ -29,6 +29,7 @@ REMOVES = {
     "irrelevant": "the content of its own instruction (another task's instruction)",
     "negated": "what the instruction says (the negated instruction)",
     "none": "the examples",
+    "no-examples": "the examples",  # the audit's name for the examples arm "none"
     "content-free": "the input",
     "label-rename": "the label names given in the instruction",
     "label-swap": "the label meanings stated in the instruction",

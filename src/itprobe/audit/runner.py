@@ -1,0 +1,343 @@
+"""`run_audit`: inference-only probes on one model, read top to bottom.
+
+load tasks → check the cost file → plan the probes → load the model → predict every (probe, mode, task)
+→ score (+ label prior, calibration, baselines) → build the report → write it atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gzip
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from itprobe.audit.prior import LabelPrior, calibrate, label_prior
+from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, Plan, plan_audit, rank_skip_reason
+from itprobe.errors import UserError
+from itprobe.models.base import LanguageModel
+from itprobe.predict import Mode, Prediction, predict_tasks
+from itprobe.prompts import PromptConfig
+from itprobe.report.costs import CostFile
+from itprobe.report.model import Provenance, ReportData
+from itprobe.report.results import InstanceResult, results_from_predictions
+from itprobe.tasks.types import Task
+
+DEFAULT_MAX_INSTANCES = 50
+REPORT_STEM = "audit"
+RESULTS_FILE = "results.jsonl.gz"
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Everything an audit needs to know (the CLI fills it from its options).
+
+    Attributes:
+        tasks_path: any task source `itprobe.tasks.load_tasks` reads.
+        model: model SPEC (packaged alias, local directory or Hugging Face id).
+        task_names: only these tasks (all when empty).
+        split: which tasks of a checkout or data folder (see `load_tasks`).
+        max_instances: the first N instances of each task (None = all).
+        modes: "rank" and/or "generate".
+        probes: the probes to run (see `itprobe.audit.probes.PROBES`).
+        costs: a cost file (YAML) for the cost-of-errors section.
+        cache_dir: prediction cache folder (None = no cache).
+        n_boot: bootstrap resamples for every CI.
+    """
+
+    tasks_path: Path
+    model: str = "smollm2-135m-instruct"
+    task_names: tuple[str, ...] = ()
+    split: str | None = None
+    max_instances: int | None = DEFAULT_MAX_INSTANCES
+    modes: tuple[Mode, ...] = ("rank", "generate")
+    probes: tuple[str, ...] = PROBES
+    batch_size: int = 8
+    precision: str = "auto"
+    seed: int = 0
+    costs: Path | None = None
+    trust_remote_code: bool = False
+    cache_dir: Path | None = None
+    max_labels: int = 10
+    label_file: Path | None = None
+    prompt: PromptConfig = PromptConfig()
+    n_boot: int = 2000
+
+
+@dataclass(frozen=True)
+class AuditData:
+    """What the probes produced: predictions per (probe, mode), scored rows, and the label priors."""
+
+    tasks: tuple[Task, ...]
+    plan: Plan
+    predictions: dict[tuple[str, str], list[Prediction]]
+    results: tuple[InstanceResult, ...]
+    priors: dict[str, LabelPrior] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    out_dir: Path
+    files: dict[str, Path]
+    report: ReportData
+    data: AuditData
+
+
+def load_audit_tasks(config: AuditConfig) -> tuple[list[Task], list[Task]]:
+    """(the tasks to audit, the pool ``irrelevant`` draws from: every task of the source).
+
+    Raises:
+        UserError: bad source, unknown task name, or no task with instances.
+    """
+    from itprobe.tasks import load_tasks
+
+    kw: dict[str, Any] = {
+        "split": config.split,
+        "max_labels": config.max_labels,
+        "label_file": config.label_file,
+        "max_instances": config.max_instances,
+    }
+    pool = load_tasks(config.tasks_path, **kw)
+    tasks = load_tasks(config.tasks_path, names=list(config.task_names), **kw) if config.task_names else pool
+    tasks = [t for t in tasks if t.instances]
+    if not tasks:
+        raise UserError("no task with instances to audit", path=config.tasks_path)
+    if config.modes == ("rank",) and all(rank_skip_reason(t) for t in tasks):
+        raise UserError(
+            "rank mode needs tasks with an output space of 2 or more labels and none of the "
+            f"{len(tasks)} task(s) has one (add --modes generate, or declare labels with --label-file)"
+        )
+    return tasks, pool
+
+
+def load_audit_costs(config: AuditConfig, tasks: Sequence[Task]) -> CostFile | None:
+    """The validated cost file, or None; a `UserError` names any label or task it gets wrong."""
+    if config.costs is None:
+        return None
+    from itprobe.report.costs import load_costs, validate_costs
+
+    costs = load_costs(config.costs)
+    spaces = {t.name: tuple(t.output_space.labels) if t.output_space else () for t in tasks}
+    validate_costs(costs, spaces, path=config.costs)
+    return costs
+
+
+def _label_rows(rows: list[InstanceResult], originals: Sequence[Task]) -> list[InstanceResult]:
+    """Label-scheme rows with the labels and gold of the original scheme (for leakage / old meaning)."""
+    before = {
+        (t.name, i.id): (tuple(t.output_space.labels) if t.output_space else (), tuple(i.outputs))
+        for t in originals
+        for i in t.instances
+    }
+    out = []
+    for r in rows:
+        labels, refs = before.get(r.key, ((), ()))
+        out.append(dataclasses.replace(r, original_labels=labels, original_references=refs))
+    return out
+
+
+def score_pass(
+    probe: str, mode: str, preds: Sequence[Prediction], originals: Sequence[Task]
+) -> list[InstanceResult]:
+    """Predictions of one pass as report rows of condition ``probe`` in ``mode``."""
+    rows = results_from_predictions(preds, condition=probe, test_arm=probe)
+    rows = [dataclasses.replace(r, mode=mode) for r in rows]
+    return _label_rows(rows, originals) if probe in LABEL_PROBES else rows
+
+
+def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> list[InstanceResult]:
+    """Random (seeded sample over the output space) and majority rows, once per mode they apply to."""
+    from itprobe.baselines import run_baseline
+
+    rows: list[InstanceResult] = []
+    for kind in ("random", "majority"):
+        preds = run_baseline(kind, tasks, seed=seed)
+        for mode in modes:
+            keep = [p for p in preds if mode == "generate" or p.labels and len(p.labels) >= 2]
+            rows += score_pass(kind, mode, keep, ())
+    return rows
+
+
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Callable[[int, str], None]]:
+    """One bar across every probe (stderr): advance(n, description)."""
+    if not enabled:
+        yield lambda n, text: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        ident = bar.add_task("audit", total=total)
+        yield lambda n, text: bar.update(ident, advance=n, description=text[:60])
+
+
+def _predict_passes(
+    model: LanguageModel, plan: Plan, config: AuditConfig, tokenizer: Any, progress: bool
+) -> tuple[dict[tuple[str, str], list[Prediction]], dict[str, float]]:
+    out: dict[tuple[str, str], list[Prediction]] = {}
+    timings: dict[str, float] = {}
+    with _progress(sum(p.n_instances for p in plan.passes), progress) as advance:
+        for pss in plan.passes:
+            start = time.perf_counter()
+            preds: list[Prediction] = []
+            for task in pss.tasks:
+                advance(0, f"{pss.probe} ({pss.mode}) {task.name}")
+                preds += predict_tasks(
+                    model,
+                    [task],
+                    config.prompt,
+                    mode=pss.mode,
+                    cache_dir=config.cache_dir,
+                    progress=False,
+                    tokenizer=tokenizer,
+                )
+                advance(len(task.instances), f"{pss.probe} ({pss.mode}) {task.name}")
+            out[(pss.probe, pss.mode)] = preds
+            timings[f"{pss.probe} ({pss.mode})"] = time.perf_counter() - start
+    return out, timings
+
+
+def collect(
+    model: LanguageModel,
+    tasks: Sequence[Task],
+    plan: Plan,
+    config: AuditConfig,
+    *,
+    tokenizer: Any = None,
+    progress: bool = True,
+) -> AuditData:
+    """Run every pass of ``plan`` and score it (label prior and calibration, baselines included)."""
+    predictions, timings = _predict_passes(model, plan, config, tokenizer, progress)
+    rows: list[InstanceResult] = []
+    for (probe, mode), preds in predictions.items():
+        if probe != PRIOR:
+            rows += score_pass(probe, mode, preds, tasks)
+    priors = {p.task: label_prior(p) for p in predictions.get((PRIOR, "rank"), [])}
+    if priors and ("original", "rank") in predictions:
+        calibrated = calibrate(predictions[("original", "rank")], priors)
+        predictions[("calibrated", "rank")] = calibrated
+        rows += score_pass("calibrated", "rank", calibrated, tasks)
+    if "baselines" in plan.probes:
+        rows += baseline_rows(tasks, plan.modes, config.seed)
+    return AuditData(tuple(tasks), plan, predictions, tuple(rows), priors, timings)
+
+
+def _load_model(config: AuditConfig) -> tuple[LanguageModel, Any]:
+    from itprobe.models import HFLanguageModel, load_model
+
+    loaded = load_model(config.model, precision=config.precision, trust_remote_code=config.trust_remote_code)
+    return HFLanguageModel(loaded, batch_size=config.batch_size), loaded.tokenizer
+
+
+def _provenance(
+    config: AuditConfig, model: LanguageModel, timings: dict[str, float], command: str
+) -> Provenance:
+    import itprobe
+
+    versions = {"itprobe": getattr(itprobe, "__version__", "")}
+    for name in ("torch", "transformers"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            continue
+    extra = {
+        "tasks": str(config.tasks_path),
+        "max instances per task": str(config.max_instances),
+        "modes": ", ".join(config.modes),
+        "probes": ", ".join(config.probes),
+        "seed": str(config.seed),
+        "prompt": json.dumps(dataclasses.asdict(config.prompt)),
+    }
+    return Provenance(
+        model=str(getattr(model, "fingerprint", None) or model.identity),
+        command=command,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        versions=versions,
+        timings=timings,
+        extra=extra,
+    )
+
+
+def write_results(rows: Sequence[InstanceResult], path: Path) -> Path:
+    """Every scored row as gzip JSON Lines (re-analysable without the model)."""
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n")
+    return path
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Move the finished files from ``tmp`` into ``out`` (replacing earlier audit files of the same name)."""
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    for entry in tmp.iterdir():
+        target = out / entry.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(entry, target)
+    tmp.rmdir()
+
+
+def run_audit(
+    config: AuditConfig,
+    out_dir: str | Path,
+    *,
+    model: LanguageModel | None = None,
+    tokenizer: Any = None,
+    progress: bool = True,
+    command: str = "",
+) -> AuditOutcome:
+    """Audit one model: every probe of ``config`` on its tasks, then audit.md/.html/.json in ``out_dir``.
+
+    Args:
+        config: what to run.
+        out_dir: where the report goes; files appear only when the whole audit succeeded.
+        model: a ready `LanguageModel` (tests pass a fake); None loads ``config.model``.
+        tokenizer: the model's tokenizer (for generation budgets); taken from the loaded model if None.
+        progress: show a progress bar on stderr.
+        command: the command line, recorded in the provenance.
+    """
+    from itprobe.audit.report import build_audit_report
+    from itprobe.report.render import write_report
+
+    tasks, pool = load_audit_tasks(config)  # 1. tasks
+    costs = load_audit_costs(config, tasks)  # 2. cost file, checked before any model time is spent
+    plan = plan_audit(tasks, config.probes, config.modes, pool=pool, seed=config.seed)  # 3. probes
+    if model is None:  # 4. model
+        model, tokenizer = _load_model(config)
+    data = collect(model, tasks, plan, config, tokenizer=tokenizer, progress=progress)  # 5. predict, score
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        provenance = _provenance(config, model, data.timings, command)
+        report = build_audit_report(
+            data, out_dir=tmp, costs=costs, provenance=provenance, n_boot=config.n_boot, seed=config.seed
+        )  # 6. report
+        write_report(report, tmp, stem=REPORT_STEM)
+        write_results(data.results, tmp / RESULTS_FILE)
+        _publish(tmp, out)  # 7. all or nothing
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    names = [f"{REPORT_STEM}.md", f"{REPORT_STEM}.html", f"{REPORT_STEM}.json", RESULTS_FILE]
+    return AuditOutcome(
+        out, {n.rsplit(".", 1)[-1] if n != RESULTS_FILE else "results": out / n for n in names}, report, data
+    )
