@@ -174,3 +174,13 @@ def test_holm_by_hand():
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
     assert holm([]) == []
+
+
+def test_ratio_ci_never_nan_when_a_resample_has_no_gain() -> None:
+    """A few resamples with a zero denominator once produced NaN percentiles ("nan%" in reports)."""
+    orig = np.ones(50)
+    base = np.ones(50)
+    base[:4] = 0.0  # gain on 4 of 50 instances: ~1.5% of resamples have none, so the CI stays above 0
+    res = ratio_ci(orig, orig, base, seed=0, n_boot=2000)
+    assert res.status == "unstable"
+    assert res.value is None

@@ -276,7 +276,9 @@ def ratio_ci(
     if den_mean == 0 or den.high < 0:
         why = "original does not improve on the baseline, so there is no gain to keep"
         return RatioEstimate(None, None, None, "undefined", num, den, why)
-    if den.low <= 0:
+    # any resample with a zero or negative gain puts a pole in the ratio's bootstrap distribution (and
+    # 0/0 would make the percentiles NaN), so the ratio is only reported when every resample is positive
+    if den.low <= 0 or bool(np.any(reps[:, 1] <= 0)):
         why = "the gain of original over the baseline is not distinguishable from 0 (its CI includes 0)"
         return RatioEstimate(None, None, None, "unstable", num, den, why)
     low, high = _interval(reps[:, 0] / reps[:, 1], level)
