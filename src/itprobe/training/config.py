@@ -1,0 +1,154 @@
+"""What a training run is: `TrainConfig` (inputs) and `TrainResult` (outputs).
+
+Defaults follow Tk-Instruct's training script (yizhongw/Tk-Instruct ``scripts/train_tk_instruct.sh``):
+AdamW, constant learning rate 5e-5 without warm-up, 2 epochs, 100 instances per task, source budget 1024
+tokens, target budget 128 tokens, gradient clipping at 1.0 (the Hugging Face `Trainer` default it ran
+under). LoRA defaults are documented in docs/training.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from itprobe.errors import UserError
+from itprobe.prompts import PromptConfig
+
+if TYPE_CHECKING:
+    from itprobe.arms import ArmSpec
+
+Method = Literal["full", "lora"]
+TrainPrecision = Literal["auto", "fp32", "bf16"]
+Schedule = Literal["constant", "linear"]
+ReferenceChoice = Literal["random", "first"]
+
+FULL_LR = 5e-5  # Tk-Instruct
+# LoRA updates a low-rank delta from zero, so it needs a larger step than full fine-tuning; 2e-4 is the
+# common choice for small models (QLoRA, Dettmers et al. 2023; peft examples) and trains stably here.
+LORA_LR = 2e-4
+TK_PROMPT = PromptConfig(add_definition=True, num_pos=2, num_neg=0, max_source_tokens=1024)
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """LoRA hyper-parameters: rank 16 and alpha 32 (scale 2), dropout 0.05, every linear projection."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: str | tuple[str, ...] = "all-linear"  # peft: every nn.Linear except the output layer
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run (and nothing that only decides how it is displayed).
+
+    ``batch_size`` is per process and per micro-batch; the global batch per optimizer step is
+    ``batch_size * grad_accum * world_size``. ``epochs`` is ignored when ``max_steps`` is set.
+    ``lr=None`` picks `FULL_LR` or `LORA_LR` by method. ``arms=None`` means all-original instructions.
+    """
+
+    out_dir: Path
+    model: str = "smollm2-135m-instruct"
+    data: str = ""  # where the tasks came from (a path), recorded in the model's metadata
+    arms: ArmSpec | None = None
+    prompt: PromptConfig = TK_PROMPT
+    instances_per_task: int = 100
+    seed: int = 0
+    method: Method = "full"
+    lr: float | None = None
+    epochs: float = 2.0
+    max_steps: int | None = None
+    batch_size: int = 8
+    grad_accum: int = 1
+    precision: TrainPrecision = "auto"
+    schedule: Schedule = "constant"
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    max_grad_norm: float | None = 1.0
+    max_target_tokens: int = 128
+    reference: ReferenceChoice = "random"  # Tk-Instruct's collator draws one reference at random
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    save_adapter_only: bool = False
+    checkpoint_every: int = 100
+    keep_checkpoints: int = 2
+    resume: bool = True
+    log_every: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out_dir", Path(self.out_dir))
+        checks = {
+            "instances_per_task": self.instances_per_task >= 1,
+            "batch_size": self.batch_size >= 1,
+            "grad_accum": self.grad_accum >= 1,
+            "epochs": self.epochs > 0,
+            "max_steps": self.max_steps is None or self.max_steps >= 1,
+            "lr": self.lr is None or self.lr > 0,
+            "checkpoint_every": self.checkpoint_every >= 0,
+            "keep_checkpoints": self.keep_checkpoints >= 1,
+            "max_target_tokens": self.max_target_tokens >= 1,
+            "warmup_steps": self.warmup_steps >= 0,
+            "method": self.method in ("full", "lora"),
+            "precision": self.precision in ("auto", "fp32", "bf16"),
+            "schedule": self.schedule in ("constant", "linear"),
+            "reference": self.reference in ("random", "first"),
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise UserError(f"invalid training setting {name}={getattr(self, name)!r}")
+        if self.method != "lora" and self.save_adapter_only:
+            raise UserError("--save-adapter-only needs --method lora")
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate in effect (the method's default when ``lr`` is None)."""
+        if self.lr is not None:
+            return self.lr
+        return LORA_LR if self.method == "lora" else FULL_LR
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (paths as strings, the arm spec as a dict)."""
+        data = dataclasses.asdict(self)
+        data["out_dir"] = str(self.out_dir)
+        data["arms"] = dataclasses.asdict(self.arms) if self.arms is not None else None
+        data["learning_rate"] = self.learning_rate
+        return data
+
+    def fingerprint(self, data_digest: str, global_batch: int) -> str:
+        """What a checkpoint must match to be resumed: every setting that changes the trajectory."""
+        trajectory = self.to_dict()
+        for display_only in (
+            "out_dir",
+            "resume",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "log_every",
+            "save_adapter_only",
+            "batch_size",
+            "grad_accum",
+        ):
+            trajectory.pop(display_only)
+        trajectory["global_batch"] = global_batch  # how it is split over processes does not matter
+        trajectory["data_digest"] = data_digest
+        blob = json.dumps(trajectory, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What `train` returns; ``model_dir`` loads with ``itprobe.models.load_model(str(model_dir))``."""
+
+    model_dir: Path
+    final_loss: float
+    losses: tuple[float, ...]  # mean target-token loss of every optimizer step, in order
+    tokens_per_s: float  # non-padding tokens (prompt + target) per second of training, all processes
+    steps: int
+    n_examples: int
+    n_tasks: int
+    train_seconds: float
+    resumed_from: int | None = None  # the checkpoint step the run continued from
+    notes: tuple[str, ...] = ()  # skipped tasks and other data remarks

@@ -1,0 +1,71 @@
+"""Tiny random models saved as local directories, for the model and evaluation-engine tests.
+
+Weights are random (seeded), so outputs are meaningless but deterministic; the tokenizer is the real
+SmolLM2 one, so tokenisation paths (prompt/label boundaries, padding) are exercised as with real models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def save_tiny_llama(tokenizer: Any, folder: Path, seed: int = 0) -> Path:
+    """A 2-layer Llama (hidden 64) with ``tokenizer``'s vocabulary, saved as safetensors in ``folder``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def save_tiny_t5(tokenizer: Any, folder: Path, seed: int = 0) -> Path:
+    """A 2-layer T5 (d_model 64) with ``tokenizer``'s vocabulary, saved as safetensors in ``folder``."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(seed)
+    pad = tokenizer.pad_token_id
+    config = T5Config(
+        d_model=64,
+        d_ff=128,
+        num_layers=2,
+        num_heads=4,
+        d_kv=16,
+        vocab_size=len(tokenizer),
+        decoder_start_token_id=pad,
+        pad_token_id=pad,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    T5ForConditionalGeneration(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", autouse=False)
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread; with two threads on a busy shared CPU, OpenMP barriers
+    made each forward 30x slower (0.8 s instead of 28 ms). Restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
