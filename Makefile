@@ -25,7 +25,7 @@ demo: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff format --check src tests benchmarks
 
 test: venv lint
 	$(PY) -m pytest -q

@@ -9,8 +9,14 @@ from pathlib import Path
 class UserError(Exception):
     """Bad input from the user: a file, a line, a field, an option."""
 
-    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
         self.path = str(path) if path is not None else None
         self.line = line
         self.field = field
