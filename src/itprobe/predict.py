@@ -1,11 +1,38 @@
-"""Batched greedy generation and rank classification (owned by the evaluation-engine work)."""
+"""The evaluation engine: batched greedy generation and rank classification over a task's output space.
+
+`predict_tasks` encodes every instance with the Tk-Instruct prompt (`itprobe.prompts.encode_task`), then
+
+- ``mode="generate"``: greedy decoding with a per-task cap on new tokens (longest reference in tokens +
+  `GENERATION_MARGIN`, at most `MAX_NEW_TOKENS`), for exact match and ROUGE;
+- ``mode="rank"``: every label of the task's output space is scored by log-likelihood and the best one is
+  the prediction (sum of log-probs by default, or per-token mean with ``length_normalized``). Tasks without
+  an output space fall back to generation; each `Prediction.mode` records what was done.
+
+Results are cached on disk (`itprobe.cache`) when ``cache_dir`` is given, keyed by the model's fingerprint,
+so a cache is never shared across models or precisions.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from itprobe.errors import UserError
+from itprobe.models.base import LanguageModel
+from itprobe.prompts import PromptConfig, encode_task
+from itprobe.tasks.types import Task
 
 Mode = Literal["generate", "rank"]
+GENERATION_MARGIN = 8  # tokens beyond the longest reference: room for a trailing period or an article
+MAX_NEW_TOKENS = 128  # Tk-Instruct's max_target_length
+RANK_SCORING = "sum-logprob/v1"  # recorded in cache keys; bump when the scoring rule changes
 
 
 @dataclass(frozen=True)
@@ -26,3 +53,224 @@ class Prediction:
     label_ntokens: tuple[int, ...] = ()
     category: str = ""
     input: str = ""
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One unit of work: an encoded instance and how to answer it."""
+
+    task: Task
+    index: int  # instance index within the task
+    prompt: str
+    mode: Mode
+    labels: tuple[str, ...]
+    max_new_tokens: int  # 0 in rank mode
+
+    @property
+    def decoding(self) -> dict[str, Any]:
+        if self.mode == "rank":
+            return {"scoring": RANK_SCORING}
+        return {"greedy": True, "max_new_tokens": self.max_new_tokens}
+
+
+def model_fingerprint(model: LanguageModel) -> str:
+    """What the cache keys name the model by: its ``fingerprint`` when it has one (identity + dtype + kind),
+    else its ``identity``."""
+    return str(getattr(model, "fingerprint", None) or model.identity)
+
+
+def generation_budget(task: Task, tokenizer: Any = None) -> int:
+    """New-token cap for ``task``: its longest reference in tokens plus a margin, capped.
+
+    Without a tokenizer the length is estimated as twice the word count (BPE averages < 2 tokens/word).
+    """
+    refs = [ref for inst in task.instances for ref in inst.outputs] or [""]
+    if tokenizer is not None:
+        longest = max(len(tokenizer(ref, add_special_tokens=False)["input_ids"]) for ref in refs)
+    else:
+        longest = 2 * max(len(ref.split()) for ref in refs)
+    return max(1, min(MAX_NEW_TOKENS, longest + GENERATION_MARGIN))
+
+
+def _plan(
+    tasks: Sequence[Task], config: PromptConfig, mode: Mode, tokenizer: Any, max_instances: int | None
+) -> list[_Item]:
+    items = []
+    for task in tasks:
+        labels = task.output_space.labels if task.output_space is not None else ()
+        task_mode: Mode = "rank" if mode == "rank" and task.is_classification else "generate"
+        budget = 0 if task_mode == "rank" else generation_budget(task, tokenizer)
+        prompts = encode_task(task, config, tokenizer, max_instances=max_instances)
+        items += [_Item(task, i, p.text, task_mode, labels, budget) for i, p in enumerate(prompts)]
+    return items
+
+
+def _chunks(todo: Sequence[int], items: Sequence[_Item], size: int) -> Iterator[list[int]]:
+    """Work in groups sharing mode and token cap, in pieces of ``size`` so progress moves."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i in todo:
+        groups.setdefault((items[i].mode, items[i].max_new_tokens), []).append(i)
+    for group in groups.values():
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
+
+
+def _run(model: LanguageModel, work: Sequence[_Item]) -> list[dict[str, Any]]:
+    if work[0].mode == "rank":
+        scores = model.score_choices([w.prompt for w in work], [w.labels for w in work])
+        return [
+            {"logprobs": [s.logprob for s in row], "ntokens": [s.n_tokens for s in row]} for row in scores
+        ]
+    texts = model.generate([w.prompt for w in work], work[0].max_new_tokens)
+    return [{"text": text} for text in texts]
+
+
+def _prediction(item: _Item, value: dict[str, Any], length_normalized: bool) -> Prediction:
+    instance = item.task.instances[item.index]
+    common = Prediction(
+        task=item.task.name,
+        id=instance.id,
+        prediction="",
+        references=tuple(instance.outputs),
+        mode=item.mode,
+        labels=item.labels,
+        category=item.task.category,
+        input=instance.input,
+    )
+    if item.mode == "generate":
+        return replace(common, prediction=value["text"])
+    logprobs, ntokens = tuple(value["logprobs"]), tuple(value["ntokens"])
+    ranking = (
+        [lp / max(n, 1) for lp, n in zip(logprobs, ntokens, strict=True)] if length_normalized else logprobs
+    )
+    best = max(range(len(ranking)), key=lambda j: (ranking[j], -j))  # ties: the first label
+    return replace(common, prediction=item.labels[best], label_logprobs=logprobs, label_ntokens=ntokens)
+
+
+def predict_tasks(
+    model: LanguageModel,
+    tasks: Sequence[Task],
+    prompt_config: PromptConfig,
+    *,
+    mode: Mode = "generate",
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    tokenizer: Any = None,
+    max_instances: int | None = None,
+    length_normalized: bool = False,
+) -> list[Prediction]:
+    """Predict every instance of ``tasks`` (in task, then instance order).
+
+    Args:
+        model: any `LanguageModel` (e.g. `itprobe.models.HFLanguageModel`).
+        tasks: the tasks, arms already applied.
+        prompt_config: Tk-Instruct prompt options.
+        mode: ``generate`` or ``rank`` (rank applies to tasks with an output space of >= 2 labels).
+        cache_dir: folder of the prediction cache; None disables caching.
+        progress: show a progress bar with instances/s on stderr.
+        tokenizer: for the prompt token budget and reference lengths; defaults to ``model.tokenizer``.
+        max_instances: only the first N instances of each task.
+        length_normalized: rank by mean log-prob per token instead of the sum.
+    """
+    from itprobe.cache import PredictionCache, cache_key
+
+    if mode not in ("generate", "rank"):
+        raise UserError(f"unknown mode '{mode}' (generate or rank)")
+    tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
+    items = _plan(tasks, prompt_config, mode, tokenizer, max_instances)
+    fingerprint = model_fingerprint(model)
+    keys = [cache_key(fingerprint, it.prompt, it.mode, it.decoding, it.labels) for it in items]
+    cache = PredictionCache(cache_dir) if cache_dir is not None else None
+    values: dict[str, Any] = cache.get_many(keys) if cache is not None else {}
+    todo = [i for i, key in enumerate(keys) if key not in values]
+    size = 4 * int(getattr(model, "batch_size", 8))
+    with _progress_bar(len(items), progress) as advance:
+        advance(len(items) - len(todo))
+        for chunk in _chunks(todo, items, size):
+            fresh = dict(zip((keys[i] for i in chunk), _run(model, [items[i] for i in chunk]), strict=True))
+            values.update(fresh)
+            if cache is not None:
+                cache.put_many(fresh)
+            advance(len(chunk))
+    return [_prediction(it, values[key], length_normalized) for it, key in zip(items, keys, strict=True)]
+
+
+@contextmanager
+def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task_id = bar.add_task("predict", total=total, rate="")
+
+        def advance(n: int) -> None:
+            bar.advance(task_id, n)
+            speed = bar.tasks[0].speed
+            bar.update(task_id, rate=f"{speed:.2f} inst/s" if speed else "")
+
+        yield advance
+
+
+# ---- files ------------------------------------------------------------------------------------------
+
+
+def _diagnostics(pred: Prediction) -> dict[str, bool | None]:
+    if not pred.labels:
+        return {"in_space_strict": None, "in_space_loose": None}
+    from itprobe.metrics import in_space_loose, in_space_strict
+
+    return {
+        "in_space_strict": in_space_strict(pred.prediction, pred.labels),
+        "in_space_loose": in_space_loose(pred.prediction, pred.labels),
+    }
+
+
+def write_predictions(preds: Sequence[Prediction], path: str | Path) -> Path:
+    """Write JSON Lines (gzip when the name ends in .gz) of every `Prediction` field plus the format
+    diagnostics ``in_space_strict`` / ``in_space_loose`` (null without an output space). Atomic: the file
+    appears complete or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(tmp, "wt", encoding="utf-8") as fh:
+            for pred in preds:
+                fh.write(json.dumps({**asdict(pred), **_diagnostics(pred)}, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_predictions(path: str | Path) -> list[Prediction]:
+    """Read a file written by `write_predictions` (diagnostic fields are recomputed, not read)."""
+    path = Path(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    fields = set(Prediction.__dataclass_fields__)
+    preds = []
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                kept: dict[str, Any] = {
+                    k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k in fields
+                }
+                preds.append(Prediction(**kept))
+            except (json.JSONDecodeError, TypeError) as err:
+                raise UserError(f"not a prediction line: {err}", path=path, line=lineno) from None
+    return preds

@@ -1,0 +1,37 @@
+"""Models: loading a SPEC (`load_model`), precision (`resolve_precision`) and the inference adapter
+(`HFLanguageModel`, causal and seq2seq) behind the `LanguageModel` protocol.
+
+Importing this package does not import torch; `HFLanguageModel` is loaded on first access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from itprobe.models.base import ChoiceScore, LanguageModel
+from itprobe.models.loading import DEFAULT_MODEL, LoadedModel, ModelKind, load_model
+from itprobe.models.precision import PRECISIONS, Precision, resolve_precision
+
+if TYPE_CHECKING:
+    from itprobe.models.hf import HFLanguageModel
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "PRECISIONS",
+    "ChoiceScore",
+    "HFLanguageModel",
+    "LanguageModel",
+    "LoadedModel",
+    "ModelKind",
+    "Precision",
+    "load_model",
+    "resolve_precision",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HFLanguageModel":
+        from itprobe.models.hf import HFLanguageModel
+
+        return HFLanguageModel
+    raise AttributeError(f"module 'itprobe.models' has no attribute '{name}'")

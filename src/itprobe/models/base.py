@@ -31,6 +31,8 @@ class LanguageModel(Protocol):
         """Greedy continuation of each prompt, decoded without special tokens."""
         ...
 
-    def score_choices(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[list[ChoiceScore]]:
+    def score_choices(
+        self, prompts: Sequence[str], choices: Sequence[Sequence[str]]
+    ) -> list[list[ChoiceScore]]:
         """Log-likelihood of each choice after its prompt; the prompt is encoded once per instance."""
         ...

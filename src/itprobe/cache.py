@@ -1,0 +1,63 @@
+"""On-disk prediction cache: one sqlite table of JSON values keyed by a SHA-256.
+
+The key covers everything that can change an answer: the model's fingerprint (weights identity, dtype,
+adapter kind), the exact prompt text, the mode, the decoding configuration and the labels. A hit is
+therefore never served for another model, another precision or another label set (a known failure of
+harnesses that key caches by model *name*). The batch size is deliberately not part of the key: results
+do not depend on it (tested).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS predictions (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+def cache_key(
+    model: str, prompt: str, mode: str, decoding: Mapping[str, Any], labels: Sequence[str] = ()
+) -> str:
+    """SHA-256 (hex) of a canonical JSON encoding of the inputs."""
+    payload = json.dumps(
+        {"model": model, "prompt": prompt, "mode": mode, "decoding": dict(decoding), "labels": list(labels)},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class PredictionCache:
+    """A key → JSON value store in ``folder/predictions.sqlite`` (safe for concurrent readers/writers)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.path = Path(folder) / "predictions.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=60)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The cached values of those ``keys`` that are present."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Any] = {}
+        with self._connect() as con:
+            for start in range(0, len(wanted), 500):  # sqlite's bound-parameter limit
+                part = wanted[start : start + 500]
+                marks = ",".join("?" * len(part))
+                rows = con.execute(f"SELECT key, value FROM predictions WHERE key IN ({marks})", part)
+                found.update((key, json.loads(value)) for key, value in rows)
+        return found
+
+    def put_many(self, items: Mapping[str, Any]) -> None:
+        with self._connect() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO predictions VALUES (?, ?)",
+                [(key, json.dumps(value)) for key, value in items.items()],
+            )

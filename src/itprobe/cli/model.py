@@ -1,0 +1,135 @@
+"""`itprobe predict`: run a model over tasks (generation or rank classification) and write predictions.
+
+The output is the JSONL that `itprobe score` reads (`itprobe.predict.write_predictions`), with the format
+diagnostics ``in_space_strict`` / ``in_space_loose``; it is written to a temporary file and renamed, so an
+interrupted run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from itprobe.errors import UserError
+
+ORIGINAL_ARMS = ("original", "gold", "original", "original")  # definition, examples, input, label
+
+
+def _tasks(path: Path, names: list[str] | None, arms: dict[str, Any]) -> list[Any]:
+    """The chosen tasks with the arms applied; skipped tasks are reported on stderr."""
+    from itprobe.tasks import load_tasks
+
+    pool = load_tasks(path)
+    chosen = load_tasks(path, names=names) if names else pool
+    if (arms["definition"], arms["examples"], arms["input"], arms["label"]) == ORIGINAL_ARMS:
+        return chosen
+    from itprobe.arms import ArmSpec, apply_arms
+
+    spec = ArmSpec(**arms)
+    kept = []
+    for task in chosen:
+        result = apply_arms(task, spec, pool=[t for t in pool if t.name != task.name])
+        for note in result.notes:
+            typer.echo(f"{task.name}: {note}", err=True)
+        if result.task is not None:
+            kept.append(result.task)
+    if not kept:
+        raise UserError("every task was skipped by the arms; nothing to predict")
+    return kept
+
+
+def predict(
+    model: Annotated[str, typer.Option(help="Model: packaged alias, local directory or Hugging Face id.")],
+    tasks: Annotated[Path, typer.Option(help="Tasks: NatInst checkout, compact or user JSONL/CSV.")],
+    out: Annotated[Path, typer.Option(help="Predictions file to write (JSONL, .gz allowed).")],
+    mode: Annotated[
+        str, typer.Option(help="generate | rank (rank needs an output space; else generate).")
+    ] = ("generate"),
+    task: Annotated[list[str] | None, typer.Option(help="Only this task (repeatable).")] = None,
+    no_definition: Annotated[bool, typer.Option("--no-definition", help="Leave the definition out.")] = False,
+    pos: Annotated[int, typer.Option(min=0, help="Positive examples.")] = 2,
+    neg: Annotated[int, typer.Option(min=0, help="Negative examples.")] = 0,
+    explanation: Annotated[bool, typer.Option("--explanation", help="Add example explanations.")] = False,
+    task_name: Annotated[bool, typer.Option("--task-name", help="Start with the task name.")] = False,
+    max_source_tokens: Annotated[int | None, typer.Option(min=1, help="Prompt token budget.")] = None,
+    max_instances: Annotated[int | None, typer.Option(min=1, help="First N instances per task.")] = None,
+    definition_arm: Annotated[str, typer.Option(help="Definition arm.")] = "original",
+    examples_arm: Annotated[str, typer.Option(help="Examples arm.")] = "gold",
+    input_arm: Annotated[str, typer.Option(help="Input arm.")] = "original",
+    label_arm: Annotated[str, typer.Option(help="Label arm.")] = "original",
+    arm_seed: Annotated[int, typer.Option(help="Seed of the arms.")] = 0,
+    batch_size: Annotated[int, typer.Option(min=1, help="Instances per forward pass.")] = 8,
+    precision: Annotated[
+        str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 where fast).")
+    ] = "auto",
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run model code.")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(help="Prediction cache folder (off when absent).")] = None,
+    length_normalized: Annotated[
+        bool, typer.Option("--length-normalized", help="Rank by mean log-prob per token.")
+    ] = False,
+    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for torch.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary to stdout.")] = False,
+) -> None:
+    """Predict every instance of the tasks and write the predictions with format diagnostics."""
+    if mode not in ("generate", "rank"):
+        raise UserError(f"unknown mode '{mode}' (generate or rank)")
+    from itprobe.models import HFLanguageModel, load_model
+    from itprobe.predict import predict_tasks, write_predictions
+    from itprobe.prompts import PromptConfig
+
+    arms = {
+        "definition": definition_arm,
+        "examples": examples_arm,
+        "input": input_arm,
+        "label": label_arm,
+        "seed": arm_seed,
+    }
+    chosen = _tasks(tasks, task, arms)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    lm = HFLanguageModel(
+        load_model(model, precision=precision, trust_remote_code=trust_remote_code), batch_size=batch_size
+    )
+    config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
+    start = time.perf_counter()
+    preds = predict_tasks(
+        lm,
+        chosen,
+        config,
+        mode=mode,  # type: ignore[arg-type]
+        cache_dir=cache_dir,
+        max_instances=max_instances,
+        length_normalized=length_normalized,
+    )
+    seconds = time.perf_counter() - start
+    write_predictions(preds, out)
+    modes = {m: sum(p.mode == m for p in preds) for m in ("generate", "rank")}
+    summary = {
+        "out": str(out),
+        "model": lm.identity,
+        "dtype": str(lm.loaded.dtype).removeprefix("torch."),
+        "n_tasks": len(chosen),
+        "n_instances": len(preds),
+        "modes": modes,
+        "seconds": round(seconds, 3),
+        "instances_per_s": round(len(preds) / seconds, 3) if seconds > 0 else None,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        typer.echo(
+            f"wrote {len(preds)} predictions ({modes['rank']} ranked, {modes['generate']} generated) "
+            f"to {out} in {seconds:.1f} s",
+            err=True,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the app."""
+    app.command("predict")(predict)

@@ -1,0 +1,174 @@
+"""`HFLanguageModel`: batched greedy generation and rank classification for transformers models.
+
+Prompt/label boundary for causal LMs: Tk-Instruct prompts end with ``"Output: "`` (a trailing space). A
+BPE tokenizer encodes that space as a token of its own, whereas in running text the space belongs to the next
+word (``" positive"``). As in lm-evaluation-harness, trailing whitespace moves from the prompt to the
+continuation: the prompt is tokenised as ``"...Output:"``, the label's tokens are those of
+``"...Output: positive"`` beyond the prompt's tokens (or, should the two tokenisations not share that
+prefix, the tokens of ``" positive"`` alone). Generation uses the same right-stripped prompt. Encoder-decoders
+need no such care: the prompt is the encoder input and the label the decoder target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import torch
+
+from itprobe.models.base import ChoiceScore
+from itprobe.models.loading import LoadedModel
+from itprobe.models.scoring import Encoded, score_causal, score_seq2seq
+
+T = TypeVar("T")
+PREFIX_KEY = 32  # prompts whose first 32 tokens agree are treated as one task's prompts when batching
+ADAPTER_VERSION = "hf/v1"  # bump when tokenisation or scoring changes, so cached predictions are not reused
+
+
+def length_batches(prompts: Sequence[Sequence[int]], size: int) -> list[list[int]]:
+    """Indices in batches of ``size``, longest prompts first (padding cut; memory peaks early)."""
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    return [order[start : start + size] for start in range(0, len(order), size)]
+
+
+def prefix_batches(prompts: Sequence[Sequence[int]], size: int) -> list[list[int]]:
+    """Batches whose prompts share their first `PREFIX_KEY` tokens where possible (same task: same
+    definition and examples), so `score_causal` runs the shared prefix once per batch; prompts sharing
+    with no other one are batched by length."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, prompt in enumerate(prompts):
+        groups.setdefault(tuple(prompt[:PREFIX_KEY]), []).append(i)
+    batches: list[list[int]] = []
+    alone: list[int] = []
+    for members in groups.values():
+        if len(members) == 1:
+            alone += members
+            continue
+        members.sort(key=lambda i: -len(prompts[i]))
+        batches += [members[start : start + size] for start in range(0, len(members), size)]
+    rest = length_batches([prompts[i] for i in alone], size)
+    return batches + [[alone[j] for j in batch] for batch in rest]
+
+
+class HFLanguageModel:
+    """A loaded transformers model behind the `itprobe.models.base.LanguageModel` protocol.
+
+    Instances are processed in batches of ``batch_size``, sorted by prompt length to cut padding; results
+    come back in input order. In fp32, scores do not depend on the batch size beyond float rounding (tested
+    to 1e-4).
+    """
+
+    def __init__(self, loaded: LoadedModel, batch_size: int = 8) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.loaded = loaded
+        self.batch_size = batch_size
+        self.tokenizer = loaded.tokenizer
+
+    @property
+    def identity(self) -> str:
+        return self.loaded.identity
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity plus what else changes the numbers (kind, dtype, adapter version): the cache key's model."""
+        return f"{self.identity}|{self.kind}|{self.loaded.dtype}|{ADAPTER_VERSION}"
+
+    @property
+    def kind(self) -> str:
+        return self.loaded.kind
+
+    # ---- tokenisation -------------------------------------------------------------------------------
+    def _encode(self, text: str, special: bool = True) -> tuple[int, ...]:
+        return tuple(self.tokenizer(text, add_special_tokens=special)["input_ids"])
+
+    def _prompt_ids(self, prompt: str) -> tuple[int, ...]:
+        if self.kind == "seq2seq":
+            return self._encode(prompt)
+        ids = self._encode(prompt.rstrip())
+        # an empty causal prompt still needs one position whose logits predict the first label token
+        return ids or (self.tokenizer.bos_token_id or self.tokenizer.eos_token_id,)
+
+    def encode_choices(self, prompt: str, choices: Sequence[str]) -> Encoded:
+        """Token ids of the prompt (once) and of each choice as a continuation of it."""
+        if self.kind == "seq2seq":
+            return Encoded(self._encode(prompt), tuple(self._encode(c, special=False) for c in choices))
+        context = prompt.rstrip()
+        moved = prompt[len(context) :]
+        ctx_ids = self._prompt_ids(prompt)
+        labels = []
+        for choice in choices:
+            whole = self._encode(context + moved + choice)
+            if whole[: len(ctx_ids)] == ctx_ids:
+                labels.append(whole[len(ctx_ids) :])
+            else:
+                labels.append(self._encode(moved + choice, special=False))
+        return Encoded(ctx_ids, tuple(labels))
+
+    # ---- the protocol -----------------------------------------------------------------------------------
+    def score_choices(
+        self, prompts: Sequence[str], choices: Sequence[Sequence[str]]
+    ) -> list[list[ChoiceScore]]:
+        """Log-likelihood (sum over tokens, natural log) of each choice after its prompt."""
+        if len(prompts) != len(choices):
+            raise ValueError("one list of choices per prompt is required")
+        encoded = [self.encode_choices(p, c) for p, c in zip(prompts, choices, strict=True)]
+        pad = self.tokenizer.pad_token_id
+        model = self.loaded.model
+        if self.kind == "seq2seq":
+            start = model.config.decoder_start_token_id
+            if start is None:
+                start = pad
+
+            def kernel(batch: list[Encoded]) -> list[list[ChoiceScore]]:
+                return score_seq2seq(model, batch, pad, start)
+        else:
+
+            def kernel(batch: list[Encoded]) -> list[list[ChoiceScore]]:
+                return score_causal(model, batch, pad)
+
+        token_rows = [e.prompt for e in encoded]
+        batcher = prefix_batches if self.kind == "causal" else length_batches
+        return self._run_batches(encoded, batcher(token_rows, self.batch_size), kernel)
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+        """Greedy continuation of each prompt (new tokens only, special tokens dropped, stripped)."""
+        from transformers import GenerationConfig
+
+        model = self.loaded.model
+        eos = model.generation_config.eos_token_id
+        config = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=eos if eos is not None else self.tokenizer.eos_token_id,
+            decoder_start_token_id=getattr(model.config, "decoder_start_token_id", None),
+        )
+        encoded = [self._prompt_ids(p) for p in prompts]
+
+        def kernel(batch: list[tuple[int, ...]]) -> list[str]:
+            padded = self.tokenizer.pad({"input_ids": [list(ids) for ids in batch]}, return_tensors="pt")
+            padded = {k: v.to(self.loaded.device) for k, v in padded.items()}
+            out = model.generate(**padded, generation_config=config)
+            if self.kind == "causal":
+                out = out[:, padded["input_ids"].shape[1] :]
+            return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+
+        return self._run_batches(encoded, length_batches(encoded, self.batch_size), kernel)
+
+    def _autocast(self) -> Any:
+        """bf16/fp16 compute on fp32 weights when the precision asks for it (see `LoadedModel`)."""
+        dtype = self.loaded.dtype
+        return torch.autocast(self.loaded.device.type, dtype=dtype, enabled=dtype != torch.float32)
+
+    def _run_batches(
+        self, items: Sequence[T], batches: list[list[int]], kernel: Callable[[list[T]], list]
+    ) -> list:
+        """Apply ``kernel`` to each batch of ``items`` (lists of indices); results in input order."""
+        results: list = [None] * len(items)
+        with torch.inference_mode(), self._autocast():
+            for batch in batches:
+                for i, result in zip(batch, kernel([items[i] for i in batch]), strict=True):
+                    results[i] = result
+        return results
