@@ -8,19 +8,8 @@ from pathlib import Path
 
 import pytest
 from audit_fakes import write_user_jsonl
+from cli_runner import run_cli as _run
 from tiny_models import save_tiny_llama
-
-from itprobe.cli import main
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as ex:
-        code = int(ex.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

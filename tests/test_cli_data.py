@@ -8,8 +8,8 @@ import types
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli as _run
 
-from itprobe.cli import main
 from itprobe.tasks import load_tasks
 
 TASK = {
@@ -21,16 +21,6 @@ TASK = {
         {"id": str(i), "input": str(i), "output": [o]} for i, o in enumerate(["yes", "no", "Yes."])
     ],
 }
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as ex:
-        code = int(ex.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_info_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

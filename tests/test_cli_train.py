@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import torch
+from cli_runner import run_cli as _run
 from test_train_helpers import save_tiny_dir, toy_tasks, word_tokenizer
 
-from itprobe.cli import main
 from itprobe.tasks import save_tasks
 
 
@@ -20,16 +20,6 @@ def _one_thread() -> Any:
     torch.set_num_threads(1)  # see test_train.py
     yield
     torch.set_num_threads(before)
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as ex:
-        code = int(ex.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()
