@@ -249,8 +249,11 @@ def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tupl
     text = (
         "Each contrast pair applies two rules with disagreeing gold labels to the same inputs; an item counts "
         "only when it is answered correctly under every rule of its pair. A model that ignores the instruction "
-        "(format only, constant, majority) cannot exceed the rule-blind ceiling: the share of items whose "
-        "golds agree across the rules. Trained conditions at their largest size; seeds averaged."
+        "gives an input the same answer under both rules (format only, constant, input-only) and cannot "
+        "exceed the rule-blind ceiling: the share of items whose golds agree across the rules. The majority "
+        "baseline is not rule-blind (it peeks at each task's gold labels) and random guessing answers the two "
+        "sides independently, so both can pass the ceiling. Trained conditions at their largest size; seeds "
+        "averaged."
     )
     table = Table(title="Contrast consistency", columns=columns, rows=rows)
     return Section(title="Contrast consistency", paragraphs=[text], tables=[table]), data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from typing import Any, Protocol
 
 import torch
@@ -90,12 +91,22 @@ def prepare_trainable(config: TrainConfig, loaded: LoadedLike, init_seed: int) -
         for param in model.parameters():
             param.requires_grad_(True)
         return model, model
-    from peft import LoraConfig, TaskType, get_peft_model
+    from peft import TaskType
 
-    lora = config.lora
     task_type = TaskType.SEQ_2_SEQ_LM if loaded.kind == "seq2seq" else TaskType.CAUSAL_LM
     torch.manual_seed(init_seed)  # LoRA's A matrices start random
-    peft_model = get_peft_model(
+    with warnings.catch_warnings():
+        # peft calls a transformers method deprecated in v5; the warning is noise for our users
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        peft_model = _wrap_lora(model, config, task_type)
+    return peft_model, peft_model.get_base_model()
+
+
+def _wrap_lora(model: Any, config: TrainConfig, task_type: Any) -> Any:
+    from peft import LoraConfig, get_peft_model
+
+    lora = config.lora
+    return get_peft_model(
         model,
         LoraConfig(
             r=lora.r,
@@ -107,7 +118,6 @@ def prepare_trainable(config: TrainConfig, loaded: LoadedLike, init_seed: int) -
             else lora.target_modules,
         ),
     )
-    return peft_model, peft_model.get_base_model()
 
 
 def make_optimizer(objective: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
