@@ -114,6 +114,9 @@ def comparison_section(
 ) -> tuple[Section, dict[str, Any]]:
     """reference − arm per arm: difference with CI, test, raw and Holm p, gain kept over the baseline."""
     by_arm = {c.arm: c for c in rouge}
+    ref = em[0].reference if em else "original"
+    # without a baseline (the audit gives its survival ratio elsewhere) the gain-kept column would be empty
+    base = next((c.baseline for c in em if c.baseline), "")
     rows: list[list[Cell]] = []
     for c in em:
         r = by_arm.get(c.arm)
@@ -125,11 +128,9 @@ def comparison_section(
                 f"{c.test.p_value:.3g}",
                 f"{c.p_adjusted:.3g}",
                 ci_text(r.test.diff, sign=True) if r else None,
-                kept_text(c.kept),
+                *([kept_text(c.kept)] if base else []),
             ]
         )
-    ref = em[0].reference if em else "original"
-    base = next((c.baseline for c in em if c.baseline), "")
     table = Table(
         columns=[
             "arm",
@@ -138,7 +139,7 @@ def comparison_section(
             "p",
             "p (Holm)",
             f"{ref} − arm, ROUGE-L points",
-            f"gain over {base or 'baseline'} kept (EM)",
+            *([f"gain over {base} kept (EM)"] if base else []),
         ],
         rows=rows,
     )
