@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tiny_models import tiny_llama
+
 from itprobe.tasks.types import Example, Instance, Task
 
 
@@ -26,23 +28,7 @@ class TinyLoaded:
 
 
 def tiny_causal(tokenizer: Any, seed: int = 0, **overrides: Any) -> Any:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        **overrides,
-    )
-    return LlamaForCausalLM(config)
+    return tiny_llama(tokenizer, seed, **overrides)
 
 
 def tiny_seq2seq(tokenizer: Any, seed: int = 0) -> Any:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 
-def save_tiny_llama(tokenizer: Any, folder: Path, seed: int = 0) -> Path:
-    """A 2-layer Llama (hidden 64) with ``tokenizer``'s vocabulary, saved as safetensors in ``folder``."""
+def tiny_llama(tokenizer: Any, seed: int = 0, **overrides: Any) -> Any:
+    """A seeded 2-layer Llama (hidden 64) with ``tokenizer``'s vocabulary and special tokens."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -26,12 +26,17 @@ def save_tiny_llama(tokenizer: Any, folder: Path, seed: int = 0) -> Path:
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=4096,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
+        **overrides,
     )
-    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
+    return LlamaForCausalLM(config)
+
+
+def save_tiny_llama(tokenizer: Any, folder: Path, seed: int = 0) -> Path:
+    """`tiny_llama` saved as safetensors in ``folder`` (with room for long NatInst prompts)."""
+    tiny_llama(tokenizer, seed, max_position_embeddings=4096).save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return folder
 

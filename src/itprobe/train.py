@@ -5,24 +5,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from itprobe.training.config import FULL_LR, LORA_LR, TK_PROMPT, LoraSettings, TrainConfig, TrainResult
-
-if TYPE_CHECKING:
-    from itprobe.training.loop import train
-    from itprobe.training.output import StepInfo
-
-__all__ = [
-    "FULL_LR",
-    "LORA_LR",
-    "TK_PROMPT",
-    "LoraSettings",
-    "StepInfo",
-    "TrainConfig",
-    "TrainResult",
-    "train",
-]
+# the same public surface as the package; the cheap names directly, torch-backed ones via __getattr__
+from itprobe.training import (  # noqa: F401
+    FULL_LR,
+    LORA_LR,
+    TK_PROMPT,
+    LoraSettings,
+    TrainConfig,
+    TrainResult,
+    __all__,
+)
 
 
 def __getattr__(name: str) -> Any:
