@@ -45,7 +45,7 @@ class FakeModel:
     def __init__(self) -> None:
         self.calls = 0
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
         self.calls += len(prompts)
         return [(_answer(p) + ".") if _answer(p) else FALLBACK for p in prompts]
 

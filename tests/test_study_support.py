@@ -59,7 +59,7 @@ class FakeModel:
     def identity(self) -> str:
         return self._identity
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
         words = ["Yes", "No", "yes.", "maybe"]
         return [words[int(_unit(self._identity, p) * len(words))] for p in prompts]
 

@@ -2,14 +2,15 @@
 
 `predict_tasks` encodes every instance with the Tk-Instruct prompt (`itprobe.prompts.encode_task`), then
 
-- ``mode="generate"``: greedy decoding with a per-task cap on new tokens (longest reference in tokens +
-  `GENERATION_MARGIN`, at most `MAX_NEW_TOKENS`), for exact match and ROUGE;
+- ``mode="generate"``: greedy decoding under one `itprobe.decoding.Decoding` rule (a fixed new-token cap
+  and stop sequences, never derived from the references); `Prediction.raw` keeps the continuation and
+  `Prediction.prediction` is the answer cut from it, for exact match and ROUGE;
 - ``mode="rank"``: every label of the task's output space is scored by log-likelihood and the best one is
   the prediction (sum of log-probs by default, or per-token mean with ``length_normalized``). Tasks without
   an output space fall back to generation; each `Prediction.mode` records what was done.
 
-Results are cached on disk (`itprobe.cache`) when ``cache_dir`` is given, keyed by the model's fingerprint,
-so a cache is never shared across models or precisions.
+Results are cached on disk (`itprobe.cache`) when ``cache_dir`` is given, keyed by the model's fingerprint
+and the decoding rule, so a cache is never shared across models, precisions or stop rules.
 """
 
 from __future__ import annotations
@@ -24,14 +25,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
 from itprobe.models.base import LanguageModel
 from itprobe.prompts import PromptConfig, encode_task
 from itprobe.tasks.types import Task
 
 Mode = Literal["generate", "rank"]
-GENERATION_MARGIN = 8  # tokens beyond the longest reference: room for a trailing period or an article
-MAX_NEW_TOKENS = 128  # Tk-Instruct's max_target_length
 RANK_SCORING = "sum-logprob/v1"  # recorded in cache keys; bump when the scoring rule changes
 
 
@@ -53,6 +53,7 @@ class Prediction:
     label_ntokens: tuple[int, ...] = ()
     category: str = ""
     input: str = ""
+    raw: str = ""  # generation: the continuation before the answer was cut from it (see itprobe.decoding)
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,14 @@ class _Item:
     prompt: str
     mode: Mode
     labels: tuple[str, ...]
-    max_new_tokens: int  # 0 in rank mode
+    decoding: Decoding
 
     @property
-    def decoding(self) -> dict[str, Any]:
+    def key(self) -> dict[str, Any]:
+        """How the answer is produced, for the cache key."""
         if self.mode == "rank":
             return {"scoring": RANK_SCORING}
-        return {"greedy": True, "max_new_tokens": self.max_new_tokens}
+        return {"greedy": True, **self.decoding.key()}
 
 
 def model_fingerprint(model: LanguageModel) -> str:
@@ -79,37 +81,28 @@ def model_fingerprint(model: LanguageModel) -> str:
     return str(getattr(model, "fingerprint", None) or model.identity)
 
 
-def generation_budget(task: Task, tokenizer: Any = None) -> int:
-    """New-token cap for ``task``: its longest reference in tokens plus a margin, capped.
-
-    Without a tokenizer the length is estimated as twice the word count (BPE averages < 2 tokens/word).
-    """
-    refs = [ref for inst in task.instances for ref in inst.outputs] or [""]
-    if tokenizer is not None:
-        longest = max(len(tokenizer(ref, add_special_tokens=False)["input_ids"]) for ref in refs)
-    else:
-        longest = 2 * max(len(ref.split()) for ref in refs)
-    return max(1, min(MAX_NEW_TOKENS, longest + GENERATION_MARGIN))
-
-
 def _plan(
-    tasks: Sequence[Task], config: PromptConfig, mode: Mode, tokenizer: Any, max_instances: int | None
+    tasks: Sequence[Task],
+    config: PromptConfig,
+    mode: Mode,
+    tokenizer: Any,
+    max_instances: int | None,
+    decoding: Decoding,
 ) -> list[_Item]:
     items = []
     for task in tasks:
         labels = task.output_space.labels if task.output_space is not None else ()
         task_mode: Mode = "rank" if mode == "rank" and task.is_classification else "generate"
-        budget = 0 if task_mode == "rank" else generation_budget(task, tokenizer)
         prompts = encode_task(task, config, tokenizer, max_instances=max_instances)
-        items += [_Item(task, i, p.text, task_mode, labels, budget) for i, p in enumerate(prompts)]
+        items += [_Item(task, i, p.text, task_mode, labels, decoding) for i, p in enumerate(prompts)]
     return items
 
 
 def _chunks(todo: Sequence[int], items: Sequence[_Item], size: int) -> Iterator[list[int]]:
-    """Work in groups sharing mode and token cap, in pieces of ``size`` so progress moves."""
-    groups: dict[tuple[str, int], list[int]] = {}
+    """Work in groups sharing mode, in pieces of ``size`` so progress moves."""
+    groups: dict[str, list[int]] = {}
     for i in todo:
-        groups.setdefault((items[i].mode, items[i].max_new_tokens), []).append(i)
+        groups.setdefault(items[i].mode, []).append(i)
     for group in groups.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
@@ -121,7 +114,8 @@ def _run(model: LanguageModel, work: Sequence[_Item]) -> list[dict[str, Any]]:
         return [
             {"logprobs": [s.logprob for s in row], "ntokens": [s.n_tokens for s in row]} for row in scores
         ]
-    texts = model.generate([w.prompt for w in work], work[0].max_new_tokens)
+    rule = work[0].decoding
+    texts = model.generate([w.prompt for w in work], rule.max_new_tokens, rule.stop)
     return [{"text": text} for text in texts]
 
 
@@ -138,7 +132,8 @@ def _prediction(item: _Item, value: dict[str, Any], length_normalized: bool) -> 
         input=instance.input,
     )
     if item.mode == "generate":
-        return replace(common, prediction=value["text"])
+        raw = value["text"]
+        return replace(common, prediction=cut_answer(raw, item.decoding.stop), raw=raw)
     logprobs, ntokens = tuple(value["logprobs"]), tuple(value["ntokens"])
     ranking = (
         [lp / max(n, 1) for lp, n in zip(logprobs, ntokens, strict=True)] if length_normalized else logprobs
@@ -158,6 +153,7 @@ def predict_tasks(
     tokenizer: Any = None,
     max_instances: int | None = None,
     length_normalized: bool = False,
+    decoding: Decoding = Decoding(),
 ) -> list[Prediction]:
     """Predict every instance of ``tasks`` (in task, then instance order).
 
@@ -168,18 +164,19 @@ def predict_tasks(
         mode: ``generate`` or ``rank`` (rank applies to tasks with an output space of >= 2 labels).
         cache_dir: folder of the prediction cache; None disables caching.
         progress: show a progress bar with instances/s on stderr.
-        tokenizer: for the prompt token budget and reference lengths; defaults to ``model.tokenizer``.
+        tokenizer: for the prompt token budget; defaults to ``model.tokenizer``.
         max_instances: only the first N instances of each task.
         length_normalized: rank by mean log-prob per token instead of the sum.
+        decoding: the generation protocol (cap and stop sequences); see `itprobe.decoding`.
     """
     from itprobe.cache import PredictionCache, cache_key
 
     if mode not in ("generate", "rank"):
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
-    items = _plan(tasks, prompt_config, mode, tokenizer, max_instances)
+    items = _plan(tasks, prompt_config, mode, tokenizer, max_instances, decoding)
     fingerprint = model_fingerprint(model)
-    keys = [cache_key(fingerprint, it.prompt, it.mode, it.decoding, it.labels) for it in items]
+    keys = [cache_key(fingerprint, it.prompt, it.mode, it.key, it.labels) for it in items]
     cache = PredictionCache(cache_dir) if cache_dir is not None else None
     values: dict[str, Any] = cache.get_many(keys) if cache is not None else {}
     todo = [i for i, key in enumerate(keys) if key not in values]

@@ -27,8 +27,12 @@ class LanguageModel(Protocol):
         """A stable string naming these exact weights (id/path plus weights hash or revision)."""
         ...
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-        """Greedy continuation of each prompt, decoded without special tokens."""
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+        """Greedy continuation of each prompt, decoded without special tokens and not stripped.
+
+        A row stops at EOS, after ``max_new_tokens``, or once `itprobe.decoding.stop_reached` holds for its
+        text (the returned text then ends with the tokens that completed the stop sequence).
+        """
         ...
 
     def score_choices(

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import torch
 
+from itprobe.decoding import stop_reached
 from itprobe.models.base import ChoiceScore
 from itprobe.models.loading import LoadedModel
 from itprobe.models.scoring import Encoded, score_causal, score_seq2seq
@@ -48,6 +49,18 @@ def prefix_batches(prompts: Sequence[Sequence[int]], size: int) -> list[list[int
         batches += [members[start : start + size] for start in range(0, len(members), size)]
     rest = length_batches([prompts[i] for i in alone], size)
     return batches + [[alone[j] for j in batch] for batch in rest]
+
+
+class StopAfterContent:
+    """A transformers stopping criterion for `itprobe.decoding.stop_reached`: per row, on decoded new text."""
+
+    def __init__(self, tokenizer: Any, stop: Sequence[str], start: int) -> None:
+        self.tokenizer, self.stop, self.start = tokenizer, tuple(stop), start
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        texts = self.tokenizer.batch_decode(input_ids[:, self.start :], skip_special_tokens=True)
+        done = [stop_reached(text, self.stop) for text in texts]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
 class HFLanguageModel:
@@ -131,9 +144,10 @@ class HFLanguageModel:
         batcher = prefix_batches if self.kind == "causal" else length_batches
         return self._run_batches(encoded, batcher(token_rows, self.batch_size), kernel)
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-        """Greedy continuation of each prompt (new tokens only, special tokens dropped, stripped)."""
-        from transformers import GenerationConfig
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+        """Greedy continuation of each prompt (new tokens only, special tokens dropped, not stripped); see
+        `itprobe.models.base.LanguageModel.generate` for the stop rule."""
+        from transformers import GenerationConfig, StoppingCriteriaList
 
         model = self.loaded.model
         eos = model.generation_config.eos_token_id
@@ -150,10 +164,11 @@ class HFLanguageModel:
         def kernel(batch: list[tuple[int, ...]]) -> list[str]:
             padded = self.tokenizer.pad({"input_ids": [list(ids) for ids in batch]}, return_tensors="pt")
             padded = {k: v.to(self.loaded.device) for k, v in padded.items()}
-            out = model.generate(**padded, generation_config=config)
-            if self.kind == "causal":
-                out = out[:, padded["input_ids"].shape[1] :]
-            return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+            start = padded["input_ids"].shape[1] if self.kind == "causal" else 0
+            criteria = StoppingCriteriaList([StopAfterContent(self.tokenizer, stop, start)]) if stop else None
+            out = model.generate(**padded, generation_config=config, stopping_criteria=criteria)
+            out = out[:, start:]
+            return self.tokenizer.batch_decode(out, skip_special_tokens=True)
 
         return self._run_batches(encoded, length_batches(encoded, self.batch_size), kernel)
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
+from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
 from itprobe.errors import UserError
 
 Mode = Literal["generate", "rank"]
@@ -158,6 +159,18 @@ class EvalConfig(_Strict):
     length_normalized: bool = False  # rank by mean log-prob per label token instead of the sum
     batch_size: PositiveInt = 8
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    # the generation protocol (itprobe.decoding): a fixed cap, never derived from the test references
+    max_new_tokens: PositiveInt = DEFAULT_MAX_NEW_TOKENS
+    stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
+
+    @model_validator(mode="after")
+    def _check_stop(self) -> EvalConfig:
+        if any(not s for s in self.stop):
+            raise ValueError("stop sequences must be non-empty strings")
+        return self
+
+    def decoding(self) -> Decoding:
+        return Decoding(self.max_new_tokens, tuple(self.stop))
 
 
 class PromptSettings(_Strict):

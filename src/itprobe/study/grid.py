@@ -26,7 +26,7 @@ from itprobe.errors import UserError
 from itprobe.study.config import ArmConfig, Mode, StudyConfig
 
 CellKind = Literal["trained", "untuned", "baseline"]
-GRID_SCHEMA = 1  # bump when the meaning of a stored cell changes, so old cells are not reused
+GRID_SCHEMA = 2  # bump when the meaning of a stored cell changes, so old cells are not reused
 ORIGINAL = ArmConfig()
 
 
@@ -78,8 +78,17 @@ def test_arms_for(config: StudyConfig, train_arm: ArmConfig) -> tuple[ArmConfig,
 
 
 def _eval_settings(config: StudyConfig) -> dict[str, Any]:
-    # batch size is left out on purpose: it changes speed, not answers
-    return {"length_normalized": config.eval.length_normalized, "precision": config.eval.precision}
+    # decoding is kept in rank-only studies too: tasks without an output space are answered by generation
+    settings: dict[str, Any] = {
+        "length_normalized": config.eval.length_normalized,
+        "precision": config.eval.precision,
+        "decoding": config.eval.decoding().key(),
+    }
+    # In fp32 the batch size changes speed, not answers (tested to float rounding); in bf16/fp16 padding
+    # and batch composition flip near-ties, so there it is part of what decides the result.
+    if config.eval.precision != "fp32":
+        settings["batch_size"] = config.eval.batch_size
+    return settings
 
 
 def arm_json(arm: ArmConfig) -> dict[str, str]:
