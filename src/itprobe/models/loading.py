@@ -169,3 +169,12 @@ def load_model(
         identity = _identity(source, model)
     model = model.to(target).eval()
     return LoadedModel(model, tokenizer, kind, identity, target, dtype)
+
+
+def spec_identity(spec: str) -> tuple[str, str | None]:
+    """Where ``from_pretrained`` reads ``spec`` from, and its `LoadedModel.identity` when that is knowable
+    without loading the weights (local directories and packaged aliases; None for hub ids)."""
+    source = _resolve(spec)
+    if source.local is None:
+        return source.location, None
+    return source.location, f"{source.label}@sha256:{directory_digest(source.local)}"

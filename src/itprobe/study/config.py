@@ -225,7 +225,7 @@ class StudyConfig(_Strict):
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
 
-PACKAGED_CONFIGS = ("default", "natinst-small", "natinst-paper")
+PACKAGED_CONFIGS = ("default", "natinst-lowres", "natinst-small", "natinst-paper")
 
 
 def config_text(name_or_path: str | Path | None) -> tuple[str, str]:
