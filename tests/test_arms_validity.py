@@ -1,0 +1,87 @@
+"""Regression tests: arms that must not leak meaning or keep a correct pair (issue #13, items 4-7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from itprobe.arms import ArmSpec, apply_arms
+from itprobe.tasks.types import Example, Instance, OutputSpace, Task
+
+# task1391 (winogrande): the second negative "(A)" is wrong only in its brackets; its label is right
+WINOGRANDE = Task(
+    name="task1391_winogrande_easy_answer_generation",
+    definition='You are given a question with a blank and two options. Please answer with "A" or "B".',
+    instances=(Instance("1", "Q1 (A) x (B) y", ("A",)), Instance("2", "Q2 (A) x (B) y", ("B",))),
+    positive_examples=(
+        Example("Katrina gave Christine ... (A) Katrina (B) Christine", "B", "Christine received it."),
+        Example("Jessy decided ... (A) floor (B) furniture", "A", "The floor was dirty."),
+    ),
+    negative_examples=(
+        Example("Ian punched Lawrence ... (A) Ian (B) Lawrence", "C", "Not an option."),
+        Example("Kevin used less sunscreen ... (A) Kevin (B) Justin", "(A)", "Brackets were added."),
+    ),
+    output_space=OutputSpace(("A", "B"), "detected"),
+)
+
+
+def _shown(task: Task, spec: ArmSpec) -> list[tuple[str, str]] | None:
+    result = apply_arms(task, spec)
+    return None if result.task is None else [(e.input, e.output) for e in result.task.positive_examples]
+
+
+def test_delusive_negatives_drop_a_negative_that_is_wrong_only_in_format() -> None:
+    # "(A)" normalises to the label "a", but its error is the brackets: the pair may well be correct
+    assert _shown(WINOGRANDE, ArmSpec(examples="delusive-negatives")) is None
+
+
+def test_delusive_negatives_drop_a_negative_whose_gold_it_matches() -> None:
+    # the negative repeats a positive example's input; its output is that example's gold (once with a
+    # final period, once exactly): a correct pair either way
+    for output in ("B", "b."):
+        task = Task(
+            "t",
+            "Pick A or B.",
+            positive_examples=(Example("q1", "B"), Example("q2", "A")),
+            negative_examples=(Example("q1", output, "says it is wrong"), Example("q2", "B")),
+            output_space=OutputSpace(("A", "B"), "declared"),
+        )
+        assert _shown(task, ArmSpec(examples="delusive-negatives")) == [("q2", "B")]
+
+
+def test_delusive_negatives_on_generation_tasks_need_a_known_different_gold() -> None:
+    task = Task(
+        "gen",
+        "Write the capital of the country.",
+        positive_examples=(Example("France", "Paris"), Example("Spain", "Madrid")),
+        negative_examples=(
+            Example("France", "paris!", "lower case and an exclamation mark"),  # right content
+            Example("Spain", "Lisbon", "wrong city"),  # known gold, different: usable
+            Example("Italy", "Rome.", "no full stop wanted"),  # gold unknown: format-only error possible
+        ),
+    )
+    assert _shown(task, ArmSpec(examples="delusive-negatives")) == [("Spain", "Lisbon")]
+
+
+def test_delusive_negatives_keep_exactly_spelled_wrong_labels() -> None:
+    task = Task(
+        "t",
+        "Is the review positive?",
+        instances=(Instance("1", "x", ("Yes",)), Instance("2", "y", ("No",))),
+        positive_examples=(Example("Great.", "Yes"),),
+        negative_examples=(Example("Awful.", "Yes", "should be No"), Example("Fine.", "YES", "case")),
+        output_space=OutputSpace(("Yes", "No"), "detected"),
+    )
+    # "Yes" is spelled as the task spells its label: the error can only be the label. "YES" is not.
+    assert _shown(task, ArmSpec(examples="delusive-negatives")) == [("Awful.", "Yes")]
+
+
+@pytest.mark.parametrize("variant", ["delusive-permuted", "delusive"])
+def test_permuted_outputs_differ_beyond_punctuation_and_case(variant: str) -> None:
+    task = Task(
+        "gen",
+        "Name the city.",
+        positive_examples=(Example("a", "New York"), Example("b", "new-york"), Example("c", "Boston")),
+    )
+    # "New York" and "new-york" are one answer (they normalise apart only by the hyphen): no derangement
+    # can change all three outputs, so the arm skips
+    assert _shown(task, ArmSpec(examples=variant)) is None
