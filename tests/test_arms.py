@@ -143,10 +143,10 @@ def test_simplified_on_a_hand_made_task() -> None:
 )
 def test_output_form_rule(refs: list[str], inputs: list[str] | None, form: str) -> None:
     inputs = inputs or ["input"] * len(refs)
-    instances = tuple(
-        Instance(str(i), inp, (ref,)) for i, (ref, inp) in enumerate(zip(refs, inputs, strict=True))
-    )
-    task = Task("t", "Summarise the biology article about frogs.", instances)
+    shown = tuple(Example(inp, ref) for ref, inp in zip(refs, inputs, strict=True))
+    # instances whose references have another form: the rule reads the demonstrations only
+    instances = tuple(Instance(str(i), "x", ("99",)) for i in range(5))
+    task = Task("t", "Summarise the biology article about frogs.", instances, positive_examples=shown)
     assert output_form(task) == form
     assert simplified_definition(task) == FORM_TEXT[form]
 

@@ -85,3 +85,41 @@ def test_permuted_outputs_differ_beyond_punctuation_and_case(variant: str) -> No
     # "New York" and "new-york" are one answer (they normalise apart only by the hyphen): no derangement
     # can change all three outputs, so the arm skips
     assert _shown(task, ArmSpec(examples=variant)) is None
+
+
+# a generation task whose instance references and demonstrations disagree in form: the references are
+# single numbers for some instances and sentences for others
+HEADLINES = Task(
+    name="task288_gigaword_summarization",
+    definition="Generate a headline (title) for this article.",
+    instances=tuple(
+        Instance(str(i), f"article {i} about markets", ("42",) if i % 3 else (f"Markets rise on day {i}.",))
+        for i in range(12)
+    ),
+    positive_examples=(
+        Example("article a", "Stocks fall sharply as rates climb"),
+        Example("article b", "Oil prices reach a new high"),
+    ),
+)
+
+
+def test_simplified_generation_text_is_the_same_at_every_training_size() -> None:
+    from itprobe.training.data import sample_instances
+
+    texts = {
+        apply_arms(sample_instances(HEADLINES, n, seed), ArmSpec(definition="simplified")).task.definition  # type: ignore[union-attr]
+        for n in (1, 2, 4, 12)
+        for seed in (0, 1, 2)
+    }
+    assert texts == {"Output a sentence."}  # the demonstrations: headlines of six words
+
+
+def test_simplified_generation_text_never_reads_the_test_references() -> None:
+    import dataclasses
+
+    before = apply_arms(HEADLINES, ArmSpec(definition="simplified")).task
+    changed = dataclasses.replace(
+        HEADLINES, instances=tuple(Instance(i.id, i.input, ("1, 2, 3",)) for i in HEADLINES.instances)
+    )
+    after = apply_arms(changed, ArmSpec(definition="simplified")).task
+    assert before is not None and after is not None and before.definition == after.definition
