@@ -289,10 +289,17 @@ def test_delusive_on_hand_made_task_and_generation_default() -> None:
 def test_irrelevant_never_picks_the_task_itself(task: Task, others: list[Task], seed: int) -> None:
     pool = [task, dataclasses.replace(task, definition="another text of the same task"), *others]
     result = apply_arms(task, ArmSpec(definition="irrelevant", seed=seed), pool=pool)
+
+    def labels(t: Task) -> set[str] | None:
+        return {normalize_answer(x) for x in t.output_space.labels} if t.output_space else None
+
+    # these tasks carry no source and no NatInst-style name: a sibling is a task with the same label set
     candidates = {
         (o.name, o.definition)
         for o in others
-        if o.name != task.name and o.definition.strip() != task.definition.strip()
+        if o.name != task.name
+        and o.definition.strip() != task.definition.strip()
+        and (labels(task) is None or labels(o) != labels(task))
     }
     if not candidates:
         assert result.task is None and "no other task" in result.notes[0]

@@ -123,3 +123,41 @@ def test_simplified_generation_text_never_reads_the_test_references() -> None:
     )
     after = apply_arms(changed, ArmSpec(definition="simplified")).task
     assert before is not None and after is not None and before.definition == after.definition
+
+
+def _task(name: str, source: str, labels: tuple[str, ...] = ()) -> Task:
+    space = OutputSpace(labels, "declared") if labels else None
+    return Task(name, f"Definition of {name}.", output_space=space, meta=(("source", source),))
+
+
+def test_irrelevant_never_draws_a_sibling_task() -> None:
+    task = _task("task100_squad_answer_question", "squad", ("yes", "no"))
+    pool = [
+        task,
+        _task("task101_squad_title_generation", "squad"),  # same dataset (source and name stem)
+        _task("task102_squadv2_classification", "SQuAD; other_set", ("A", "B")),  # same source, listed
+        _task("task103_squad_unanswerable", "new_name"),  # same name stem
+        _task("task200_boolq_classification", "boolq", ("No", "Yes")),  # same label set
+        _task("task300_gigaword_summarization", "gigaword"),  # unrelated: the only candidate
+    ]
+    drawn = {
+        dict(apply_arms(task, ArmSpec(definition="irrelevant", seed=s), pool=pool).task.meta)[  # type: ignore[union-attr]
+            "irrelevant_source"
+        ]
+        for s in range(40)
+    }
+    assert drawn == {"task300_gigaword_summarization"}
+    lone = apply_arms(task, ArmSpec(definition="irrelevant"), pool=pool[:-1])
+    assert lone.task is None and "source dataset" in lone.notes[0]
+
+
+def test_irrelevant_on_the_suite_draws_another_family_with_other_labels() -> None:
+    from itprobe.suites import generate_suite
+
+    tests = generate_suite(seed=0).test
+    for task in tests:
+        result = apply_arms(task, ArmSpec(definition="irrelevant", seed=3), pool=tests)
+        assert result.task is not None, result.notes
+        source = {t.name: t for t in tests}[dict(result.task.meta)["irrelevant_source"]]
+        assert source.contrast.group != task.contrast.group  # type: ignore[union-attr]
+        assert set(source.output_space.labels) != set(task.output_space.labels)  # type: ignore[union-attr]
