@@ -173,7 +173,14 @@ def test_simplified_keeps_labels_and_leaks_no_definition_word(task: Task) -> Non
     result = apply_arms(task, ArmSpec(definition="simplified"))
     assert result.task is not None
     assert_simplified_ok(task, result.task)
-    assert dataclasses.replace(result.task, definition=task.definition) == task
+    # only the definition changes, besides what every meaning-free arm removes: explanations, the name
+    unexplained = [(e.input, e.output, "") for e in (*task.positive_examples, *task.negative_examples)]
+    after = result.task
+    assert [
+        (e.input, e.output, e.explanation) for e in (*after.positive_examples, *after.negative_examples)
+    ] == (unexplained)
+    assert dict(after.meta) == {**dict(task.meta), "task_name_hidden": "true"}
+    assert (after.name, after.instances, after.output_space) == (task.name, task.instances, task.output_space)
 
 
 @settings(max_examples=80, deadline=None)

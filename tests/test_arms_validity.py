@@ -161,3 +161,26 @@ def test_irrelevant_on_the_suite_draws_another_family_with_other_labels() -> Non
         source = {t.name: t for t in tests}[dict(result.task.meta)["irrelevant_source"]]
         assert source.contrast.group != task.contrast.group  # type: ignore[union-attr]
         assert set(source.output_space.labels) != set(task.output_space.labels)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("arm", ["simplified", "empty", "irrelevant"])
+def test_meaning_free_arms_show_neither_explanations_nor_the_task_name(arm: str) -> None:
+    from itprobe.prompts import PromptConfig, encode
+
+    task = Task(
+        "task1155_bard_analogical_reasoning_trash_or_treasure",
+        "Decide whether the item is trash or treasure by analogy.",
+        instances=(Instance("1", "apple : treasure. banana : ?", ("treasure",)),),
+        positive_examples=(Example("a : trash. b : ?", "trash", "By analogy with a, b is trash too."),),
+        negative_examples=(Example("c : trash. d : ?", "treasure", "By analogy, d is trash."),),
+        output_space=OutputSpace(("trash", "treasure"), "declared"),
+    )
+    pool = [task, _task("task300_gigaword_summarization", "gigaword")]
+    config = PromptConfig(add_task_name=True, add_explanation=True, num_neg=1)
+    original = encode(task, task.instances[0], config).text
+    assert task.name in original and "By analogy" in original  # the options work with the original
+    changed = apply_arms(task, ArmSpec(definition=arm), pool=pool).task
+    assert changed is not None and changed.name == task.name  # results still pair on the name
+    text = encode(changed, changed.instances[0], config).text
+    assert task.name not in text and "bard" not in text and "analogy" not in text.lower()
+    assert "Explanation" not in text

@@ -2,6 +2,11 @@
 
 ``empty`` is represented by ``definition == ""``; `itprobe.prompts` then omits the whole "Definition:"
 line (Tk-Instruct itself would print "Definition: ." for an empty string). See docs/arms.md.
+
+The meaning-free arms (``simplified``, ``empty``, ``irrelevant``) also remove the meaning that other parts
+of the prompt carry (`without_meaning`): the demonstrations' explanations, which restate the task, and
+the task's name, which describes it. This is the one place that rule lives; every prompt built from the
+arm's task (training, prediction, audit, ``itprobe prompts``) follows it whatever the prompt options say.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from itprobe.arms.forms import FORM_TEXT, output_form
 from itprobe.arms.registry import Noted, Skip, definition_arm
 from itprobe.errors import UserError
 from itprobe.metrics import normalize_answer
+from itprobe.prompts import TASK_NAME_HIDDEN
 from itprobe.tasks.types import Example, Instance, Task
 
 DEFAULT_SIMPLIFIED_TEMPLATE = "Output one of: {labels}."
@@ -45,6 +51,27 @@ def simplified_definition(task: Task, template: str = DEFAULT_SIMPLIFIED_TEMPLAT
     return FORM_TEXT[output_form(task)]
 
 
+MEANING_FREE: tuple[str, ...] = ("simplified", "empty", "irrelevant")
+
+
+def without_meaning(task: Task) -> Task:
+    """``task`` with every example explanation removed and its name withheld from prompts.
+
+    Explanations ("Since the blank is someone who received the gift, ...") restate what the task asks,
+    and the name (``task1155_bard_analogical_reasoning_trash_or_treasure``) describes it: under a
+    meaning-free definition both would give the meaning back. The name stays the task's identifier
+    (results still pair on it); only `itprobe.prompts` leaves it out (`TASK_NAME_HIDDEN`).
+    """
+
+    def bare(examples: tuple[Example, ...]) -> tuple[Example, ...]:
+        return tuple(dataclasses.replace(ex, explanation="") for ex in examples)
+
+    stripped = dataclasses.replace(
+        task, positive_examples=bare(task.positive_examples), negative_examples=bare(task.negative_examples)
+    )
+    return with_meta(stripped, TASK_NAME_HIDDEN, "true")
+
+
 @definition_arm("original")
 def original(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     """The task's own definition."""
@@ -60,13 +87,15 @@ def simplified(
     simplified_template: str = DEFAULT_SIMPLIFIED_TEMPLATE,
 ) -> Task:
     """Kung & Peng's simplified definition: the output space only (see `simplified_definition`)."""
-    return dataclasses.replace(task, definition=simplified_definition(task, simplified_template))
+    return without_meaning(
+        dataclasses.replace(task, definition=simplified_definition(task, simplified_template))
+    )
 
 
 @definition_arm("empty")
 def empty(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     """No definition at all (``""``; the prompt encoder drops the definition line)."""
-    return dataclasses.replace(task, definition="")
+    return without_meaning(dataclasses.replace(task, definition=""))
 
 
 # a source that names no dataset (NatInst marks 93 unrelated generated tasks "synthetic")
@@ -130,7 +159,9 @@ def irrelevant(task: Task, rng: random.Random, pool: Sequence[Task]) -> Noted | 
             "irrelevant: no other task in the pool with another definition, source dataset and label set"
         )
     name, definition = rng.choice(candidates)
-    changed = with_meta(dataclasses.replace(task, definition=definition), "irrelevant_source", name)
+    changed = with_meta(
+        without_meaning(dataclasses.replace(task, definition=definition)), "irrelevant_source", name
+    )
     return Noted(changed, f"irrelevant: definition of {name}")
 
 

@@ -320,8 +320,18 @@ def prompts(
     no_definition: Annotated[bool, typer.Option("--no-definition", help="Leave the definition out.")] = False,
     pos: Annotated[int, typer.Option(min=0, help="Positive examples.")] = 2,
     neg: Annotated[int, typer.Option(min=0, help="Negative examples.")] = 0,
-    explanation: Annotated[bool, typer.Option("--explanation", help="Add example explanations.")] = False,
-    task_name: Annotated[bool, typer.Option("--task-name", help="Start with the task name.")] = False,
+    explanation: Annotated[
+        bool,
+        typer.Option(
+            "--explanation", help="Add example explanations (never under simplified/empty/irrelevant)."
+        ),
+    ] = False,
+    task_name: Annotated[
+        bool,
+        typer.Option(
+            "--task-name", help="Start with the task name (never under simplified/empty/irrelevant)."
+        ),
+    ] = False,
     definition_arm: Annotated[str, typer.Option(help="Definition arm.")] = "original",
     examples_arm: Annotated[str, typer.Option(help="Examples arm.")] = "gold",
     input_arm: Annotated[str, typer.Option(help="Input arm.")] = "original",
