@@ -67,12 +67,10 @@ def test_reliance_numbers(audit) -> None:
     _, report, _ = audit
     rank = report["data"]["modes"]["rank"]["reliance"]
     per_task = {r["scope"]: r for r in rank["per_task"]}
-    # alpha: 1 − max(simplified 3/8, empty 3/8, irrelevant 0); beta: 1 − 4/6
+    # alpha: 1 − max(simplified 3/8, empty 3/8); beta: 1 − 4/6 (irrelevant: skipped, see below)
     assert per_task["alpha-task"]["estimate"]["mean"] == pytest.approx(5 / 8)
     assert per_task["beta-task"]["estimate"]["mean"] == pytest.approx(1 / 3)
-    assert dict(per_task["alpha-task"]["arms"]) == pytest.approx(
-        {"simplified": 3 / 8, "empty": 3 / 8, "irrelevant": 0.0}
-    )
+    assert dict(per_task["alpha-task"]["arms"]) == pytest.approx({"simplified": 3 / 8, "empty": 3 / 8})
     overall = rank["overall"]
     assert overall["best_arm"] == "simplified" and overall["n"] == 14
     assert overall["estimate"]["mean"] == pytest.approx(0.5)
@@ -105,14 +103,15 @@ def test_label_probes_prior_and_costs(audit) -> None:
     assert prior["favoured"] == "yes" and prior["probs"] == pytest.approx([p_yes, 1 - p_yes])
     assert prior["calibrated_minus_rank"]["mean"] == 0.0
     costs = report["data"]["modes"]["rank"]["costs"]["expected_cost"]
-    # irrelevant answers the opposite: alpha 3 missed yes x 20 + 5 false alarms x 1, beta 6 x 1 (default)
-    assert costs["irrelevant"]["mean"] == pytest.approx((60 + 5 + 6) / 14)
+    assert "irrelevant" not in costs
     assert costs["simplified"]["mean"] == pytest.approx((5 + 2) / 14)
     assert report["data"]["modes"]["generate"]["costs"]["expected_cost"]["simplified"]["mean"] == (
         pytest.approx((8 * 5 + 6 * 1) / 14)  # "maybe" is out of space: 5 on alpha, the default 1 on beta
     )
     skipped = {(s["probe"], s["task"]) for s in report["skipped"]}
     assert ("negated", "alpha-task") in skipped and ("contrast", "") in skipped
+    # the two tasks share their label set (yes/no), so neither may lend the other its definition
+    assert {("irrelevant", "alpha-task"), ("irrelevant", "beta-task")} <= skipped
 
 
 def test_cache_makes_a_rerun_model_free(audit) -> None:

@@ -92,6 +92,7 @@ def test_report_files_and_conditions(tiny_run: tuple[Path, FakeEngine]) -> None:
     assert "contrast_consistency" in data["data"]
     markdown = (run_dir / "report.md").read_text()
     assert "Contrast consistency" in markdown and "simplified@original" in markdown
+    assert "rule-blind ceiling (%)" in markdown and "input-blind ceiling (%)" in markdown
     assert "/generate" not in markdown  # modes are never mixed in one report
     assert (run_dir / "mode-generate" / "report.md").is_file()
 

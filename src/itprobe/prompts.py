@@ -10,8 +10,10 @@ task_input`` fits (note the ``" ".join`` and the missing task name in that check
 kept so that budgets cut at the same example), then cuts an over-long source to its first ``budget``
 tokens.
 
-An `Example` always carries an ``explanation`` field (NatInst requires one), so with ``add_explanation`` an
-empty explanation renders as ``" Explanation: ."`` exactly as the collator renders an empty string.
+Departures, none of which occurs with NatInst's own instructions: an empty definition (the ``empty`` arm)
+drops the definition line (the collator would print ``"Definition: ."``); an empty explanation is left out
+(it stands for "none given"; the meaning-free arms empty them all); a task whose name an arm withheld
+(`TASK_NAME_HIDDEN`) gets no name even with ``add_task_name``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from itprobe.tasks.types import Example, Instance, Task
+
+# `Task.meta` key set by the meaning-free definition arms (`itprobe.arms.definition`): the task's name
+# describes the task (task1155_bard_analogical_reasoning_trash_or_treasure), so it is not shown even
+# when ``add_task_name`` asks for it.
+TASK_NAME_HIDDEN = "task_name_hidden"
+
+
+def shows_task_name(task: Task) -> bool:
+    """False when an arm has withheld the task's name from its prompts (`TASK_NAME_HIDDEN`)."""
+    return dict(task.meta).get(TASK_NAME_HIDDEN) != "true"
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,7 @@ def encode(task: Task, instance: Instance, config: PromptConfig, tokenizer: Any 
     fits = (lambda text: count(text) <= budget) if count is not None and budget is not None else None
 
     task_input = task_input_block(instance.input)
-    task_name = task.name + ". " if config.add_task_name else ""
+    task_name = task.name + ". " if config.add_task_name and shows_task_name(task) else ""
     # An empty definition (the `empty` arm) means no definition line at all; Tk-Instruct would print
     # "Definition: ." for "", which no NatInst task has, so byte-identity on real data is unaffected.
     has_definition = config.add_definition and bool(task.definition.strip())

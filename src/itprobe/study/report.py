@@ -242,17 +242,21 @@ def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tupl
                 "seeds": {s: rep.to_dict() for s, rep in zip(by_seed, reports, strict=True)},
             }
             chance = 100 * overall.chance if overall.chance is not None else None
-            rows.append([condition, overall.n_items, 100 * mean, chance, 100 * overall.agreement])
+            ceilings = [100 * overall.agreement, 100 * overall.input_blind]
+            rows.append([condition, overall.n_items, 100 * mean, chance, *ceilings])
     if not rows:
         return None
-    columns = ["condition", "items", "both rules correct (%)", "chance (%)", "rule-blind ceiling (%)"]
+    columns = ["condition", "items", "both rules correct (%)", "chance (%)"]
+    columns += ["rule-blind ceiling (%)", "input-blind ceiling (%)"]
     text = (
         "Each contrast pair applies two rules with disagreeing gold labels to the same inputs; an item counts "
         "only when it is answered correctly under every rule of its pair. A model that ignores the instruction "
         "gives an input the same answer under both rules (format only, constant, input-only) and cannot "
         "exceed the rule-blind ceiling: the share of items whose golds agree across the rules. The majority "
         "baseline is not rule-blind (it peeks at each task's gold labels) and random guessing answers the two "
-        "sides independently, so both can pass the ceiling. Trained conditions at their largest size; seeds "
+        "sides independently, so both can pass the ceiling. A model that ignores the input but gives each "
+        "task its own constant answer reaches the input-blind ceiling: the share of items in the most "
+        "frequent combination of golds across the rules. Trained conditions at their largest size; seeds "
         "averaged."
     )
     table = Table(title="Contrast consistency", columns=columns, rows=rows)
