@@ -10,6 +10,18 @@ from typing import Annotated
 
 import typer
 
+from itprobe.cli.served import (
+    SPEC_HELP,
+    ApiBase,
+    ApiConcurrency,
+    ApiModel,
+    ApiTimeout,
+    ApiTokenizer,
+    Chat,
+    NoCache,
+    cache_folder,
+    served_model,
+)
 from itprobe.errors import UserError
 
 DEFAULT_PROBES = "all"
@@ -61,9 +73,7 @@ def register(app: typer.Typer) -> None:
         tasks: Annotated[
             Path, typer.Option("--tasks", help="Task source: checkout, compact JSONL(.gz), user JSONL/CSV.")
         ],
-        model: Annotated[str, typer.Option("--model", help="HF id, local dir or packaged alias.")] = (
-            "smollm2-135m-instruct"
-        ),
+        model: Annotated[str, typer.Option("--model", help=SPEC_HELP)] = "smollm2-135m-instruct",
         out: Annotated[
             Path | None, typer.Option("--out", help="Output dir [default: runs/audit-<time>].")
         ] = None,
@@ -94,6 +104,13 @@ def register(app: typer.Typer) -> None:
         ] = 10,
         n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+        api_base: ApiBase = None,
+        api_model: ApiModel = None,
+        api_tokenizer: ApiTokenizer = None,
+        chat: Chat = False,
+        api_concurrency: ApiConcurrency = 8,
+        api_timeout: ApiTimeout = 300.0,
+        no_cache: NoCache = False,
     ) -> None:
         """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
         from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit
@@ -103,9 +120,13 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"--precision: unknown '{precision}'; choose one of {', '.join(PRECISIONS)}")
         if costs is not None and not costs.is_file():
             raise UserError("no such cost file", path=costs)
+        spec, served = served_model(
+            model, api_base, api_model, tokenizer=api_tokenizer, chat=chat, concurrency=api_concurrency,
+            timeout_s=api_timeout, trust_remote_code=trust_remote_code,
+        )  # fmt: skip
         config = AuditConfig(
             tasks_path=tasks,
-            model=model,
+            model=spec or model,
             task_names=tuple(task or ()),
             split=split,
             max_instances=max_instances,
@@ -116,10 +137,11 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             costs=costs,
             trust_remote_code=trust_remote_code,
-            cache_dir=cache_dir,
+            cache_dir=cache_folder(cache_dir, no_cache),
             max_labels=max_labels,
             label_file=label_file,
             n_boot=n_boot,
+            served=served,
         )
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out_dir = out if out is not None else Path("runs") / f"audit-{stamp}"

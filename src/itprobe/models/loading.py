@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from itprobe.errors import UserError
+from itprobe.models.endpoint import is_served
 from itprobe.models.identity import directory_digest
 from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 from itprobe.models.precision import default_device, resolve_precision
@@ -155,6 +156,8 @@ def load_model(
     Raises:
         UserError: unknown spec, missing packaged model, unreadable or non-safetensors checkpoint.
     """
+    if is_served(spec):
+        raise UserError(f"'{spec}' is a served model: this needs local weights (training stays local)")
     import torch
 
     target = torch.device(device or default_device())

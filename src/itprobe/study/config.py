@@ -162,6 +162,10 @@ class EvalConfig(_Strict):
     # the generation protocol (itprobe.decoding): a fixed cap, never derived from the test references
     max_new_tokens: PositiveInt = DEFAULT_MAX_NEW_TOKENS
     stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
+    # the untuned row's model when it is not `model` itself, e.g. the deployed base model behind a server
+    # (openai:BASE_URL#NAME); trained cells still tune `model` locally
+    untuned_model: str | None = None
+    cache: bool = True  # the run's prediction cache (off for a server that may change weights behind a name)
 
     @model_validator(mode="after")
     def _check_stop(self) -> EvalConfig:
@@ -216,6 +220,15 @@ class StudyConfig(_Strict):
     )
     report: ReportSettings = Field(default_factory=ReportSettings)
     keep_models: bool = False  # trained weights are deleted once a cell's results are stored
+
+    @model_validator(mode="after")
+    def _check_model_is_local(self) -> StudyConfig:
+        if self.model.startswith("openai:"):
+            raise ValueError(
+                "model: training needs local weights; a served model can be the untuned row "
+                "(eval.untuned_model)"
+            )
+        return self
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
