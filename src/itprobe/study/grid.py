@@ -26,7 +26,7 @@ from itprobe.errors import UserError
 from itprobe.study.config import ArmConfig, Mode, StudyConfig
 
 CellKind = Literal["trained", "untuned", "baseline"]
-GRID_SCHEMA = 2  # bump when the meaning of a stored cell changes, so old cells are not reused
+GRID_SCHEMA = 3  # bump when the meaning of a stored cell changes, so old cells are not reused
 ORIGINAL = ArmConfig()
 
 
