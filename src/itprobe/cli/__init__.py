@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from typing import Any
 
 import typer
 
-from itprobe.errors import UserError
+from itprobe.errors import ItprobeWarning, UserError
 
 PROG = "itprobe"
 
@@ -85,8 +86,20 @@ def _handle_click(err: BaseException) -> int | None:
     return None
 
 
+def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """itprobe's own warnings as one line on stderr; others as Python shows them."""
+    if issubclass(category, ItprobeWarning):
+        typer.echo(f"{PROG}: warning: {_one_line(str(message))}", err=True)
+    else:
+        _python_show_warning(message, category, *args, **kwargs)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; user errors and usage mistakes become one line on stderr and exit status 2."""
+    warnings.showwarning = _show_warning
     try:
         code = app(args=argv, prog_name=PROG, standalone_mode=False)
     except UserError as err:
