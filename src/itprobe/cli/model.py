@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from itprobe.errors import UserError
+from itprobe.fsio import check_output_file
 
 ORIGINAL_ARMS = ("original", "gold", "original", "original")  # definition, examples, input, label
 
@@ -77,6 +78,7 @@ def predict(
     """Predict every instance of the tasks and write the predictions with format diagnostics."""
     if mode not in ("generate", "rank"):
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
+    check_output_file(out)  # before any model time
     from itprobe.models import HFLanguageModel, load_model
     from itprobe.predict import predict_tasks, write_predictions
     from itprobe.prompts import PromptConfig

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from itprobe.errors import UserError
+from itprobe.fsio import check_output_dir
 from itprobe.study.store import COPY_HINT, STORE_NAME, ResultsStore
 
 
@@ -45,7 +46,7 @@ def merge_stores(out_dir: str | Path, sources: Sequence[str | Path]) -> MergeOut
         UserError: a source without a store, an unreadable or damaged source, or a source that is the
             target itself; nothing is created then.
     """
-    out_dir = Path(out_dir)
+    out_dir = check_output_dir(out_dir)
     target_path = out_dir / STORE_NAME
     paths = [Path(src) / STORE_NAME for src in sources]
     for path in paths:
@@ -55,8 +56,6 @@ def merge_stores(out_dir: str | Path, sources: Sequence[str | Path]) -> MergeOut
             raise UserError("a source is the merge target itself", path=path.parent)
     for path in paths:
         _check_source(path)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError("exists and is not a directory", path=out_dir)
     new_dir, new_store = not out_dir.exists(), not target_path.exists()
     try:
         return _copy(target_path, paths)
