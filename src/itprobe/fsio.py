@@ -105,6 +105,22 @@ def temp_dir(parent: Path, prefix: str) -> Path:
     return tmp
 
 
+def apply_modes(root: Path) -> None:
+    """Give ``root`` and everything under it the rule's modes (for a folder filled by other libraries:
+    safetensors, for one, writes 0600 files)."""
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, dir_mode() if path.is_dir() else file_mode())
+
+
+def touch(path: Path) -> Path:
+    """Create ``path`` if absent, with `file_mode` (before sqlite opens it: sqlite would make it 0644 and
+    give its -wal and -shm files the database's mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o666, exist_ok=True)
+    return path
+
+
 def remove_tree(path: Path) -> None:
     """Remove a folder atomically from readers' point of view: rename it to a hidden name first, then
     delete, so an interrupted removal never leaves a half-deleted folder under its real name."""

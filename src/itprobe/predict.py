@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
+from itprobe.fsio import file_mode
 from itprobe.models.base import LanguageModel
 from itprobe.prompts import PromptConfig, encode_task, fit_to_context
 from itprobe.tasks.types import Task
@@ -246,6 +247,7 @@ def write_predictions(preds: Sequence[Prediction], path: str | Path) -> Path:
         with opener(tmp, "wt", encoding="utf-8") as fh:
             for pred in preds:
                 fh.write(json.dumps({**asdict(pred), **_diagnostics(pred)}, ensure_ascii=False) + "\n")
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600; the one permission rule (itprobe.fsio)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

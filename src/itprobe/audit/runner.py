@@ -12,7 +12,6 @@ import gzip
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from typing import Any
 from itprobe.audit.prior import LabelPrior, calibrate, label_prior
 from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, Plan, plan_audit, rank_skip_reason
 from itprobe.errors import UserError
+from itprobe.fsio import apply_modes, temp_dir
 from itprobe.models.base import LanguageModel
 from itprobe.predict import Mode, Prediction, predict_tasks
 from itprobe.prompts import PromptConfig
@@ -325,7 +325,7 @@ def run_audit(
     data = collect(model, tasks, plan, config, tokenizer=tokenizer, progress=progress)  # 5. predict, score
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = temp_dir(out.parent, f".{out.name}.")
     try:
         provenance = _provenance(config, model, data.timings, command)
         report = build_audit_report(
@@ -333,6 +333,7 @@ def run_audit(
         )  # 6. report
         write_report(report, tmp, stem=REPORT_STEM)
         write_results(data.results, tmp / RESULTS_FILE)
+        apply_modes(tmp)
         _publish(tmp, out)  # 7. all or nothing
     finally:
         if tmp.exists():

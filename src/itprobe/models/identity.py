@@ -27,6 +27,7 @@ import struct
 import time
 from pathlib import Path
 
+from itprobe.fsio import touch
 from itprobe.models.packaged import cache_dir
 
 # weight formats never loaded (safetensors only) and documentation: they do not change what a model computes
@@ -78,8 +79,7 @@ def _full_digest(path: Path) -> str:
 
 def _db() -> sqlite3.Connection:
     root = cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(root / "file_hashes.sqlite", timeout=30)
+    con = sqlite3.connect(touch(root / "file_hashes.sqlite"), timeout=30)
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {_TABLE} (path TEXT PRIMARY KEY, dev INTEGER, inode INTEGER,"
         " size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, sample TEXT, hashed_at_ns INTEGER, sha256 TEXT)"

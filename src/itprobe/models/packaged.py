@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+from itprobe.fsio import apply_modes, temp_dir
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,12 @@ def packaged_model_dir(alias: str) -> Path:
         fresh.tie_weights()
     # write into a temp dir beside the target, then rename: a crash never leaves a half-written cache
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{alias}-", dir=target.parent))
+    tmp = temp_dir(target.parent, f".{alias}-")
     try:
         fresh.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / "ITPROBE_SOURCE.txt").write_text(f"{model.pip_spec} {gguf.name} ({model.licence})\n")
+        apply_modes(tmp)
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from itprobe.errors import UserError
+from itprobe.fsio import touch
 
 STORE_NAME = "results.sqlite"
 SCHEMA_VERSION = 1
@@ -174,7 +175,7 @@ class ResultsStore:
 
     def __init__(self, path: str | Path, *, timeout_s: float = 120.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        touch(self.path)  # created with the permission rule; sqlite gives -wal and -shm the same mode
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the lock up front
         self._conn = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
         try:

@@ -30,7 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from itprobe.fsio import remove_tree, temp_dir
+from itprobe.fsio import apply_modes, remove_tree, temp_dir
 
 PREFIX = "step-"
 FILES = ("weights.safetensors", "optimizer.safetensors", "optimizer.json", "state.json")
@@ -100,6 +100,7 @@ def save_checkpoint(
         save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
         (tmp / "optimizer.json").write_text(json.dumps(opt_meta))
         (tmp / "state.json").write_text(json.dumps(asdict(state)))
+        apply_modes(tmp)  # safetensors writes 0600 files
         _fsync_dir(tmp)
         remove_tree(final)
         os.replace(tmp, final)
