@@ -16,7 +16,6 @@ import gzip
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from typing import Any
 from itprobe.audit.prior import LabelPrior, calibrate, label_prior
 from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, RANK_ALL, Plan, plan_audit, rank_skip_reason
 from itprobe.errors import UserError
+from itprobe.fsio import apply_modes, temp_dir
 from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.served import ServedOptions
 from itprobe.predict import Mode, Prediction, predict_tasks
@@ -358,7 +358,7 @@ def run_audit(
     data = collect(model, tasks, plan, config, tokenizer=tokenizer, progress=progress)  # 5. predict, score
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = temp_dir(out.parent, f".{out.name}.")
     try:
         provenance = _provenance(config, model, data, command)
         report = build_audit_report(
@@ -366,6 +366,7 @@ def run_audit(
         )  # 6. report
         write_report(report, tmp, stem=REPORT_STEM)
         write_results(data.results, tmp / RESULTS_FILE)
+        apply_modes(tmp)
         _publish(tmp, out)  # 7. all or nothing
     finally:
         if tmp.exists():

@@ -23,6 +23,7 @@ from itprobe.cli.served import (
     served_model,
 )
 from itprobe.errors import UserError
+from itprobe.fsio import check_output_dir
 
 DEFAULT_PROBES = "all"
 
@@ -144,7 +145,7 @@ def register(app: typer.Typer) -> None:
             served=served,
         )
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = out if out is not None else Path("runs") / f"audit-{stamp}"
+        out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
         command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
         outcome = run_audit(config, out_dir, progress=progress, command=command)
         _summary_table(outcome)

@@ -28,6 +28,7 @@ from itprobe.cli.served import (
     served_model,
 )
 from itprobe.errors import UserError
+from itprobe.fsio import check_output_file
 
 ORIGINAL_ARMS = ("original", "gold", "original", "original")  # definition, examples, input, label
 
@@ -97,6 +98,7 @@ def predict(
     """Predict every instance of the tasks and write the predictions with format diagnostics."""
     if mode not in ("generate", "rank"):
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
+    check_output_file(out)  # before any model time
     from itprobe.models import open_model
     from itprobe.models.base import rank_unavailable
     from itprobe.predict import predict_tasks, write_predictions

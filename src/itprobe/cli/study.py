@@ -33,11 +33,12 @@ def run(
     ),
 ) -> None:
     """Run a study: arms × training sizes × seeds, the untuned model and trivial baselines, then the report."""
+    from itprobe.fsio import check_output_dir
     from itprobe.study import RunOptions, load_config, parse_shard, run_study
     from itprobe.study.report import save_costs
 
     study = load_config(config, overrides or [], natinst=natinst, model=model)
-    run_dir = out if out is not None else Path("runs") / study.name
+    run_dir = check_output_dir(out if out is not None else Path("runs") / study.name)
     if plan:
         from itprobe.study.plan import plan_run
 

@@ -92,6 +92,19 @@ class HFLanguageModel:
     def kind(self) -> str:
         return self.loaded.kind
 
+    @property
+    def max_positions(self) -> int | None:
+        """The context a model's absolute position embeddings allow (a hard limit), if its config states one;
+        None for relative positions (T5, whose configs may still carry an unused ``n_positions``)."""
+        value = getattr(self.loaded.model.config, "max_position_embeddings", None)
+        return int(value) if value else None
+
+    @property
+    def tokenizer_max_length(self) -> int | None:
+        """The tokenizer's ``model_max_length`` (transformers sets ~1e30 when unknown: then None)."""
+        value = getattr(self.tokenizer, "model_max_length", None)
+        return int(value) if value and value < 10**7 else None
+
     # ---- tokenisation -------------------------------------------------------------------------------
     def _encode(self, text: str, special: bool = True) -> tuple[int, ...]:
         return tuple(self.tokenizer(text, add_special_tokens=special)["input_ids"])

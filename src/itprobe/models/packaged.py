@@ -17,6 +17,8 @@ from pathlib import Path
 
 import platformdirs
 
+from itprobe.fsio import apply_modes, temp_dir
+
 
 @dataclass(frozen=True)
 class PackagedModel:
@@ -144,11 +146,12 @@ def _convert(model: PackagedModel, gguf: Path, target: Path) -> None:
     if getattr(fresh.config, "tie_word_embeddings", False):
         fresh.tie_weights()
     # write into a temp dir beside the target, then rename: a crash never leaves a half-written cache
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model.alias}-", dir=target.parent))
+    tmp = temp_dir(target.parent, f".{model.alias}-")
     try:
         fresh.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / "ITPROBE_SOURCE.txt").write_text(f"{model.pip_spec} {gguf.name}\n{model.describes}\n")
+        apply_modes(tmp)
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)

@@ -8,15 +8,25 @@ key and the file.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
 from itprobe.errors import UserError
@@ -201,10 +211,13 @@ class ReportSettings(_Strict):
     n_boot: PositiveInt = 2000
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
 class StudyConfig(_Strict):
     """A whole study: model, data, grid (arms × sizes × seeds), training, evaluation, baselines."""
 
-    name: str = "study"
+    name: str = "study"  # also the default run folder runs/<name>: a safe slug, never a path
     description: str = ""
     model: str = "smollm2-135m-instruct"
     data: DataConfig = Field(default_factory=DataConfig)
@@ -230,6 +243,16 @@ class StudyConfig(_Strict):
             )
         return self
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not SAFE_NAME.fullmatch(value):
+            raise ValueError(
+                "must be a simple name of at most 100 letters, digits, '.', '_' or '-' starting with a letter "
+                "or digit (it names the run folder runs/<name>; use --out for another place)"
+            )
+        return value
+
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
 
@@ -251,7 +274,12 @@ def config_text(name_or_path: str | Path | None) -> tuple[str, str]:
     path = Path(name)
     if not path.is_file():
         raise UserError(f"no such config (a YAML file or one of: {', '.join(PACKAGED_CONFIGS)})", path=path)
-    return path.read_text(encoding="utf-8"), str(path)
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f"not valid UTF-8 (byte 0x{err.object[err.start]:02x}); save it as UTF-8", path=path
+        ) from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -268,7 +296,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """Return a copy of ``raw`` with each ``key.sub=value`` set (intermediate mappings are created)."""
-    result: dict[str, Any] = json.loads(json.dumps(raw))  # deep copy of plain YAML data
+    result: dict[str, Any] = copy.deepcopy(raw)  # (not a JSON round trip: YAML dates are not JSON)
     for text in overrides:
         keys, value = parse_override(text)
         node = result

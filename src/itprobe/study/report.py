@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
-from itprobe.study.config import StudyConfig
-from itprobe.study.store import STORE_NAME, CellRecord, ResultsStore, TaskInfo
+from itprobe.study.config import StudyConfig, validate_config
+from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
@@ -58,8 +58,12 @@ def stored_config(store: ResultsStore) -> StudyConfig:
     """The config of the latest run recorded in the store."""
     runs = store.runs()
     if not runs:
-        raise UserError("no run recorded in this store", path=store.path)
-    return StudyConfig.model_validate(json.loads(runs[-1]["config_json"]))
+        raise UserError(
+            f"no run recorded in this store (a store copied without its -wal file can lose them: {COPY_HINT})",
+            path=store.path,
+        )
+    # a UserError naming the store, should a config stored by another itprobe version no longer validate
+    return validate_config(json.loads(runs[-1]["config_json"]), source=f"{store.path} (stored config)")
 
 
 def expected_cells(config: StudyConfig) -> int:

@@ -12,9 +12,7 @@ visited in registry order, and no set is iterated.
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
+from itprobe.fsio import atomic_write
 from itprobe.suites.families import ALL_FAMILIES
 from itprobe.suites.family import Family, Rule, definition, n_phrasings, sentence
 from itprobe.tasks.types import Contrast, Example, Instance, Negation, OutputSpace, Task
@@ -301,15 +300,7 @@ def suite_manifest(suite: Suite, seed: int, config: SuiteConfig) -> dict[str, An
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def write_suite(out_dir: str | Path, seed: int = 0, config: SuiteConfig = SuiteConfig()) -> dict[str, Path]:
