@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_models import one_torch_thread, save_tiny_llama, save_tiny_t5
+from tiny_models import one_torch_thread, save_tiny_gemma3, save_tiny_llama, save_tiny_t5
 
 from itprobe.decoding import Decoding
 from itprobe.models import ChoiceScore, HFLanguageModel, LoadedModel, load_model
 from itprobe.models.hf import prefix_batches
-from itprobe.models.scoring import common_prefix_length
+from itprobe.models.prefix import common_prefix_length
 from itprobe.predict import (
     Prediction,
     predict_tasks,
@@ -38,6 +38,12 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture(scope="module")
 def causal(tokenizer, tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
     return load_model(str(save_tiny_llama(tokenizer, tmp_path_factory.mktemp("llama"))), precision="fp32")
+
+
+@pytest.fixture(scope="module")
+def gemma(tokenizer, tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+    """Gemma 3 layout (sliding-window and global layers) with a window of 8: the prompts are longer."""
+    return load_model(str(save_tiny_gemma3(tokenizer, tmp_path_factory.mktemp("gemma"))), precision="fp32")
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +87,7 @@ def _brute_force(lm: HFLanguageModel, prompt: str, labels: Sequence[str]) -> lis
     return scores
 
 
-@pytest.mark.parametrize("which", ["causal", "seq2seq"])
+@pytest.mark.parametrize("which", ["causal", "gemma", "seq2seq"])
 def test_rank_scores_equal_brute_force(which: str, request: pytest.FixtureRequest) -> None:
     lm = HFLanguageModel(request.getfixturevalue(which), batch_size=8)
     prompts, labels = _prompts(12)
@@ -104,7 +110,7 @@ def test_prefix_batches_group_prompts_of_a_task() -> None:
     assert common_prefix_length([prompts[0], prompts[2], prompts[4]]) == 40
 
 
-@pytest.mark.parametrize("which", ["causal", "seq2seq"])
+@pytest.mark.parametrize("which", ["causal", "gemma", "seq2seq"])
 def test_rank_scores_do_not_depend_on_batch_size(which: str, request: pytest.FixtureRequest) -> None:
     loaded = request.getfixturevalue(which)
     prompts, labels = _prompts(40)

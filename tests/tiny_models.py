@@ -74,3 +74,37 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def tiny_gemma3(tokenizer: Any, seed: int = 0, sliding_window: int = 8) -> Any:
+    """A seeded 4-layer `Gemma3ForCausalLM` (hidden 64) mixing sliding-window and global layers as Gemma 3
+    does, with a tiny window so that test prompts (tens of tokens) are longer than it."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        query_pre_attn_scalar=16,
+        sliding_window=sliding_window,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention"],
+        final_logit_softcapping=30.0,
+        max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return Gemma3ForCausalLM(config)
+
+
+def save_tiny_gemma3(tokenizer: Any, folder: Path, seed: int = 0, sliding_window: int = 8) -> Path:
+    """`tiny_gemma3` saved as safetensors in ``folder``."""
+    tiny_gemma3(tokenizer, seed, sliding_window).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -12,19 +12,34 @@ need no such care: the prompt is the encoder input and the label the decoder tar
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import torch
 
 from itprobe.decoding import stop_reached
 from itprobe.models.base import ChoiceScore
 from itprobe.models.boundary import causal_choice_ids, causal_prompt_ids
+from itprobe.models.generation import StopRule, eos_ids, greedy_causal
 from itprobe.models.loading import LoadedModel
 from itprobe.models.scoring import Encoded, score_causal, score_seq2seq
 
 T = TypeVar("T")
 PREFIX_KEY = 32  # prompts whose first 32 tokens agree are treated as one task's prompts when batching
-ADAPTER_VERSION = "hf/v1"  # bump when tokenisation or scoring changes, so cached predictions are not reused
+ADAPTER_VERSION = "hf/v2"  # bump when tokenisation or scoring changes, so cached predictions are not reused
+# transformers' generate fills every unset field from the model's generation config, where a Hub model may ask
+# for a repetition penalty and the like; greedy decoding here is the arg-max of the raw logits
+GREEDY_ONLY = {
+    "repetition_penalty": 1.0,
+    "encoder_repetition_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
+    "encoder_no_repeat_ngram_size": 0,
+    "min_length": 0,
+    "min_new_tokens": 0,
+    "suppress_tokens": [],
+    "begin_suppress_tokens": [],
+    "guidance_scale": 1.0,
+    "remove_invalid_values": False,
+}
 
 
 def length_batches(prompts: Sequence[Sequence[int]], size: int) -> list[list[int]]:
@@ -147,9 +162,40 @@ class HFLanguageModel:
         batcher = prefix_batches if self.kind == "causal" else length_batches
         return self._run_batches(encoded, batcher(token_rows, self.batch_size), kernel)
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(
+        self,
+        prompts: Sequence[str],
+        max_new_tokens: int,
+        stop: Sequence[str] = (),
+        *,
+        implementation: Literal["auto", "transformers"] = "auto",
+    ) -> list[str]:
         """Greedy continuation of each prompt (new tokens only, special tokens dropped, not stripped); see
-        `itprobe.models.base.LanguageModel.generate` for the stop rule."""
+        `itprobe.models.base.LanguageModel.generate` for the stop rule.
+
+        ``implementation="auto"``: the shared-prefix kernel for causal LMs, transformers' ``generate`` for
+        seq2seq; ``"transformers"``: transformers' ``generate`` always (batched, left-padded, length-sorted).
+        """
+        encoded = [self._prompt_ids(p) for p in prompts]
+        if self.kind == "causal" and implementation == "auto":
+            rule = StopRule(max_new_tokens, tuple(stop), eos_ids(self.loaded.model, self.tokenizer))
+            pad = self.tokenizer.pad_token_id
+
+            def decode(ids: Sequence[int]) -> str:
+                return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+            def fast(batch: list[tuple[int, ...]]) -> list[str]:
+                new = greedy_causal(self.loaded.model, batch, pad, rule, decode)
+                return self.tokenizer.batch_decode(new, skip_special_tokens=True)
+
+            return self._run_batches(encoded, prefix_batches(encoded, self.batch_size), fast)
+        kernel = self._transformers_generate(max_new_tokens, tuple(stop))
+        return self._run_batches(encoded, length_batches(encoded, self.batch_size), kernel)
+
+    def _transformers_generate(
+        self, max_new_tokens: int, stop: tuple[str, ...]
+    ) -> Callable[[list[tuple[int, ...]]], list[str]]:
+        """A batch kernel running transformers' greedy ``generate`` with the `StopAfterContent` criterion."""
         from transformers import GenerationConfig, StoppingCriteriaList
 
         model = self.loaded.model
@@ -161,8 +207,8 @@ class HFLanguageModel:
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=eos if eos is not None else self.tokenizer.eos_token_id,
             decoder_start_token_id=getattr(model.config, "decoder_start_token_id", None),
+            **GREEDY_ONLY,
         )
-        encoded = [self._prompt_ids(p) for p in prompts]
 
         def kernel(batch: list[tuple[int, ...]]) -> list[str]:
             padded = self.tokenizer.pad({"input_ids": [list(ids) for ids in batch]}, return_tensors="pt")
@@ -170,10 +216,9 @@ class HFLanguageModel:
             start = padded["input_ids"].shape[1] if self.kind == "causal" else 0
             criteria = StoppingCriteriaList([StopAfterContent(self.tokenizer, stop, start)]) if stop else None
             out = model.generate(**padded, generation_config=config, stopping_criteria=criteria)
-            out = out[:, start:]
-            return self.tokenizer.batch_decode(out, skip_special_tokens=True)
+            return self.tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)
 
-        return self._run_batches(encoded, length_batches(encoded, self.batch_size), kernel)
+        return kernel
 
     def _autocast(self) -> Any:
         """bf16/fp16 compute on fp32 weights when the precision asks for it (see `LoadedModel`)."""
