@@ -30,9 +30,10 @@ from pathlib import Path
 from itprobe.fsio import touch
 from itprobe.models.packaged import cache_dir
 
-# weight formats never loaded (safetensors only) and documentation: they do not change what a model computes
+# weight formats never loaded (safetensors only) and documentation (ITPROBE_SOURCE.txt: where a packaged model
+# came from): they do not change what a model computes
 IGNORED_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".h5", ".msgpack", ".onnx", ".gguf")
-IGNORED_DOCS = ("readme", "license", "licence", "notice", "model_card", "modelcard")
+IGNORED_DOCS = ("readme", "license", "licence", "notice", "model_card", "modelcard", "itprobe_source")
 RACY_NS = 3_000_000_000  # a change this close to the hashing (coarse ctime clocks) is not trusted
 SAMPLES = 16
 _CHUNK = 1 << 20
