@@ -149,3 +149,23 @@ def test_gate_when_original_does_not_beat_guessing() -> None:
     assert not verdict.assessable
     assert verdict.headline.startswith("original does not solve these tasks beyond guessing")
     assert verdict.lines[1].startswith("Not assessable (original does not beat guessing): simplified:")
+
+
+def test_audit_headline_names_the_format_part_never_the_meaning() -> None:
+    # issue 18: the audit's first generation line for a drop that is all format
+    from itprobe.audit.reliance import reliance_by_task
+    from itprobe.audit.report import reliance_sentence
+
+    rows = case("format")
+    _, rel = reliance_by_task(rows, "generate", n_boot=300)
+    (c,) = compare_arms(rows, "original", ["simplified"], n_boot=300)
+    line = reliance_sentence(rel, "generate", c.split)
+    assert line.startswith(
+        "generation: the original instruction beats the best arm without the task's own definition (simplified) "
+        "by +50.0 EM points"
+    )
+    assert "from answers leaving the label set (format)" in line
+    assert "relies on the instruction for the output format" in line
+    assert "meaning" not in line
+    blocked = reliance_sentence(rel, "generate", c.split, assessable=False)
+    assert blocked.startswith("Not assessable (original does not beat guessing): generation:")

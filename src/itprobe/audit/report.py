@@ -98,8 +98,9 @@ def reliance_sentence(
     elif e.high < 0:
         picked = len(rel.arms)
         text = (
-            f"{label}: the original instruction scores below {best} ({figure}; {size}): "
-            "no sign that the model benefits from what the instruction says"
+            f"{label}: the original instruction scores below {best} by {_pts(-e.mean).lstrip('+')} EM points "
+            f"(original − best = {_pts(e.mean)} [{_pts(e.low)}, {_pts(e.high)}]; {size}): no sign that the model "
+            "benefits from what the instruction says"
             + (
                 f" (the best of {picked} arms is favoured by the choice; see the paired test per probe)."
                 if picked > 1
