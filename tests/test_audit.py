@@ -85,8 +85,41 @@ def test_reliance_numbers(audit) -> None:
 def test_summary_is_plain_and_honest(audit) -> None:
     _, report, _ = audit
     summary = report["summary"]
-    assert summary[0].startswith("rank classification: the model relies on the instruction's meaning: +50.0")
+    rank = next(line for line in summary if line.startswith("rank classification: the original"))
+    assert rank.startswith(
+        "rank classification: the original instruction beats the best arm without the task's own definition "
+        "(simplified) by +50.0 EM points"
+    )
+    # rank mode: no format part by construction; 7 discordant of 14 is not significant after Holm
+    assert "Split: none in rank classification (no format part by construction" in rank
+    assert "not claimed (p (Holm) = 0.078)" in rank
+    # generation: without a rule the fake answers "maybe": the whole loss is format, never "meaning"
+    gen = next(line for line in summary if line.startswith("generation: the original"))
+    assert "+100.0 [+100.0, +100.0] from answers leaving the label set (format)" in gen
+    assert "The model relies on the instruction for the output format" in gen
+    assert "meaning" not in gen
     assert any("2 task(s)" in line and "these tasks" in line for line in summary)
+
+
+class _GuessingModel(FakeModel):
+    """Answers the first label whatever the prompt says: exactly the guessing rate on these tasks."""
+
+    def generate(self, prompts, max_new_tokens, stop=()):  # noqa: ANN001, ANN201
+        self.calls += len(prompts)
+        return ["yes"] * len(prompts)
+
+    def score_choices(self, prompts, choices):  # noqa: ANN001, ANN201
+        return super().score_choices(["no rule"] * len(prompts), choices)
+
+
+def test_gate_comes_first_when_original_does_not_beat_guessing(tmp_path: Path) -> None:
+    config = AuditConfig(tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"), n_boot=200, modes=("rank",))
+    outcome = run_audit(config, tmp_path / "out", model=_GuessingModel(), progress=False)
+    summary = outcome.report.summary
+    assert summary[0].startswith("rank classification: original does not solve these tasks beyond guessing")
+    assert summary[1].startswith("Not assessable (original does not beat guessing): rank classification:")
+    verdict = outcome.report.data["modes"]["rank"]["verdict"]
+    assert verdict["assessable"] is False and verdict["headline"].startswith("original does not solve")
 
 
 def test_label_probes_prior_and_costs(audit) -> None:

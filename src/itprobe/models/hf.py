@@ -100,8 +100,12 @@ class HFLanguageModel:
 
     @property
     def fingerprint(self) -> str:
-        """Identity plus what else changes the numbers (kind, dtype, adapter version): the cache key's model."""
-        return f"{self.identity}|{self.kind}|{self.loaded.dtype}|{ADAPTER_VERSION}"
+        """Identity plus what else changes the numbers (kind, dtype, adapter version): the cache key's model.
+
+        Outside fp32 the batch size is part of it: bf16/fp16 padding and batch composition flip near-ties.
+        """
+        base = f"{self.identity}|{self.kind}|{self.loaded.dtype}|{ADAPTER_VERSION}"
+        return base if self.loaded.dtype == torch.float32 else f"{base}|batch={self.batch_size}"
 
     @property
     def kind(self) -> str:

@@ -3,21 +3,23 @@
 Stored rows become `itprobe.report.InstanceResult`s with one *condition* per (cell kind, train arm, test arm,
 mode) — names as in `itprobe.study.grid` — and `itprobe.report.build_study_report` computes the views; this
 module adds what only a study knows: provenance (config hash, model identity, timings), coverage of the grid,
-the arms' notes, and contrast consistency for tasks that form contrast pairs (the generated suite).
+the arms' notes (summarised per arm and note; the per-task detail goes to report.json), which conditions'
+gold follows a changed instruction (negated, relabelled test arms), the contrast pairs the bootstrap keeps
+together, and contrast consistency for tasks that form contrast pairs (the generated suite).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
-from itprobe.study.config import StudyConfig, validate_config
+from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
@@ -31,10 +33,16 @@ def condition_of(cell: CellRecord, test_arm: str) -> str:
     return base if test_arm == "original" else f"{base}@{test_arm}"
 
 
-def instance_results(cells: Sequence[CellRecord], mode: str) -> list[Any]:
-    """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s."""
+def instance_results(
+    cells: Sequence[CellRecord], mode: str, tasks: dict[str, TaskInfo] | None = None
+) -> list[Any]:
+    """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s; with
+    ``tasks``, rows of contrast-pair tasks carry their (group, side)."""
     from itprobe.report import InstanceResult
 
+    pairs = {
+        t.name: (t.contrast_group, t.contrast_side or "") for t in (tasks or {}).values() if t.contrast_group
+    }
     out = []
     for cell in cells:
         for r in cell.rows:
@@ -48,7 +56,7 @@ def instance_results(cells: Sequence[CellRecord], mode: str) -> list[Any]:
                     in_space_strict=r.in_space_strict, in_space_loose=r.in_space_loose, seed=cell.seed,
                     size=cell.size if cell.kind == "trained" else None, train_arm=cell.train_arm,
                     test_arm=r.test_arm, mode=r.mode, original_labels=r.original_labels,
-                    original_references=r.original_references,
+                    original_references=r.original_references, contrast=pairs.get(r.task, ()),
                 )
             )  # fmt: skip
     return out
@@ -116,7 +124,7 @@ def _mode_report(
 ) -> dict[str, Path]:
     from itprobe.report import Skipped, build_study_report, write_report
 
-    results = instance_results(cells, mode)
+    results = instance_results(cells, mode, tasks)
     conditions = list(dict.fromkeys(r.condition for r in results))
     if "original" not in conditions:
         raise UserError(
@@ -133,13 +141,29 @@ def _mode_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
         provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode), n_boot=config.report.n_boot,
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
+        follow=follow_conditions(cells, conditions),
     )  # fmt: skip
+    report.data["arm_notes"] = [
+        {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
+    ]
     contrast = contrast_section(results, tasks)
     if contrast is not None:
         section, data = contrast
         report.sections.append(section)
         report.data["contrast_consistency"] = data
     return write_report(report, out_dir, stem="report")
+
+
+def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[str]) -> list[str]:
+    """Conditions tested with an arm whose gold follows the changed instruction (negated definition or a
+    label arm), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
+    follow_arms = set()
+    for cell in cells:
+        for raw in cell.resolved.get("test_arms", []):
+            arm = ArmConfig.model_validate(raw)
+            if arm.definition == "negated" or arm.label != "original":
+                follow_arms.add(arm.name)
+    return [c for c in conditions if c.split("@")[-1] in follow_arms]
 
 
 def _first_altered(conditions: Sequence[str]) -> str:
@@ -185,12 +209,37 @@ def _notes(config: StudyConfig, cells: Sequence[CellRecord], mode: str) -> list[
             else " (greedy generation, scored by exact match and ROUGE-L against the references)."
         ),
     ]
-    notes += sorted(
-        {f"Arm {n.test_arm}, task {n.task}: {n.note}" for n in _arm_notes(cells) if not n.skipped}
-    )
+    notes += arm_note_summary(_arm_notes(cells))
     train_notes = sorted({note for cell in cells for note in cell.info.get("notes", [])})
     notes += [f"Training: {note}" for note in train_notes]
     return notes
+
+
+def arm_note_summary(notes: Sequence[Any], *, listed: int = 3) -> list[str]:
+    """One line per (test arm, note) with the number of tasks it applies to; notes that differ per task
+    (which other definition, which new label words) are counted, with up to ``listed`` named."""
+    by_arm: dict[str, Counter[str]] = defaultdict(Counter)
+    for n in notes:
+        if not n.skipped:
+            by_arm[n.test_arm][n.note] += 1
+    lines = []
+    for arm, counts in sorted(by_arm.items()):
+        single = sorted(note for note, k in counts.items() if k == 1)
+        for note, k in sorted(counts.items()):
+            if k > 1 or len(single) <= listed:
+                lines.append(f"Arm {arm}: {_unprefixed(note)} ({k} task{'s' if k > 1 else ''}).")
+        if len(single) > listed:
+            lines.append(
+                f"Arm {arm}: a task-specific note on {len(single)} tasks (e.g. {'; '.join(single[:listed])}); "
+                "every task's note is in report.json (data.arm_notes)."
+            )
+    return lines
+
+
+def _unprefixed(note: str) -> str:
+    # arms start their notes with their own name ("delusive: variant wrong-label"); the line names the arm
+    head, sep, rest = note.partition(": ")
+    return rest if sep and " " not in head else note
 
 
 def _provenance(config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]) -> Any:
@@ -216,6 +265,7 @@ def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tupl
     from itprobe.contrast import contrast_consistency
     from itprobe.predict import Prediction
     from itprobe.report import Section, Table
+    from itprobe.report.views import display
     from itprobe.tasks.types import Contrast, OutputSpace, Task
 
     paired = [
@@ -247,7 +297,7 @@ def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tupl
             }
             chance = 100 * overall.chance if overall.chance is not None else None
             ceilings = [100 * overall.agreement, 100 * overall.input_blind]
-            rows.append([condition, overall.n_items, 100 * mean, chance, *ceilings])
+            rows.append([display(condition), overall.n_items, 100 * mean, chance, *ceilings])
     if not rows:
         return None
     columns = ["condition", "items", "both rules correct (%)", "chance (%)"]
