@@ -41,3 +41,12 @@ def test_gemma_base_model_loads_and_scores_two_labels() -> None:
     (scores,) = HFLanguageModel(loaded).score_choices([prompt], [["yes", "no"]])
     assert all(s.logprob < 0 for s in scores) and scores[0].logprob != scores[1].logprob
     assert (packaged_model_dir("gemma-3-270m") / "ITPROBE_SOURCE.txt").read_text().count("base model") == 1
+
+
+def test_study_reports_name_the_untuned_row_for_what_it_is() -> None:
+    from itprobe.study.report import untuned_note
+
+    assert "instruction-tuned by its makers" in untuned_note("smollm2-135m-instruct")
+    assert "not the paper's never-instruction-tuned baseline" in untuned_note("smollm2-135m-instruct")
+    assert "never instruction-tuned" in untuned_note("gemma-3-270m")
+    assert "cannot tell" in untuned_note("/models/mine")

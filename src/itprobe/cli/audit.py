@@ -39,8 +39,9 @@ def _summary_table(outcome) -> None:  # noqa: ANN001 (AuditOutcome; imported laz
     for mode, data in outcome.report.data.get("modes", {}).items():
         rel = data.get("reliance", {})
         table = Table(title=f"itprobe audit: {MODE_LABEL.get(mode, mode)}", title_justify="left")
-        for column in ("task", "n", "original EM", "best meaning-free", "reliance [95% CI]", "margin kept"):
-            table.add_column(column, justify="left" if column in ("task", "best meaning-free") else "right")
+        best = "best arm without the definition's content"
+        for column in ("task", "n", "original EM", best, "original − best [95% CI]", "margin kept"):
+            table.add_column(column, justify="left" if column in ("task", best) else "right")
         kept = rel.get("margin_kept", {})
         for row in [*rel.get("per_task", []), *([rel["overall"]] if rel.get("overall") else [])]:
             est, arms = row["estimate"], dict(row["arms"])

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
+from itprobe.models.packaged import PACKAGED
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
 
@@ -190,13 +191,30 @@ def _costs(run_dir: Path, costs: str | Path | None) -> Any:
     return load_costs(path)
 
 
+def untuned_note(model: str) -> str:
+    """What the 'untuned' row is: not tuned *here*; for a packaged model, whether its makers tuned it."""
+    packaged = PACKAGED.get(model)
+    if packaged is None:
+        return (
+            f"'untuned' is the studied model `{model}` as given, not tuned here; itprobe cannot tell whether "
+            "its makers instruction-tuned it (the paper's untuned baseline is a never-instruction-tuned model)."
+        )
+    if packaged.instruction_tuned:
+        return (
+            f"'untuned' is {packaged.describes}, not tuned here: it is not the paper's never-instruction-tuned "
+            "baseline, and a gain over it is a gain over an instruction-tuned model."
+        )
+    return f"'untuned' is {packaged.describes}: the paper's untuned baseline."
+
+
 def _arm_notes(cells: Sequence[CellRecord]) -> list[Any]:
     return list(dict.fromkeys(n for cell in cells for n in cell.notes))
 
 
 def _notes(config: StudyConfig, cells: Sequence[CellRecord], mode: str) -> list[str]:
     expected = expected_cells(config)
-    notes = [f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid."]
+    notes = [untuned_note(config.model)]
+    notes.append(f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid.")
     if len(cells) < expected:
         notes.append("The study is incomplete: rerun `itprobe run` with the same config to finish it.")
     notes += [
