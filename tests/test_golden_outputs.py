@@ -114,10 +114,10 @@ def test_run_and_report_outputs(fake_engine: None, tmp_path: Path, capsys, monke
 
 
 def test_audit_outputs(tmp_path: Path, capsys, monkeypatch) -> None:
-    import itprobe.models
+    import itprobe.audit.runner
 
     monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setattr(itprobe.models, "open_model", lambda *a, **k: (AuditFakeModel(), None))
+    monkeypatch.setattr(itprobe.audit.runner, "_load_model", lambda config: (AuditFakeModel(), None))
     tasks = write_user_jsonl(tmp_path / "tasks.jsonl")
     out_dir = tmp_path / "audit"
     code, out, err = run_cli(

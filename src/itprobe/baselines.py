@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, get_args
 
 from itprobe.metrics import normalize_answer
-from itprobe.predict import Prediction
+from itprobe.records import Prediction
 from itprobe.tasks.types import Instance, Task
 
 BaselineKind = Literal["random", "majority", "copy-input", "copy-demo"]

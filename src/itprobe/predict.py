@@ -23,38 +23,28 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from itprobe.cache import PredictionCache, cache_key
 from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
 from itprobe.fsio import file_mode
+from itprobe.metrics import in_space_loose, in_space_strict
 from itprobe.models.base import LanguageModel
 from itprobe.prompts import PromptConfig, encode_task, fit_to_context
+from itprobe.records import Mode, Prediction
 from itprobe.tasks.types import Task
 
-Mode = Literal["generate", "rank"]
+__all__ = [
+    "Mode",
+    "Prediction",
+    "model_fingerprint",
+    "predict_tasks",
+    "read_predictions",
+    "write_predictions",
+]
+
 RANK_SCORING = "sum-logprob/v1"  # recorded in cache keys; bump when the scoring rule changes
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One model answer with everything needed to score it again without the model.
-
-    ``label_logprobs`` (rank mode) follow the order of ``labels``; ``labels`` is the task's output space
-    (empty for generation tasks without one).
-    """
-
-    task: str
-    id: str
-    prediction: str
-    references: tuple[str, ...]
-    mode: Mode
-    labels: tuple[str, ...] = ()
-    label_logprobs: tuple[float, ...] = ()
-    label_ntokens: tuple[int, ...] = ()
-    category: str = ""
-    input: str = ""
-    raw: str = ""  # generation: the continuation before the answer was cut from it (see itprobe.decoding)
 
 
 @dataclass(frozen=True)
@@ -170,8 +160,6 @@ def predict_tasks(
         length_normalized: rank by mean log-prob per token instead of the sum.
         decoding: the generation protocol (cap and stop sequences); see `itprobe.decoding`.
     """
-    from itprobe.cache import PredictionCache, cache_key
-
     if mode not in ("generate", "rank"):
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
@@ -226,8 +214,6 @@ def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
 def _diagnostics(pred: Prediction) -> dict[str, bool | None]:
     if not pred.labels:
         return {"in_space_strict": None, "in_space_loose": None}
-    from itprobe.metrics import in_space_loose, in_space_strict
-
     return {
         "in_space_strict": in_space_strict(pred.prediction, pred.labels),
         "in_space_loose": in_space_loose(pred.prediction, pred.labels),

@@ -15,8 +15,9 @@ import numpy as np
 
 from itprobe.audit.prior import LabelPrior
 from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival, reliance_by_task, survival_by_task
+from itprobe.contrast import contrast_consistency
 from itprobe.metrics import normalize_answer
-from itprobe.predict import Prediction
+from itprobe.records import Prediction
 from itprobe.report import plots
 from itprobe.report.analysis import compliance
 from itprobe.report.model import Cell, Figure, Section, Table
@@ -279,7 +280,6 @@ def contrast_section(
     predictions: Mapping[tuple[str, str], Sequence[Prediction]], tasks: Sequence[Task], probes: Sequence[str]
 ) -> tuple[Section, dict[str, Any]] | None:
     """Contrast consistency of the given probes' answers, for tasks that declare contrast pairs."""
-    from itprobe.contrast import contrast_consistency
 
     if not any(t.contrast is not None for t in tasks):
         return None

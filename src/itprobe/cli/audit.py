@@ -24,6 +24,7 @@ from itprobe.cli.served import (
 )
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
+from itprobe.models.precision import PRECISIONS
 
 DEFAULT_PROBES = "all"
 
@@ -33,7 +34,7 @@ def _summary_table(outcome) -> None:  # noqa: ANN001 (AuditOutcome; imported laz
     from rich.console import Console
     from rich.table import Table
 
-    from itprobe.audit.sections import MODE_LABEL
+    from itprobe.audit.sections import MODE_LABEL  # lazy: the audit package imports numpy, matplotlib
 
     console = Console()
     for mode, data in outcome.report.data.get("modes", {}).items():
@@ -115,8 +116,7 @@ def register(app: typer.Typer) -> None:
         no_cache: NoCache = False,
     ) -> None:
         """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
-        from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit
-        from itprobe.models.precision import PRECISIONS
+        from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit  # lazy: numpy, matplotlib
 
         if precision not in PRECISIONS:
             raise UserError(f"--precision: unknown '{precision}'; choose one of {', '.join(PRECISIONS)}")

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from itprobe.fsio import check_output_dir, check_output_file
+from itprobe.suites import write_suite
+from itprobe.tasks import detect_format, load_tasks, save_tasks
 
 data_app = typer.Typer(help="Inspect, convert and generate task data.", no_args_is_help=True)
 
@@ -102,7 +104,6 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Counts, categories, classification tasks and their label sets (with the rule used)."""
-    from itprobe.tasks import detect_format, load_tasks
 
     tasks = load_tasks(
         path, split=split, names=task, max_labels=max_labels, label_file=labels, max_instances=max_instances
@@ -123,7 +124,6 @@ def convert(
     max_instances: MaxInstancesOpt = None,
 ) -> None:
     """Convert to the compact format (written atomically: no partial file on error)."""
-    from itprobe.tasks import load_tasks, save_tasks
 
     check_output_file(dst)
     # no detection: detected label sets are recomputed at load time under the reader's own --max-labels
@@ -139,7 +139,6 @@ def suite(
     seed: Annotated[int, typer.Option("--seed", help="Generation seed.")] = 0,
 ) -> None:
     """Generate the built-in synthetic task suite (compact format)."""
-    from itprobe.suites import write_suite
 
     check_output_dir(out)
     for name, path in write_suite(out, seed=seed).items():

@@ -11,8 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
+from itprobe import tasks as task_io
+from itprobe.arms import ArmSpec, apply_arms
+from itprobe.baselines import BASELINES, random_expectation, run_baseline, skipped_tasks
 from itprobe.cli.score_files import load_scorable, some_ids
 from itprobe.errors import UserError
+from itprobe.metrics import SpaceMarkStripped, score_predictions
+from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
+from itprobe.prompts import PromptConfig, encode_task
+from itprobe.tasks import load_tasks
 
 
 def _print_tables(report: Any, title: str) -> None:
@@ -59,7 +66,6 @@ def score(
     The xlingual track's ROUGE uses the GPT-2 tokenizer (--xlingual-tokenizer).
     Unlike it: prediction ids missing from --references, and repeated ids, are errors.
     """
-    from itprobe.metrics import SpaceMarkStripped, score_predictions
 
     scorable = load_scorable(predictions, references)
     n_xlingual = scorable.tracks.count("xlingual")
@@ -89,7 +95,6 @@ def _load_tasks_for_baseline(
     tasks: Path | None, references: Path | None, max_labels: int, labels: Path | None
 ) -> list[Any]:
     """Tasks from --tasks or --references, with output spaces detected (or read from --labels)."""
-    from itprobe import tasks as task_io
 
     if tasks is not None and references is None:
         return task_io.load_tasks(tasks, max_labels=max_labels, label_file=labels)
@@ -128,8 +133,6 @@ def baseline(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout.")] = False,
 ) -> None:
     """Score a trivial baseline. `majority` peeks at the gold labels: an oracle reference, not a competitor."""
-    from itprobe.baselines import BASELINES, random_expectation, run_baseline, skipped_tasks
-    from itprobe.metrics import score_predictions
 
     if kind not in BASELINES:
         raise UserError(f"unknown baseline '{kind}' (choose from {', '.join(BASELINES)})")
@@ -183,8 +186,6 @@ def baseline(
 def _load_tokenizer(spec: str) -> Any:
     from transformers import AutoTokenizer
 
-    from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
-
     try:
         source = str(packaged_model_dir(spec)) if spec in PACKAGED else spec
         return AutoTokenizer.from_pretrained(source)
@@ -194,12 +195,10 @@ def _load_tokenizer(spec: str) -> Any:
         raise UserError(f"cannot load tokenizer '{spec}': {err}") from None
 
 
-def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> Any:
+def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> ArmSpec | None:
     """The ArmSpec for the options (it rejects unknown names), or None when every arm is the original."""
     if (definition, examples, input_arm, label) == ("original", "gold", "original", "original"):
         return None
-    from itprobe.arms import ArmSpec
-
     return ArmSpec(definition=definition, examples=examples, input=input_arm, label=label, seed=seed)
 
 
@@ -235,8 +234,6 @@ def prompts(
     ] = None,
 ) -> None:
     """Print Tk-Instruct prompts, one JSON line per instance: {task, id, prompt, targets[, arm]}."""
-    from itprobe.prompts import PromptConfig, encode_task
-    from itprobe.tasks import load_tasks
 
     config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
     spec = _arm_spec(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
@@ -246,8 +243,6 @@ def prompts(
     pool = load_tasks(tasks) if spec is not None and task else chosen
     for item in chosen:
         if spec is not None:
-            from itprobe.arms import apply_arms
-
             result = apply_arms(item, spec, pool=pool)
             for note in result.notes:
                 typer.echo(f"{item.name}: {note}", err=True)

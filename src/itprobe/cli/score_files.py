@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
-from itprobe.predict import Prediction
+from itprobe.records import Prediction
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

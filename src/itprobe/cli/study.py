@@ -6,6 +6,11 @@ from pathlib import Path
 
 import typer
 
+from itprobe.fsio import check_output_dir
+from itprobe.study import RunOptions, build_report, load_config, merge_stores, parse_shard, run_study
+from itprobe.study.plan import plan_run
+from itprobe.study.report import save_costs
+
 
 def run(
     config: str = typer.Argument(
@@ -33,15 +38,10 @@ def run(
     ),
 ) -> None:
     """Run a study: arms × training sizes × seeds, the untuned model and trivial baselines, then the report."""
-    from itprobe.fsio import check_output_dir
-    from itprobe.study import RunOptions, load_config, parse_shard, run_study
-    from itprobe.study.report import save_costs
 
     study = load_config(config, overrides or [], natinst=natinst, model=model)
     run_dir = check_output_dir(out if out is not None else Path("runs") / study.name)
     if plan:
-        from itprobe.study.plan import plan_run
-
         typer.echo(plan_run(study, run_dir).render())
         return
     options = RunOptions(resume=resume, shard=parse_shard(shard), progress=progress, report=report)
@@ -70,7 +70,6 @@ def report(
     ),
 ) -> None:
     """Rebuild a study's report (report.md/.html/.json, plots/) from its results store alone."""
-    from itprobe.study import build_report
 
     for path in build_report(run_dir, costs=costs).values():
         typer.echo(str(path))
@@ -82,7 +81,6 @@ def merge(
     report: bool = typer.Option(True, "--report/--no-report", help="Write the report of the merged store."),
 ) -> None:
     """Merge the results stores of several run directories (shards of one grid) into one."""
-    from itprobe.study import build_report, merge_stores
 
     outcome = merge_stores(out, sources)
     typer.echo(

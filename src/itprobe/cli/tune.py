@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from itprobe.arms import ArmSpec
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
+from itprobe.prompts import PromptConfig
+from itprobe.tasks import load_tasks
+from itprobe.training.config import LoraSettings, TrainConfig
 
 
-def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> Any:
+def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> ArmSpec | None:
     if (definition, examples, input_arm, label) == ("original", "gold", "original", "original"):
         return None
-    from itprobe.arms import ArmSpec
-
     return ArmSpec(definition=definition, examples=examples, input=input_arm, label=label, seed=seed)
 
 
@@ -76,9 +78,6 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON to stdout.")] = False,
 ) -> None:
     """Instruction-tune a model; the result loads with `itprobe predict --model OUT/model`."""
-    from itprobe.prompts import PromptConfig
-    from itprobe.tasks import load_tasks
-    from itprobe.training.config import LoraSettings, TrainConfig
 
     check_output_dir(out)  # before any model time
     if method not in ("full", "lora"):
@@ -118,7 +117,7 @@ def train_command(
         resume=resume,
     )
     loaded_tasks = load_tasks(tasks, split=split, names=task or None)
-    from itprobe.training.loop import train
+    from itprobe.training.loop import train  # lazy: the loop imports torch
 
     result = train(config, loaded_tasks, progress=progress)
     summary = {

@@ -28,10 +28,12 @@ from pydantic import (
     model_validator,
 )
 
+from itprobe.arms import ArmSpec
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
 from itprobe.errors import UserError
+from itprobe.prompts import PromptConfig
+from itprobe.records import Mode
 
-Mode = Literal["generate", "rank"]
 BaselineKind = Literal["random", "majority", "untuned"]
 
 
@@ -96,8 +98,6 @@ class ArmConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_with_arms(self) -> ArmConfig:
-        from itprobe.arms import ArmSpec
-
         try:
             ArmSpec(**self.spec_fields())
         except UserError as err:
@@ -107,10 +107,8 @@ class ArmConfig(_Strict):
     def spec_fields(self) -> dict[str, Any]:
         return self.model_dump(exclude={"name_"}, exclude_none=True)
 
-    def to_spec(self, seed: int) -> Any:
+    def to_spec(self, seed: int) -> ArmSpec:
         """The `itprobe.arms.ArmSpec` of this arm with ``seed``."""
-        from itprobe.arms import ArmSpec
-
         return ArmSpec(**self.spec_fields(), seed=seed)
 
     @property
@@ -197,9 +195,7 @@ class PromptSettings(_Strict):
     add_explanation: bool = False
     max_source_tokens: PositiveInt | None = None
 
-    def to_prompt_config(self) -> Any:
-        from itprobe.prompts import PromptConfig
-
+    def to_prompt_config(self) -> PromptConfig:
         return PromptConfig(**self.model_dump())
 
 

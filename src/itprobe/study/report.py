@@ -16,12 +16,19 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from itprobe.contrast import contrast_consistency
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
+from itprobe.records import Prediction
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
+from itprobe.tasks.types import Contrast, OutputSpace, Task
+
+if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
+    from itprobe.report import InstanceResult, Provenance, Section
+    from itprobe.report.costs import CostFile
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
@@ -39,7 +46,7 @@ def instance_results(
 ) -> list[Any]:
     """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s; with
     ``tasks``, rows of contrast-pair tasks carry their (group, side)."""
-    from itprobe.report import InstanceResult
+    from itprobe.report import InstanceResult  # lazy: report imports numpy, matplotlib
 
     pairs = {
         t.name: (t.contrast_group, t.contrast_side or "") for t in (tasks or {}).values() if t.contrast_group
@@ -123,7 +130,7 @@ def _mode_report(
     runs: Sequence[dict[str, Any]],
     cost_file: Any,
 ) -> dict[str, Path]:
-    from itprobe.report import Skipped, build_study_report, write_report
+    from itprobe.report import Skipped, build_study_report, write_report  # lazy: numpy, matplotlib
 
     results = instance_results(cells, mode, tasks)
     conditions = list(dict.fromkeys(r.condition for r in results))
@@ -182,8 +189,8 @@ def save_costs(config: StudyConfig, run_dir: Path) -> None:
         shutil.copyfile(source, run_dir / COSTS_FILE)
 
 
-def _costs(run_dir: Path, costs: str | Path | None) -> Any:
-    from itprobe.report.costs import load_costs
+def _costs(run_dir: Path, costs: str | Path | None) -> CostFile | None:
+    from itprobe.report.costs import load_costs  # lazy: numpy, matplotlib
 
     path = Path(costs) if costs is not None else run_dir / COSTS_FILE
     if costs is None and not path.is_file():
@@ -260,10 +267,12 @@ def _unprefixed(note: str) -> str:
     return rest if sep and " " not in head else note
 
 
-def _provenance(config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]) -> Any:
+def _provenance(
+    config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]
+) -> Provenance:
     from importlib.metadata import version
 
-    from itprobe.report import Provenance
+    from itprobe.report import Provenance  # lazy: numpy, matplotlib
 
     seconds: dict[str, float] = defaultdict(float)
     for cell in cells:
@@ -278,13 +287,12 @@ def _provenance(config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence
     )  # fmt: skip
 
 
-def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tuple[Any, dict[str, Any]] | None:
+def contrast_section(
+    results: Sequence[InstanceResult], tasks: dict[str, TaskInfo]
+) -> tuple[Section, dict[str, Any]] | None:
     """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs."""
-    from itprobe.contrast import contrast_consistency
-    from itprobe.predict import Prediction
-    from itprobe.report import Section, Table
-    from itprobe.report.views import display
-    from itprobe.tasks.types import Contrast, OutputSpace, Task
+    from itprobe.report import Section, Table  # lazy: numpy, matplotlib
+    from itprobe.report.views import display  # lazy: numpy, matplotlib
 
     paired = [
         Task(name=t.name, definition="", contrast=Contrast(t.contrast_group, t.contrast_side or ""),
