@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from itprobe.contrast import contrast_consistency
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
-from itprobe.records import Prediction
+from itprobe.records import Condition, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
@@ -33,12 +33,26 @@ if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazil
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
 
-def condition_of(cell: CellRecord, test_arm: str) -> str:
-    """The report condition of a cell's answers under ``test_arm`` (names as in `itprobe.study.grid`)."""
+def cell_condition(cell: CellRecord, test_arm: str) -> Condition:
+    """The report condition of a cell's answers under ``test_arm`` (as `itprobe.study.grid` names it)."""
     if cell.kind == "trained":
-        return cell.train_arm if test_arm == cell.train_arm else f"{cell.train_arm}@{test_arm}"
-    base = cell.baseline or "untuned"
-    return base if test_arm == "original" else f"{base}@{test_arm}"
+        return Condition(cell.train_arm, "" if test_arm == cell.train_arm else test_arm)
+    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm)
+
+
+def condition_of(cell: CellRecord, test_arm: str) -> str:
+    """The label of `cell_condition`."""
+    return cell_condition(cell, test_arm).label
+
+
+def study_conditions(cells: Sequence[CellRecord]) -> dict[str, Condition]:
+    """Every condition the stored answers form, by label (first seen first)."""
+    out: dict[str, Condition] = {}
+    for cell in cells:
+        for r in cell.rows:
+            condition = cell_condition(cell, r.test_arm)
+            out.setdefault(condition.label, condition)
+    return out
 
 
 def instance_results(
@@ -138,18 +152,21 @@ def _mode_report(
         raise UserError(
             "no results for the original instruction yet (no finished 'original' cell)", path=out_dir
         )
+    records = study_conditions(cells)
     references = [
-        c for c in conditions if c.split("@")[0] in ("random", "majority") or c.startswith("untuned@")
+        c
+        for c in conditions
+        if not records[c].trained and (records[c].trained_with != "untuned" or records[c].tested_with)
     ]
     primary = config.report.primary or (
-        "simplified" if "simplified" in conditions else _first_altered(conditions)
+        "simplified" if "simplified" in conditions else _first_altered([records[c] for c in conditions])
     )
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
         provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode), n_boot=config.report.n_boot,
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
-        follow=follow_conditions(cells, conditions),
+        follow=follow_conditions(cells, [records[c] for c in conditions]),
     )  # fmt: skip
     report.data["arm_notes"] = [
         {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
@@ -162,7 +179,7 @@ def _mode_report(
     return write_report(report, out_dir, stem="report")
 
 
-def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[str]) -> list[str]:
+def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Condition]) -> list[str]:
     """Conditions tested with an arm whose gold follows the changed instruction (negated definition or a
     label arm), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
     follow_arms = set()
@@ -171,12 +188,11 @@ def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[str]) ->
             arm = ArmConfig.model_validate(raw)
             if arm.definition == "negated" or arm.label != "original":
                 follow_arms.add(arm.name)
-    return [c for c in conditions if c.split("@")[-1] in follow_arms]
+    return [c.label for c in conditions if c.test_arm in follow_arms]
 
 
-def _first_altered(conditions: Sequence[str]) -> str:
-    skip = ("original", "untuned", "random", "majority")
-    return next((c for c in conditions if c.split("@")[0] not in skip), "original")
+def _first_altered(conditions: Sequence[Condition]) -> str:
+    return next((c.label for c in conditions if c.trained and c.trained_with != "original"), "original")
 
 
 def save_costs(config: StudyConfig, run_dir: Path) -> None:
