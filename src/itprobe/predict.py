@@ -44,6 +44,7 @@ __all__ = [
     "write_predictions",
 ]
 
+DEFAULT_DECODING = Decoding()  # frozen: one shared default is safe
 RANK_SCORING = "sum-logprob/v1"  # recorded in cache keys; bump when the scoring rule changes
 
 
@@ -144,7 +145,7 @@ def predict_tasks(
     tokenizer: Any = None,
     max_instances: int | None = None,
     length_normalized: bool = False,
-    decoding: Decoding = Decoding(),
+    decoding: Decoding = DEFAULT_DECODING,
 ) -> list[Prediction]:
     """Predict every instance of ``tasks`` (in task, then instance order).
 

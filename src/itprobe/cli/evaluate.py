@@ -1,6 +1,7 @@
 """`itprobe score`, `itprobe baseline` and `itprobe prompts`: official metrics, trivial baselines, prompts.
 
-The files `score` reads and how they are matched: `itprobe.cli.score_files`.
+The files `score` reads and how they are matched: `itprobe.score_files`; baseline summaries:
+`itprobe.baselines.baseline_summary`.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
-from itprobe import tasks as task_io
 from itprobe.arms import ArmSpec, apply_arms
-from itprobe.baselines import BASELINES, random_expectation, run_baseline, skipped_tasks
-from itprobe.cli.score_files import load_scorable, some_ids
+from itprobe.baselines import baseline_summary
 from itprobe.errors import UserError
 from itprobe.metrics import SpaceMarkStripped, score_predictions
 from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 from itprobe.prompts import PromptConfig, encode_task
+from itprobe.score_files import load_scorable, some_ids
 from itprobe.tasks import load_tasks
 
 
@@ -91,27 +91,6 @@ def score(
         _print_tables(report, f"scores of {predictions}")
 
 
-def _load_tasks_for_baseline(
-    tasks: Path | None, references: Path | None, max_labels: int, labels: Path | None
-) -> list[Any]:
-    """Tasks from --tasks or --references, with output spaces detected (or read from --labels)."""
-
-    if tasks is not None and references is None:
-        return task_io.load_tasks(tasks, max_labels=max_labels, label_file=labels)
-    if references is not None and tasks is None:
-        return task_io.load_references(references, max_labels=max_labels, label_file=labels)
-    raise UserError("give exactly one of --tasks and --references")
-
-
-def _label_rule(tasks: list[Any]) -> str:
-    rules = {
-        t.output_space.rule + (f" ({t.output_space.detail})" if t.output_space.detail else "")
-        for t in tasks
-        if t.output_space is not None
-    }
-    return "; ".join(sorted(rules)) or "none"
-
-
 def baseline(
     kind: Annotated[str, typer.Argument(help="random | majority | copy-input | copy-demo")],
     tasks: Annotated[
@@ -134,37 +113,11 @@ def baseline(
 ) -> None:
     """Score a trivial baseline. `majority` peeks at the gold labels: an oracle reference, not a competitor."""
 
-    if kind not in BASELINES:
-        raise UserError(f"unknown baseline '{kind}' (choose from {', '.join(BASELINES)})")
-    if references is not None and kind in ("copy-input", "copy-demo"):
-        raise UserError(f"baseline '{kind}' needs inputs and demonstrations: use --tasks, not --references")
-    loaded = _load_tasks_for_baseline(tasks, references, max_labels, labels)
-    if classification_only:
-        loaded = [t for t in loaded if t.is_classification]
-    skipped = skipped_tasks(kind, loaded, seed=seed)
-    preds = run_baseline(kind, loaded, seed=seed)
-    if not preds:
-        raise UserError(f"baseline '{kind}' has no task to answer ({len(skipped)} of {len(loaded)} skipped)")
-    report = score_predictions(preds)
-    result: dict[str, Any] = {
-        "baseline": kind,
-        "exact_match": round(report.overall.exact_match, 4),
-        "rouge1": round(report.overall.rouge1, 4),
-        "rougeL": round(report.overall.rougeL, 4),
-        "n_tasks": len(report.per_task),
-        "n_instances": report.overall.n,
-        "seed": seed,
-        "n_skipped": len(skipped),
-        "skipped_tasks": skipped,
-    }
-    if kind == "random":
-        answered = [t for t in loaded if t.name in report.per_task]
-        result["expected_exact_match"] = round(100 * random_expectation(answered), 4)
-        result["expected_exact_match_task_mean"] = round(100 * random_expectation(answered, per="task"), 4)
-        result["label_rule"] = _label_rule(answered)
-    if kind == "majority":
-        result["note"] = "majority peeks at the evaluation labels: an oracle upper reference"
-    result["per_task"] = {name: s.as_dict() for name, s in report.per_task.items()}
+    result = baseline_summary(
+        kind, tasks=tasks, references=references, max_labels=max_labels, label_file=labels, seed=seed,
+        classification_only=classification_only,
+    )  # fmt: skip
+    skipped = result["skipped_tasks"]
     if as_json:
         typer.echo(json.dumps(result))
         return
