@@ -165,7 +165,7 @@ def _eval_pass(
 ) -> EvalPass:
     """Token counts as the engine batches them: a task's instances in batches of ``eval.batch_size``, the
     prefix that a batch shares once, each instance's remaining suffix."""
-    from itprobe.models.scoring import common_prefix_length  # lazy: imports torch
+    from itprobe.models.prefix import common_prefix_length  # lazy: imports torch
 
     prompt = config.prompt.to_prompt_config()
     suffix = prefix = instances = 0
