@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import string
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -44,8 +44,8 @@ def _rouge_pair(prediction: str, reference: str) -> tuple[float, float]:
     return scores["rouge1"].fmeasure, scores["rougeL"].fmeasure
 
 
-class Tokenizer(Protocol):
-    """What rouge-score needs from a custom tokenizer."""
+class Tokenizer(Hashable, Protocol):
+    """What rouge-score needs from a custom tokenizer (hashable: scorers are cached per tokenizer)."""
 
     def tokenize(self, text: str) -> list[str]: ...
 

@@ -177,12 +177,14 @@ def load_scorable(predictions: Path, references: Path | None) -> Scorable:
         raise UserError(
             f"{len(unknown)} prediction ids are not in {references}: {some_ids(unknown)}", path=predictions
         )
-    out, tracks, missing = [], [], []
+    out: list[Prediction] = []
+    tracks: list[str] = []
+    missing: list[str] = []
     for ident, ref in refs.items():  # reference order, as the official script
-        p = by_id.get(ident)
-        if p is None:
+        found = by_id.get(ident)
+        if found is None:
             missing.append(ident)
-            p = Prediction(ref.task, ident, "", (), "generate")
+        p = found if found is not None else Prediction(ref.task, ident, "", (), "generate")
         out.append(replace(p, task=ref.task, references=ref.references, category=ref.category))
         tracks.append(ref.track)
     return Scorable(out, tracks, missing)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from itprobe.contrast import contrast_consistency
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
-from itprobe.records import Condition, Prediction
+from itprobe.records import Condition, Mode, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
@@ -324,7 +324,8 @@ def contrast_section(
     runs: dict[str, dict[int, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for r in results:
         if r.task in names and r.size == largest.get(r.condition):
-            pred = Prediction(r.task, r.id, r.prediction, r.references, r.mode, labels=r.labels)
+            mode: Mode = "rank" if r.mode == "rank" else "generate"
+            pred = Prediction(r.task, r.id, r.prediction, r.references, mode, labels=r.labels)
             runs[r.condition][r.seed].append(pred)
     rows: list[list[str | int | float | None]] = []
     data: dict[str, Any] = {}
