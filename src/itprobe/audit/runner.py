@@ -34,6 +34,7 @@ from itprobe.errors import UserError
 from itprobe.fsio import apply_modes, temp_dir
 from itprobe.models import open_model
 from itprobe.models.base import LanguageModel, rank_unavailable
+from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.served import ServedOptions
 from itprobe.predict import predict_tasks
 from itprobe.prompts import PromptConfig
@@ -69,7 +70,7 @@ class AuditConfig:
     """
 
     tasks_path: Path
-    model: str = "smollm2-135m-instruct"
+    model: str = DEFAULT_MODEL
     task_names: tuple[str, ...] = ()
     split: str | None = None
     max_instances: int | None = DEFAULT_MAX_INSTANCES

@@ -24,6 +24,7 @@ from itprobe.cli.served import (
 )
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
+from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import PRECISIONS
 
 DEFAULT_PROBES = "all"
@@ -72,7 +73,7 @@ def audit(
     tasks: Annotated[
         Path, typer.Option("--tasks", help="Task source: checkout, compact JSONL(.gz), user JSONL/CSV.")
     ],
-    model: Annotated[str, typer.Option("--model", help=SPEC_HELP)] = "smollm2-135m-instruct",
+    model: Annotated[str, typer.Option("--model", help=SPEC_HELP)] = DEFAULT_MODEL,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output dir [default: runs/audit-<time>].")
     ] = None,

@@ -16,6 +16,7 @@ from itprobe.arms import ArmSpec, apply_arms
 from itprobe.baselines import baseline_summary
 from itprobe.errors import UserError
 from itprobe.metrics import SpaceMarkStripped, score_predictions
+from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 from itprobe.prompts import PromptConfig, encode_task
 from itprobe.score_files import load_scorable, some_ids
@@ -190,7 +191,7 @@ def prompts(
 
     config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
     spec = _arm_spec(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
-    tok = _load_tokenizer(tokenizer or "smollm2-135m-instruct") if max_source_tokens is not None else None
+    tok = _load_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
     chosen = load_tasks(tasks, names=task) if task else load_tasks(tasks)
     # the irrelevant-definition arm draws from every task of the source, not only the chosen ones
     pool = load_tasks(tasks) if spec is not None and task else chosen

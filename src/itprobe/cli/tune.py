@@ -15,6 +15,8 @@ import typer
 from itprobe.arms import ArmSpec
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
+from itprobe.models.loading import DEFAULT_MODEL
+from itprobe.models.precision import TRAIN_PRECISIONS
 from itprobe.prompts import PromptConfig
 from itprobe.tasks import load_tasks
 from itprobe.training.config import LoraSettings, TrainConfig
@@ -30,7 +32,7 @@ def train_command(
     tasks: Annotated[Path, typer.Option(help="Training tasks: NatInst checkout, compact or user JSONL/CSV.")],
     out: Annotated[Path, typer.Option(help="Output directory (model in OUT/model).")],
     model: Annotated[str, typer.Option(help="Model SPEC: packaged alias, local directory or HF id.")] = (
-        "smollm2-135m-instruct"
+        DEFAULT_MODEL
     ),
     task: Annotated[list[str] | None, typer.Option(help="Only this task (repeatable).")] = None,
     split: Annotated[
@@ -82,7 +84,7 @@ def train_command(
     check_output_dir(out)  # before any model time
     if method not in ("full", "lora"):
         raise UserError(f"unknown --method '{method}'; choose full or lora")
-    if precision not in ("auto", "fp32", "bf16"):
+    if precision not in TRAIN_PRECISIONS:
         raise UserError(f"unknown --precision '{precision}'; choose auto, fp32 or bf16")
     spec = _arm_spec(
         definition_arm, examples_arm, input_arm, label_arm, seed if arm_seed is None else arm_seed

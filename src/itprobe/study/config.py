@@ -31,6 +31,8 @@ from pydantic import (
 from itprobe.arms import ArmSpec
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
 from itprobe.errors import UserError
+from itprobe.models.loading import DEFAULT_MODEL
+from itprobe.models.precision import Precision, TrainPrecision
 from itprobe.prompts import PromptConfig
 from itprobe.records import Mode
 
@@ -154,7 +156,7 @@ class TrainingConfig(_Strict):
     max_steps: PositiveInt | None = None
     batch_size: PositiveInt = 8
     grad_accum: PositiveInt = 1
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    precision: TrainPrecision = "auto"
     lora_r: PositiveInt = 16
     max_target_tokens: PositiveInt = 128
     checkpoint_every: int = Field(default=100, ge=0)  # optimizer steps between checkpoints (0: only the last)
@@ -166,7 +168,7 @@ class EvalConfig(_Strict):
     modes: list[Mode] = Field(default_factory=lambda: list[Mode](["rank"]), min_length=1)
     length_normalized: bool = False  # rank by mean log-prob per label token instead of the sum
     batch_size: PositiveInt = 8
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Precision = "auto"
     # the generation protocol (itprobe.decoding): a fixed cap, never derived from the test references
     max_new_tokens: PositiveInt = DEFAULT_MAX_NEW_TOKENS
     stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
@@ -215,7 +217,7 @@ class StudyConfig(_Strict):
 
     name: str = "study"  # also the default run folder runs/<name>: a safe slug, never a path
     description: str = ""
-    model: str = "smollm2-135m-instruct"
+    model: str = DEFAULT_MODEL
     data: DataConfig = Field(default_factory=DataConfig)
     train_tasks: TrainTasksConfig = Field(default_factory=TrainTasksConfig)
     test_tasks: TestTasksConfig = Field(default_factory=TestTasksConfig)
