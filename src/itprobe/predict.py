@@ -15,10 +15,6 @@ and the decoding rule, so a cache is never shared across models, precisions or s
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -28,7 +24,7 @@ from typing import Any
 from itprobe.cache import PredictionCache, cache_key
 from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
-from itprobe.fsio import file_mode
+from itprobe.fsio import read_jsonl, write_jsonl
 from itprobe.metrics import in_space_loose, in_space_strict
 from itprobe.models.base import LanguageModel
 from itprobe.prompts import PromptConfig, encode_task, fit_to_context
@@ -225,39 +221,19 @@ def write_predictions(preds: Sequence[Prediction], path: str | Path) -> Path:
     """Write JSON Lines (gzip when the name ends in .gz) of every `Prediction` field plus the format
     diagnostics ``in_space_strict`` / ``in_space_loose`` (null without an output space). Atomic: the file
     appears complete or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(tmp, "wt", encoding="utf-8") as fh:
-            for pred in preds:
-                fh.write(json.dumps({**asdict(pred), **_diagnostics(pred)}, ensure_ascii=False) + "\n")
-        os.chmod(tmp, file_mode())  # mkstemp makes 0600; the one permission rule (itprobe.fsio)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_jsonl(path, ({**asdict(pred), **_diagnostics(pred)} for pred in preds))
 
 
 def read_predictions(path: str | Path) -> list[Prediction]:
     """Read a file written by `write_predictions` (diagnostic fields are recomputed, not read)."""
-    path = Path(path)
-    opener = gzip.open if path.name.endswith(".gz") else open
     fields = set(Prediction.__dataclass_fields__)
     preds = []
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                kept: dict[str, Any] = {
-                    k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k in fields
-                }
-                preds.append(Prediction(**kept))
-            except (json.JSONDecodeError, TypeError) as err:
-                raise UserError(f"not a prediction line: {err}", path=path, line=lineno) from None
+    for lineno, obj in read_jsonl(Path(path)):
+        try:
+            kept: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k in fields
+            }
+            preds.append(Prediction(**kept))
+        except TypeError as err:
+            raise UserError(f"not a prediction line: {err}", path=path, line=lineno) from None
     return preds

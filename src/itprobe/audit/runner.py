@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gzip
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, RANK_ALL, Plan, pl
 from itprobe.audit.report import build_audit_report
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
-from itprobe.fsio import apply_modes, temp_dir
+from itprobe.fsio import apply_modes, temp_dir, write_jsonl
 from itprobe.models import open_model
 from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.loading import DEFAULT_MODEL
@@ -293,10 +292,7 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
 
 def write_results(rows: Sequence[InstanceResult], path: Path) -> Path:
     """Every scored row as gzip JSON Lines (re-analysable without the model)."""
-    with gzip.open(path, "wt", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n")
-    return path
+    return write_jsonl(path, (dataclasses.asdict(r) for r in rows))
 
 
 def _publish(tmp: Path, out: Path) -> None:
