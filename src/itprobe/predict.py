@@ -15,8 +15,7 @@ and the decoding rule, so a cache is never shared across models, precisions or s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from itprobe.errors import UserError
 from itprobe.fsio import read_jsonl, write_jsonl
 from itprobe.metrics import in_space_loose, in_space_strict
 from itprobe.models.base import LanguageModel
+from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig, encode_task, fit_to_context
 from itprobe.records import Mode, Prediction
 from itprobe.tasks.types import Task
@@ -168,7 +168,7 @@ def predict_tasks(
     values: dict[str, Any] = cache.get_many(keys) if cache is not None else {}
     todo = [i for i, key in enumerate(keys) if key not in values]
     size = 4 * int(getattr(model, "batch_size", 8))
-    with _progress_bar(len(items), progress) as advance:
+    with counting_bar("predict", len(items), enabled=progress, rate="inst/s") as advance:
         advance(len(items) - len(todo))
         for chunk in _chunks(todo, items, size):
             fresh = dict(zip((keys[i] for i in chunk), _run(model, [items[i] for i in chunk]), strict=True))
@@ -177,32 +177,6 @@ def predict_tasks(
                 cache.put_many(fresh)
             advance(len(chunk))
     return [_prediction(it, values[key], length_normalized) for it, key in zip(items, keys, strict=True)]
-
-
-@contextmanager
-def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
-    if not enabled:
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task_id = bar.add_task("predict", total=total, rate="")
-
-        def advance(n: int) -> None:
-            bar.advance(task_id, n)
-            speed = bar.tasks[0].speed
-            bar.update(task_id, rate=f"{speed:.2f} inst/s" if speed else "")
-
-        yield advance
 
 
 # ---- files ------------------------------------------------------------------------------------------

@@ -16,8 +16,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.served import ServedOptions
 from itprobe.predict import predict_tasks
+from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig
 from itprobe.records import Mode, Prediction
 from itprobe.report.costs import CostFile, load_costs, validate_costs
@@ -164,32 +164,12 @@ def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> lis
     return rows
 
 
-@contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[int, str], None]]:
-    """One bar across every probe (stderr): advance(n, description)."""
-    if not enabled:
-        yield lambda n, text: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        ident = bar.add_task("audit", total=total)
-        yield lambda n, text: bar.update(ident, advance=n, description=text[:60])
-
-
 def _predict_passes(
     model: LanguageModel, plan: Plan, config: AuditConfig, tokenizer: Any, progress: bool
 ) -> tuple[dict[tuple[str, str], list[Prediction]], dict[str, float]]:
     out: dict[tuple[str, str], list[Prediction]] = {}
     timings: dict[str, float] = {}
-    with _progress(sum(p.n_instances for p in plan.passes), progress) as advance:
+    with counting_bar("audit", sum(p.n_instances for p in plan.passes), enabled=progress) as advance:
         for pss in plan.passes:
             start = time.perf_counter()
             preds: list[Prediction] = []
