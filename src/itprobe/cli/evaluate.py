@@ -149,13 +149,6 @@ def _load_tokenizer(spec: str) -> Any:
         raise UserError(f"cannot load tokenizer '{spec}': {err}") from None
 
 
-def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> ArmSpec | None:
-    """The ArmSpec for the options (it rejects unknown names), or None when every arm is the original."""
-    if (definition, examples, input_arm, label) == ("original", "gold", "original", "original"):
-        return None
-    return ArmSpec(definition=definition, examples=examples, input=input_arm, label=label, seed=seed)
-
-
 def prompts(
     tasks: Annotated[Path, typer.Option(help="Tasks: NatInst checkout, compact or user JSONL/CSV.")],
     task: Annotated[list[str] | None, typer.Option(help="Only this task (repeatable).")] = None,
@@ -190,7 +183,7 @@ def prompts(
     """Print Tk-Instruct prompts, one JSON line per instance: {task, id, prompt, targets[, arm]}."""
 
     config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
-    spec = _arm_spec(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
+    spec = ArmSpec.from_options(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
     tok = _load_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
     chosen = load_tasks(tasks, names=task) if task else load_tasks(tasks)
     # the irrelevant-definition arm draws from every task of the source, not only the chosen ones

@@ -22,12 +22,6 @@ from itprobe.tasks import load_tasks
 from itprobe.training.config import LoraSettings, TrainConfig
 
 
-def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> ArmSpec | None:
-    if (definition, examples, input_arm, label) == ("original", "gold", "original", "original"):
-        return None
-    return ArmSpec(definition=definition, examples=examples, input=input_arm, label=label, seed=seed)
-
-
 def train_command(
     tasks: Annotated[Path, typer.Option(help="Training tasks: NatInst checkout, compact or user JSONL/CSV.")],
     out: Annotated[Path, typer.Option(help="Output directory (model in OUT/model).")],
@@ -86,7 +80,7 @@ def train_command(
         raise UserError(f"unknown --method '{method}'; choose full or lora")
     if precision not in TRAIN_PRECISIONS:
         raise UserError(f"unknown --precision '{precision}'; choose auto, fp32 or bf16")
-    spec = _arm_spec(
+    spec = ArmSpec.from_options(
         definition_arm, examples_arm, input_arm, label_arm, seed if arm_seed is None else arm_seed
     )
     prompt = PromptConfig(
