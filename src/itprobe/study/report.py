@@ -1,7 +1,7 @@
 """The study report, rebuilt from ``results.sqlite`` alone (no model, no task files).
 
 Stored rows become `itprobe.report.InstanceResult`s with one *condition* per (cell kind, train arm, test arm,
-mode) — names as in `itprobe.study.grid` — and `itprobe.report.build_study_report` computes the views; this
+mode) — names as in `itprobe.study.grid` — and `itprobe.study.views.build_study_report` computes the views; this
 module adds what only a study knows: provenance (config hash, model identity, timings), coverage of the grid,
 the arms' notes (summarised per arm and note; the per-task detail goes to report.json), which conditions'
 gold follows a changed instruction (negated, relabelled test arms), the contrast pairs the bootstrap keeps
@@ -144,7 +144,8 @@ def _mode_report(
     runs: Sequence[dict[str, Any]],
     cost_file: Any,
 ) -> dict[str, Path]:
-    from itprobe.report import Skipped, build_study_report, write_report  # lazy: numpy, matplotlib
+    from itprobe.report import Skipped, write_report  # lazy: numpy, matplotlib
+    from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
 
     results = instance_results(cells, mode, tasks)
     conditions = list(dict.fromkeys(r.condition for r in results))
