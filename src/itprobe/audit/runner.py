@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import itprobe
 from itprobe.arms.labels import original_schemes
 from itprobe.audit.data import AuditData
 from itprobe.audit.prior import calibrate, label_prior
@@ -39,7 +38,7 @@ from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig
 from itprobe.records import Mode, Prediction
 from itprobe.report.costs import CostFile, load_costs, validate_costs
-from itprobe.report.model import Provenance, ReportData, Skipped
+from itprobe.report.model import Provenance, ReportData, Skipped, package_versions
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, results_from_predictions
 from itprobe.tasks import load_tasks
@@ -243,12 +242,6 @@ def without_rank(tasks: Sequence[Task], pool: Sequence[Task], config: AuditConfi
 
 
 def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, command: str) -> Provenance:
-    versions = {"itprobe": getattr(itprobe, "__version__", "")}
-    for name in ("torch", "transformers"):
-        try:
-            versions[name] = __import__(name).__version__
-        except ImportError:
-            continue
     extra = {
         "tasks": str(config.tasks_path),
         "max instances per task": str(config.max_instances),
@@ -264,7 +257,7 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
         model=str(getattr(model, "fingerprint", None) or model.identity),
         command=command,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        versions=versions,
+        versions=package_versions("torch", "transformers"),
         timings=data.timings,
         extra=extra,
     )

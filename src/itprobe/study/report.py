@@ -287,9 +287,7 @@ def _unprefixed(note: str) -> str:
 def _provenance(
     config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]
 ) -> Provenance:
-    from importlib.metadata import version
-
-    from itprobe.report import Provenance  # lazy: numpy, matplotlib
+    from itprobe.report.model import Provenance, package_versions  # lazy: numpy, matplotlib
 
     seconds: dict[str, float] = defaultdict(float)
     for cell in cells:
@@ -299,7 +297,7 @@ def _provenance(
     return Provenance(
         config_hash=config.hash, model=", ".join(identities) or config.model,
         command=f"itprobe run ({config.name})", created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        versions={"itprobe": version("itprobe")}, timings={k: round(v, 2) for k, v in sorted(seconds.items())},
+        versions=package_versions(), timings={k: round(v, 2) for k, v in sorted(seconds.items())},
         extra={"runs": str(len(runs)), "data": config.data.source, "cells": str(len(cells))},
     )  # fmt: skip
 
