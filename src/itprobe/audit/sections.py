@@ -21,7 +21,7 @@ from itprobe.records import Prediction
 from itprobe.report import plots
 from itprobe.report.analysis import compliance
 from itprobe.report.model import Cell, Figure, Section, Table
-from itprobe.report.results import InstanceResult, align
+from itprobe.report.results import Aligned, InstanceResult, align
 from itprobe.report.stats import Estimate, bootstrap_ci, paired_test
 from itprobe.report.views import ci_text, jsonable
 from itprobe.tasks.types import Task
@@ -226,13 +226,13 @@ def prior_section(
     return section, data
 
 
-def _est(aligned: Any, condition: str, n_boot: int, seed: int) -> Estimate | None:
+def _est(aligned: Aligned, condition: str, n_boot: int, seed: int) -> Estimate | None:
     if aligned.n == 0:
         return None
     return bootstrap_ci(aligned.scores[condition], n_boot=n_boot, seed=seed)
 
 
-def _paired(aligned: Any, n_boot: int, seed: int) -> Estimate | None:
+def _paired(aligned: Aligned, n_boot: int, seed: int) -> Estimate | None:
     if aligned.n == 0:
         return None
     s = aligned.scores

@@ -6,7 +6,7 @@ import datetime as dt
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -27,10 +27,13 @@ from itprobe.fsio import check_output_dir
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import PRECISIONS
 
+if TYPE_CHECKING:  # the audit package imports numpy and matplotlib
+    from itprobe.audit import AuditOutcome
+
 DEFAULT_PROBES = "all"
 
 
-def _summary_table(outcome) -> None:  # noqa: ANN001 (AuditOutcome; imported lazily)
+def _summary_table(outcome: AuditOutcome) -> None:
     """Per mode: a row per task and overall with the headline numbers (stdout)."""
     from rich.console import Console
     from rich.table import Table

@@ -17,6 +17,7 @@ import typer
 from itprobe.fsio import check_output_dir, check_output_file
 from itprobe.suites import write_suite
 from itprobe.tasks import detect_format, load_tasks, save_tasks
+from itprobe.tasks.types import Task
 
 data_app = typer.Typer(help="Inspect, convert and generate task data.", no_args_is_help=True)
 
@@ -39,10 +40,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(data_app, name="data")
 
 
-def summarize(tasks: list[Any], path: Path, fmt: str, max_labels: int) -> dict[str, Any]:
+def summarize(tasks: list[Task], path: Path, fmt: str, max_labels: int) -> dict[str, Any]:
     """Counts, categories and classification tasks of loaded tasks (the ``--json`` document)."""
     categories = Counter(t.category or "(none)" for t in tasks)
-    rules = Counter(t.output_space.rule for t in tasks if t.is_classification)
+    spaces = [(t, t.output_space) for t in tasks if t.is_classification and t.output_space is not None]
+    rules = Counter(space.rule for _, space in spaces)
     return {
         "path": str(path),
         "format": fmt,
@@ -55,14 +57,8 @@ def summarize(tasks: list[Any], path: Path, fmt: str, max_labels: int) -> dict[s
         "n_classification": sum(t.is_classification for t in tasks),
         "space_rules": dict(rules),
         "classification": [
-            {
-                "task": t.name,
-                "labels": list(t.output_space.labels),
-                "rule": t.output_space.rule,
-                "detail": t.output_space.detail,
-            }
-            for t in tasks
-            if t.is_classification
+            {"task": t.name, "labels": list(space.labels), "rule": space.rule, "detail": space.detail}
+            for t, space in spaces
         ],
     }
 

@@ -15,7 +15,7 @@ import typer
 from itprobe.arms import ArmSpec, apply_arms
 from itprobe.baselines import baseline_summary
 from itprobe.errors import UserError
-from itprobe.metrics import SpaceMarkStripped, score_predictions
+from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 from itprobe.prompts import PromptConfig, encode_task
@@ -23,7 +23,7 @@ from itprobe.score_files import load_scorable, some_ids
 from itprobe.tasks import load_tasks
 
 
-def _print_tables(report: Any, title: str) -> None:
+def _print_tables(report: ScoreReport, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -23,7 +23,7 @@ from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
 from itprobe.records import Condition, Mode, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
-from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
+from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
@@ -57,7 +57,7 @@ def study_conditions(cells: Sequence[CellRecord]) -> dict[str, Condition]:
 
 def instance_results(
     cells: Sequence[CellRecord], mode: str, tasks: dict[str, TaskInfo] | None = None
-) -> list[Any]:
+) -> list[InstanceResult]:
     """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s; with
     ``tasks``, rows of contrast-pair tasks carry their (group, side)."""
     from itprobe.report import InstanceResult  # lazy: report imports numpy, matplotlib
@@ -142,7 +142,7 @@ def _mode_report(
     cells: Sequence[CellRecord],
     tasks: dict[str, TaskInfo],
     runs: Sequence[dict[str, Any]],
-    cost_file: Any,
+    cost_file: CostFile | None,
 ) -> dict[str, Path]:
     from itprobe.report import Skipped, write_report  # lazy: numpy, matplotlib
     from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
@@ -231,7 +231,7 @@ def untuned_note(model: str) -> str:
     return f"'untuned' is {packaged.describes}: the paper's untuned baseline."
 
 
-def _arm_notes(cells: Sequence[CellRecord]) -> list[Any]:
+def _arm_notes(cells: Sequence[CellRecord]) -> list[ArmNote]:
     return list(dict.fromkeys(n for cell in cells for n in cell.notes))
 
 
@@ -257,7 +257,7 @@ def _notes(config: StudyConfig, cells: Sequence[CellRecord], mode: str) -> list[
     return notes
 
 
-def arm_note_summary(notes: Sequence[Any], *, listed: int = 3) -> list[str]:
+def arm_note_summary(notes: Sequence[ArmNote], *, listed: int = 3) -> list[str]:
     """One line per (test arm, note) with the number of tasks it applies to; notes that differ per task
     (which other definition, which new label words) are counted, with up to ``listed`` named."""
     by_arm: dict[str, Counter[str]] = defaultdict(Counter)
@@ -320,7 +320,7 @@ def contrast_section(
     for r in results:
         if r.size is not None:
             largest[r.condition] = max(largest.get(r.condition, r.size), r.size)
-    runs: dict[str, dict[int, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    runs: dict[str, dict[int, list[Prediction]]] = defaultdict(lambda: defaultdict(list))
     for r in results:
         if r.task in names and r.size == largest.get(r.condition):
             mode: Mode = "rank" if r.mode == "rank" else "generate"
