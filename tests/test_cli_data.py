@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -122,7 +120,9 @@ def test_suite_calls_write_suite(
         calls.append((Path(out_dir), seed))
         return {"train": Path(out_dir) / "train_tasks.jsonl", "test": Path(out_dir) / "test_tasks.jsonl"}
 
-    monkeypatch.setitem(sys.modules, "itprobe.suites", types.SimpleNamespace(write_suite=write_suite))
+    import itprobe.cli.data
+
+    monkeypatch.setattr(itprobe.cli.data, "write_suite", write_suite)
     code, out, _ = _run(capsys, "data", "suite", "--out", str(tmp_path), "--seed", "3")
     assert code == 0 and calls == [(tmp_path, 3)]
     assert out.splitlines() == [

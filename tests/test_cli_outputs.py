@@ -13,6 +13,8 @@ from cli_runner import run_cli
 def no_heavy_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a command reaches model loading, training, an audit or a study."""
     import itprobe.audit
+    import itprobe.cli.model
+    import itprobe.cli.study
     import itprobe.models
     import itprobe.study
     import itprobe.training.loop
@@ -21,7 +23,8 @@ def no_heavy_work(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the output path was not checked before the work started")
 
     for module, name in ((itprobe.models, "load_model"), (itprobe.audit, "run_audit"),
-                         (itprobe.study, "run_study"), (itprobe.training.loop, "train")):  # fmt: skip
+                         (itprobe.study, "run_study"), (itprobe.training.loop, "train"),
+                         (itprobe.cli.study, "run_study"), (itprobe.cli.model, "open_model")):  # fmt: skip
         monkeypatch.setattr(module, name, reached)
 
 

@@ -15,10 +15,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Literal, get_args
+from pathlib import Path
+from typing import Any, Literal, get_args
 
-from itprobe.metrics import normalize_answer
-from itprobe.predict import Prediction
+from itprobe.errors import UserError
+from itprobe.metrics import normalize_answer, score_predictions
+from itprobe.records import Prediction
+from itprobe.tasks import load_references, load_tasks
 from itprobe.tasks.types import Instance, Task
 
 BaselineKind = Literal["random", "majority", "copy-input", "copy-demo"]
@@ -131,3 +134,75 @@ def random_expectation(tasks: Sequence[Task], *, per: Literal["instance", "task"
     if per == "task":
         return sum(sum(r) / len(r) for r in rates) / len(rates)
     return sum(sum(r) for r in rates) / sum(len(r) for r in rates)
+
+
+def load_baseline_tasks(
+    tasks: Path | None, references: Path | None, max_labels: int, label_file: Path | None
+) -> list[Task]:
+    """Tasks from a task source or a leaderboard reference file (exactly one), with output spaces detected
+    (or read from ``label_file``)."""
+    if tasks is not None and references is None:
+        return load_tasks(tasks, max_labels=max_labels, label_file=label_file)
+    if references is not None and tasks is None:
+        return load_references(references, max_labels=max_labels, label_file=label_file)
+    raise UserError("give exactly one of --tasks and --references")
+
+
+def _label_rule(tasks: Sequence[Task]) -> str:
+    rules = {
+        t.output_space.rule + (f" ({t.output_space.detail})" if t.output_space.detail else "")
+        for t in tasks
+        if t.output_space is not None
+    }
+    return "; ".join(sorted(rules)) or "none"
+
+
+def baseline_summary(
+    kind: str,
+    *,
+    tasks: Path | None,
+    references: Path | None,
+    max_labels: int = 10,
+    label_file: Path | None = None,
+    classification_only: bool = False,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """What ``itprobe baseline`` reports: the baseline's official scores (×100) overall and per task, the
+    tasks it skipped, and for ``random`` the analytic expectation and the label-set rule.
+
+    Raises:
+        UserError: unknown kind, a copy baseline on a reference file, not exactly one source, or no task
+            the baseline can answer.
+    """
+    if kind not in BASELINES:
+        raise UserError(f"unknown baseline '{kind}' (choose from {', '.join(BASELINES)})")
+    if references is not None and kind in ("copy-input", "copy-demo"):
+        raise UserError(f"baseline '{kind}' needs inputs and demonstrations: use --tasks, not --references")
+    loaded = load_baseline_tasks(tasks, references, max_labels, label_file)
+    if classification_only:
+        loaded = [t for t in loaded if t.is_classification]
+    skipped = skipped_tasks(kind, loaded, seed=seed)
+    preds = run_baseline(kind, loaded, seed=seed)
+    if not preds:
+        raise UserError(f"baseline '{kind}' has no task to answer ({len(skipped)} of {len(loaded)} skipped)")
+    report = score_predictions(preds)
+    result: dict[str, Any] = {
+        "baseline": kind,
+        "exact_match": round(report.overall.exact_match, 4),
+        "rouge1": round(report.overall.rouge1, 4),
+        "rougeL": round(report.overall.rougeL, 4),
+        "n_tasks": len(report.per_task),
+        "n_instances": report.overall.n,
+        "seed": seed,
+        "n_skipped": len(skipped),
+        "skipped_tasks": skipped,
+    }
+    if kind == "random":
+        answered = [t for t in loaded if t.name in report.per_task]
+        result["expected_exact_match"] = round(100 * random_expectation(answered), 4)
+        result["expected_exact_match_task_mean"] = round(100 * random_expectation(answered, per="task"), 4)
+        result["label_rule"] = _label_rule(answered)
+    if kind == "majority":
+        result["note"] = "majority peeks at the evaluation labels: an oracle upper reference"
+    result["per_task"] = {name: s.as_dict() for name, s in report.per_task.items()}
+    return result

@@ -35,7 +35,7 @@ from math import prod
 from typing import Any
 
 from itprobe.metrics import normalize_answer
-from itprobe.predict import Prediction
+from itprobe.records import Prediction
 from itprobe.tasks.types import Task
 
 

@@ -9,13 +9,15 @@ temporary is removed, so a target is either complete or untouched.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from itprobe.errors import UserError
 
@@ -129,3 +131,43 @@ def remove_tree(path: Path) -> None:
     trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.trash-", dir=path.parent))
     os.replace(path, trash / path.name)
     shutil.rmtree(trash, ignore_errors=True)
+
+
+def write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write one JSON object per line (UTF-8, non-ASCII kept; gzip when the name ends in .gz) atomically
+    (see `atomic_file`)."""
+    target = Path(path)
+    with atomic_file(target) as handle:
+        if target.name.endswith(".gz"):
+            with gzip.GzipFile(filename=target.name, mode="wb", fileobj=handle) as packed:
+                for row in rows:
+                    packed.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+        else:
+            for row in rows:
+                handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+    return target
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSON Lines file (gzip when the name ends in .gz);
+    a missing file, bad JSON, a non-object or bad encoding is a UserError naming the line."""
+    if not path.is_file():
+        raise UserError("no such file", path=path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    lineno = 0
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for lineno, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise UserError(f"not valid JSON ({err.msg})", path=path, line=lineno) from None
+                if not isinstance(obj, dict):
+                    raise UserError("expected a JSON object", path=path, line=lineno)
+                yield lineno, obj
+    except UnicodeDecodeError:
+        raise UserError("not UTF-8 text", path=path, line=lineno + 1) from None
+    except (OSError, EOFError) as err:  # e.g. a truncated or fake .gz
+        raise UserError(f"cannot read ({err})", path=path) from None

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import string
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
-from itprobe.predict import Prediction
+from itprobe.records import InstanceScore, Prediction
 
 _PUNCTUATION = frozenset(string.punctuation)
 
@@ -44,8 +44,8 @@ def _rouge_pair(prediction: str, reference: str) -> tuple[float, float]:
     return scores["rouge1"].fmeasure, scores["rougeL"].fmeasure
 
 
-class Tokenizer(Protocol):
-    """What rouge-score needs from a custom tokenizer."""
+class Tokenizer(Hashable, Protocol):
+    """What rouge-score needs from a custom tokenizer (hashable: scorers are cached per tokenizer)."""
 
     def tokenize(self, text: str) -> list[str]: ...
 
@@ -126,21 +126,6 @@ class Scores:
         """The three metrics, rounded to ``digits`` decimals as the official script does (None = raw)."""
         values = {"exact_match": self.exact_match, "rouge1": self.rouge1, "rougeL": self.rougeL}
         return values if digits is None else {k: round(v, digits) for k, v in values.items()}
-
-
-@dataclass(frozen=True)
-class InstanceScore:
-    """One instance's scores in 0..1; the in-space flags are None when the prediction carries no labels."""
-
-    task: str
-    id: str
-    exact_match: float
-    rouge1: float
-    rougeL: float
-    category: str = ""
-    in_space_strict: bool | None = None
-    in_space_loose: bool | None = None
-    track: str = "default"
 
 
 @dataclass(frozen=True)

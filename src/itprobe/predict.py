@@ -15,46 +15,33 @@ and the decoding rule, so a cache is never shared across models, precisions or s
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from itprobe.cache import PredictionCache, cache_key
 from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
-from itprobe.fsio import file_mode
+from itprobe.fsio import read_jsonl, write_jsonl
+from itprobe.metrics import in_space_loose, in_space_strict
 from itprobe.models.base import LanguageModel
+from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig, encode_task, fit_to_context
+from itprobe.records import Mode, Prediction
 from itprobe.tasks.types import Task
 
-Mode = Literal["generate", "rank"]
+__all__ = [
+    "Mode",
+    "Prediction",
+    "model_fingerprint",
+    "predict_tasks",
+    "read_predictions",
+    "write_predictions",
+]
+
+DEFAULT_DECODING = Decoding()  # frozen: one shared default is safe
 RANK_SCORING = "sum-logprob/v1"  # recorded in cache keys; bump when the scoring rule changes
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One model answer with everything needed to score it again without the model.
-
-    ``label_logprobs`` (rank mode) follow the order of ``labels``; ``labels`` is the task's output space
-    (empty for generation tasks without one).
-    """
-
-    task: str
-    id: str
-    prediction: str
-    references: tuple[str, ...]
-    mode: Mode
-    labels: tuple[str, ...] = ()
-    label_logprobs: tuple[float, ...] = ()
-    label_ntokens: tuple[int, ...] = ()
-    category: str = ""
-    input: str = ""
-    raw: str = ""  # generation: the continuation before the answer was cut from it (see itprobe.decoding)
 
 
 @dataclass(frozen=True)
@@ -154,7 +141,7 @@ def predict_tasks(
     tokenizer: Any = None,
     max_instances: int | None = None,
     length_normalized: bool = False,
-    decoding: Decoding = Decoding(),
+    decoding: Decoding = DEFAULT_DECODING,
 ) -> list[Prediction]:
     """Predict every instance of ``tasks`` (in task, then instance order).
 
@@ -170,8 +157,6 @@ def predict_tasks(
         length_normalized: rank by mean log-prob per token instead of the sum.
         decoding: the generation protocol (cap and stop sequences); see `itprobe.decoding`.
     """
-    from itprobe.cache import PredictionCache, cache_key
-
     if mode not in ("generate", "rank"):
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
@@ -183,7 +168,7 @@ def predict_tasks(
     values: dict[str, Any] = cache.get_many(keys) if cache is not None else {}
     todo = [i for i, key in enumerate(keys) if key not in values]
     size = 4 * int(getattr(model, "batch_size", 8))
-    with _progress_bar(len(items), progress) as advance:
+    with counting_bar("predict", len(items), enabled=progress, rate="inst/s") as advance:
         advance(len(items) - len(todo))
         for chunk in _chunks(todo, items, size):
             fresh = dict(zip((keys[i] for i in chunk), _run(model, [items[i] for i in chunk]), strict=True))
@@ -194,40 +179,12 @@ def predict_tasks(
     return [_prediction(it, values[key], length_normalized) for it, key in zip(items, keys, strict=True)]
 
 
-@contextmanager
-def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
-    if not enabled:
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task_id = bar.add_task("predict", total=total, rate="")
-
-        def advance(n: int) -> None:
-            bar.advance(task_id, n)
-            speed = bar.tasks[0].speed
-            bar.update(task_id, rate=f"{speed:.2f} inst/s" if speed else "")
-
-        yield advance
-
-
 # ---- files ------------------------------------------------------------------------------------------
 
 
 def _diagnostics(pred: Prediction) -> dict[str, bool | None]:
     if not pred.labels:
         return {"in_space_strict": None, "in_space_loose": None}
-    from itprobe.metrics import in_space_loose, in_space_strict
-
     return {
         "in_space_strict": in_space_strict(pred.prediction, pred.labels),
         "in_space_loose": in_space_loose(pred.prediction, pred.labels),
@@ -238,39 +195,19 @@ def write_predictions(preds: Sequence[Prediction], path: str | Path) -> Path:
     """Write JSON Lines (gzip when the name ends in .gz) of every `Prediction` field plus the format
     diagnostics ``in_space_strict`` / ``in_space_loose`` (null without an output space). Atomic: the file
     appears complete or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(tmp, "wt", encoding="utf-8") as fh:
-            for pred in preds:
-                fh.write(json.dumps({**asdict(pred), **_diagnostics(pred)}, ensure_ascii=False) + "\n")
-        os.chmod(tmp, file_mode())  # mkstemp makes 0600; the one permission rule (itprobe.fsio)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_jsonl(path, ({**asdict(pred), **_diagnostics(pred)} for pred in preds))
 
 
 def read_predictions(path: str | Path) -> list[Prediction]:
     """Read a file written by `write_predictions` (diagnostic fields are recomputed, not read)."""
-    path = Path(path)
-    opener = gzip.open if path.name.endswith(".gz") else open
     fields = set(Prediction.__dataclass_fields__)
     preds = []
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                kept: dict[str, Any] = {
-                    k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k in fields
-                }
-                preds.append(Prediction(**kept))
-            except (json.JSONDecodeError, TypeError) as err:
-                raise UserError(f"not a prediction line: {err}", path=path, line=lineno) from None
+    for lineno, obj in read_jsonl(Path(path)):
+        try:
+            kept: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k in fields
+            }
+            preds.append(Prediction(**kept))
+        except TypeError as err:
+            raise UserError(f"not a prediction line: {err}", path=path, line=lineno) from None
     return preds

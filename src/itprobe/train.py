@@ -20,6 +20,6 @@ from itprobe.training import (  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:
-    import itprobe.training
+    import itprobe.training  # lazy: the old shim resolves names on use (training.loop imports torch)
 
     return getattr(itprobe.training, name)

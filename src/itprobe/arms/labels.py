@@ -19,7 +19,7 @@ from typing import Literal
 from itprobe.arms._text import label_index, map_output, meta_value, rewrite_labels, task_words, with_meta
 from itprobe.arms.registry import Noted, Skip, label_arm
 from itprobe.metrics import normalize_answer
-from itprobe.predict import Prediction
+from itprobe.records import Prediction
 from itprobe.tasks.types import Example, Instance, Negation, Task
 
 RenameScheme = Literal["neutral", "semantic"]
@@ -244,3 +244,16 @@ def old_meaning_rate(predictions: Sequence[str] | Sequence[Prediction], task: Ta
         if refs and (gold := normalize_answer(refs[0])) in old_answer
     ]
     return sum(judged) / len(judged) if judged else None
+
+
+OriginalScheme = dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def original_schemes(originals: Sequence[Task]) -> OriginalScheme:
+    """(task, id) → (output space, gold) of the original label scheme, kept beside a label arm's rows so
+    that old-label leakage and old-meaning answers can be measured (study and audit alike)."""
+    return {
+        (t.name, i.id): (tuple(t.output_space.labels) if t.output_space else (), tuple(i.outputs))
+        for t in originals
+        for i in t.instances
+    }

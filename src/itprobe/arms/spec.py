@@ -87,6 +87,16 @@ class ArmSpec:
             )
         return cls(**data)
 
+    @classmethod
+    def from_options(
+        cls, definition: str, examples: str, input_arm: str, label: str, seed: int
+    ) -> ArmSpec | None:
+        """The spec of command-line arm options (unknown names are a `UserError`), or None when every arm
+        is the original."""
+        if (definition, examples, input_arm, label) == ("original", "gold", "original", "original"):
+            return None
+        return cls(definition=definition, examples=examples, input=input_arm, label=label, seed=seed)
+
 
 @dataclass(frozen=True)
 class ArmResult:

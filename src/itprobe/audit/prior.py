@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from itprobe.predict import Prediction
+from itprobe.records import Prediction
 
 
 @dataclass(frozen=True)

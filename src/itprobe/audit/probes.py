@@ -17,7 +17,7 @@ from typing import Any, get_args
 
 from itprobe.arms import ArmSpec, apply_arms
 from itprobe.errors import UserError
-from itprobe.predict import Mode
+from itprobe.records import Mode
 from itprobe.report.model import Skipped
 from itprobe.tasks.types import Task
 

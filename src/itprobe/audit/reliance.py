@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 
 from itprobe.report.results import InstanceResult, Metric, align
-from itprobe.report.stats import Estimate, choose_cluster, ratio_ci, statistic_ci
+from itprobe.report.stats import ClusterArg, Estimate, choose_cluster, ratio_ci, statistic_ci
 
 MEANING_FREE: tuple[str, ...] = ("simplified", "empty", "irrelevant")
 REFERENCE = "original"
@@ -87,7 +87,7 @@ def reliance_estimate(
     *,
     n_boot: int = 2000,
     seed: int = 0,
-    cluster: Sequence | np.ndarray | None = None,
+    cluster: ClusterArg = None,
 ) -> tuple[Estimate, str, dict[str, float]]:
     """original − max over ``arms`` of the arm means, with a paired bootstrap CI.
 
@@ -116,7 +116,7 @@ def surviving_share(
     mode: str,
     n_boot: int = 2000,
     seed: int = 0,
-    cluster: Sequence | np.ndarray | None = None,
+    cluster: ClusterArg = None,
 ) -> Survival:
     """(simplified − random) / (original − random) with a paired bootstrap CI (see the module doc)."""
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.audit.data import AuditData
 from itprobe.audit.probes import PROBES
 from itprobe.audit.reliance import MEANING_FREE, Key, Reliance, Survival
-from itprobe.audit.runner import AuditData
 from itprobe.audit.sections import (
     MODE_LABEL,
     arm_notes_section,
@@ -28,6 +28,7 @@ from itprobe.audit.sections import (
     reliance_section,
     survival_text,
 )
+from itprobe.baselines import expected_hit_rate
 from itprobe.report.analysis import compare_arms, guessing_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.decompose import Split
@@ -58,7 +59,6 @@ CONDITIONS = (*(p for p in PROBES if p not in ("prior", "baselines", "contrast")
 
 def random_expectations(tasks: Sequence[Task]) -> dict[Key, float]:
     """(task, id) → expected exact match of a uniform guess over the task's output space."""
-    from itprobe.baselines import expected_hit_rate
 
     out: dict[Key, float] = {}
     for task in tasks:

@@ -12,28 +12,36 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gzip
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from itprobe.audit.prior import LabelPrior, calibrate, label_prior
+from itprobe.arms.labels import original_schemes
+from itprobe.audit.data import AuditData
+from itprobe.audit.prior import calibrate, label_prior
 from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, RANK_ALL, Plan, plan_audit, rank_skip_reason
+from itprobe.audit.report import build_audit_report
+from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
-from itprobe.fsio import apply_modes, temp_dir
+from itprobe.fsio import apply_modes, temp_dir, write_jsonl
+from itprobe.models import open_model
 from itprobe.models.base import LanguageModel, rank_unavailable
+from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.served import ServedOptions
-from itprobe.predict import Mode, Prediction, predict_tasks
+from itprobe.predict import predict_tasks
+from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig
-from itprobe.report.costs import CostFile
-from itprobe.report.model import Provenance, ReportData, Skipped
+from itprobe.records import Mode, Prediction
+from itprobe.report.costs import CostFile, load_costs, validate_costs
+from itprobe.report.model import Provenance, ReportData, Skipped, package_versions
+from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, results_from_predictions
+from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task
 
 DEFAULT_MAX_INSTANCES = 50
@@ -60,7 +68,7 @@ class AuditConfig:
     """
 
     tasks_path: Path
-    model: str = "smollm2-135m-instruct"
+    model: str = DEFAULT_MODEL
     task_names: tuple[str, ...] = ()
     split: str | None = None
     max_instances: int | None = DEFAULT_MAX_INSTANCES
@@ -80,18 +88,6 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
-class AuditData:
-    """What the probes produced: predictions per (probe, mode), scored rows, and the label priors."""
-
-    tasks: tuple[Task, ...]
-    plan: Plan
-    predictions: dict[tuple[str, str], list[Prediction]]
-    results: tuple[InstanceResult, ...]
-    priors: dict[str, LabelPrior] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class AuditOutcome:
     out_dir: Path
     files: dict[str, Path]
@@ -105,7 +101,6 @@ def load_audit_tasks(config: AuditConfig) -> tuple[list[Task], list[Task]]:
     Raises:
         UserError: bad source, unknown task name, or no task with instances.
     """
-    from itprobe.tasks import load_tasks
 
     kw: dict[str, Any] = {
         "split": config.split,
@@ -130,7 +125,6 @@ def load_audit_costs(config: AuditConfig, tasks: Sequence[Task]) -> CostFile | N
     """The validated cost file, or None; a `UserError` names any label or task it gets wrong."""
     if config.costs is None:
         return None
-    from itprobe.report.costs import load_costs, validate_costs
 
     costs = load_costs(config.costs)
     spaces = {t.name: tuple(t.output_space.labels) if t.output_space else () for t in tasks}
@@ -140,11 +134,7 @@ def load_audit_costs(config: AuditConfig, tasks: Sequence[Task]) -> CostFile | N
 
 def _label_rows(rows: list[InstanceResult], originals: Sequence[Task]) -> list[InstanceResult]:
     """Label-scheme rows with the labels and gold of the original scheme (for leakage / old meaning)."""
-    before = {
-        (t.name, i.id): (tuple(t.output_space.labels) if t.output_space else (), tuple(i.outputs))
-        for t in originals
-        for i in t.instances
-    }
+    before = original_schemes(originals)
     out = []
     for r in rows:
         labels, refs = before.get(r.key, ((), ()))
@@ -163,7 +153,6 @@ def score_pass(
 
 def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> list[InstanceResult]:
     """Random (seeded sample over the output space) and majority rows, once per mode they apply to."""
-    from itprobe.baselines import run_baseline
 
     rows: list[InstanceResult] = []
     for kind in ("random", "majority"):
@@ -174,32 +163,12 @@ def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> lis
     return rows
 
 
-@contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[int, str], None]]:
-    """One bar across every probe (stderr): advance(n, description)."""
-    if not enabled:
-        yield lambda n, text: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        ident = bar.add_task("audit", total=total)
-        yield lambda n, text: bar.update(ident, advance=n, description=text[:60])
-
-
 def _predict_passes(
     model: LanguageModel, plan: Plan, config: AuditConfig, tokenizer: Any, progress: bool
 ) -> tuple[dict[tuple[str, str], list[Prediction]], dict[str, float]]:
     out: dict[tuple[str, str], list[Prediction]] = {}
     timings: dict[str, float] = {}
-    with _progress(sum(p.n_instances for p in plan.passes), progress) as advance:
+    with counting_bar("audit", sum(p.n_instances for p in plan.passes), enabled=progress) as advance:
         for pss in plan.passes:
             start = time.perf_counter()
             preds: list[Prediction] = []
@@ -246,8 +215,6 @@ def collect(
 
 
 def _load_model(config: AuditConfig) -> tuple[LanguageModel, Any]:
-    from itprobe.models import open_model
-
     return open_model(
         config.model,
         precision=config.precision,
@@ -275,14 +242,6 @@ def without_rank(tasks: Sequence[Task], pool: Sequence[Task], config: AuditConfi
 
 
 def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, command: str) -> Provenance:
-    import itprobe
-
-    versions = {"itprobe": getattr(itprobe, "__version__", "")}
-    for name in ("torch", "transformers"):
-        try:
-            versions[name] = __import__(name).__version__
-        except ImportError:
-            continue
     extra = {
         "tasks": str(config.tasks_path),
         "max instances per task": str(config.max_instances),
@@ -298,7 +257,7 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
         model=str(getattr(model, "fingerprint", None) or model.identity),
         command=command,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        versions=versions,
+        versions=package_versions("torch", "transformers"),
         timings=data.timings,
         extra=extra,
     )
@@ -306,10 +265,7 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
 
 def write_results(rows: Sequence[InstanceResult], path: Path) -> Path:
     """Every scored row as gzip JSON Lines (re-analysable without the model)."""
-    with gzip.open(path, "wt", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n")
-    return path
+    return write_jsonl(path, (dataclasses.asdict(r) for r in rows))
 
 
 def _publish(tmp: Path, out: Path) -> None:
@@ -344,8 +300,6 @@ def run_audit(
         progress: show a progress bar on stderr.
         command: the command line, recorded in the provenance.
     """
-    from itprobe.audit.report import build_audit_report
-    from itprobe.report.render import write_report
 
     tasks, pool = load_audit_tasks(config)  # 1. tasks
     costs = load_audit_costs(config, tasks)  # 2. cost file, checked before any model time is spent

@@ -15,12 +15,13 @@ import numpy as np
 
 from itprobe.audit.prior import LabelPrior
 from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival, reliance_by_task, survival_by_task
+from itprobe.contrast import contrast_consistency
 from itprobe.metrics import normalize_answer
-from itprobe.predict import Prediction
+from itprobe.records import Prediction
 from itprobe.report import plots
 from itprobe.report.analysis import compliance
 from itprobe.report.model import Cell, Figure, Section, Table
-from itprobe.report.results import InstanceResult, align
+from itprobe.report.results import Aligned, InstanceResult, align
 from itprobe.report.stats import Estimate, bootstrap_ci, paired_test
 from itprobe.report.views import ci_text, jsonable
 from itprobe.tasks.types import Task
@@ -225,13 +226,13 @@ def prior_section(
     return section, data
 
 
-def _est(aligned: Any, condition: str, n_boot: int, seed: int) -> Estimate | None:
+def _est(aligned: Aligned, condition: str, n_boot: int, seed: int) -> Estimate | None:
     if aligned.n == 0:
         return None
     return bootstrap_ci(aligned.scores[condition], n_boot=n_boot, seed=seed)
 
 
-def _paired(aligned: Any, n_boot: int, seed: int) -> Estimate | None:
+def _paired(aligned: Aligned, n_boot: int, seed: int) -> Estimate | None:
     if aligned.n == 0:
         return None
     s = aligned.scores
@@ -279,7 +280,6 @@ def contrast_section(
     predictions: Mapping[tuple[str, str], Sequence[Prediction]], tasks: Sequence[Task], probes: Sequence[str]
 ) -> tuple[Section, dict[str, Any]] | None:
     """Contrast consistency of the given probes' answers, for tasks that declare contrast pairs."""
-    from itprobe.contrast import contrast_consistency
 
     if not any(t.contrast is not None for t in tasks):
         return None

@@ -6,7 +6,7 @@ import datetime as dt
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,16 +24,21 @@ from itprobe.cli.served import (
 )
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
+from itprobe.models.loading import DEFAULT_MODEL
+from itprobe.models.precision import PRECISIONS
+
+if TYPE_CHECKING:  # the audit package imports numpy and matplotlib
+    from itprobe.audit import AuditOutcome
 
 DEFAULT_PROBES = "all"
 
 
-def _summary_table(outcome) -> None:  # noqa: ANN001 (AuditOutcome; imported lazily)
+def _summary_table(outcome: AuditOutcome) -> None:
     """Per mode: a row per task and overall with the headline numbers (stdout)."""
     from rich.console import Console
     from rich.table import Table
 
-    from itprobe.audit.sections import MODE_LABEL
+    from itprobe.audit.sections import MODE_LABEL  # lazy: the audit package imports numpy, matplotlib
 
     console = Console()
     for mode, data in outcome.report.data.get("modes", {}).items():
@@ -67,88 +72,84 @@ def _kept(s: dict | None) -> str:
     return f"{100 * s['value']:.0f}% [{100 * s['low']:.0f}%, {100 * s['high']:.0f}%]"
 
 
+def audit(
+    tasks: Annotated[
+        Path, typer.Option("--tasks", help="Task source: checkout, compact JSONL(.gz), user JSONL/CSV.")
+    ],
+    model: Annotated[str, typer.Option("--model", help=SPEC_HELP)] = DEFAULT_MODEL,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output dir [default: runs/audit-<time>].")
+    ] = None,
+    task: Annotated[list[str] | None, typer.Option("--task", help="Only this task (repeatable).")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Split of a checkout/data folder.")] = None,
+    max_instances: Annotated[int, typer.Option("--max-instances", min=1, help="Instances per task.")] = 50,
+    modes: Annotated[str, typer.Option("--modes", help="rank, generate or both (comma-separated).")] = (
+        "rank,generate"
+    ),
+    probes: Annotated[
+        str, typer.Option("--probes", help="Comma-separated probes or 'all'.")
+    ] = DEFAULT_PROBES,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
+    precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    costs: Annotated[Path | None, typer.Option("--costs", help="Cost file (YAML), see docs.")] = None,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code")] = False,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Prediction cache folder.")] = None,
+    label_file: Annotated[
+        Path | None, typer.Option("--label-file", help="{task: [labels]} JSON/YAML.")
+    ] = None,
+    max_labels: Annotated[
+        int, typer.Option("--max-labels", min=0, help="Output-space detection limit.")
+    ] = 10,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    api_base: ApiBase = None,
+    api_model: ApiModel = None,
+    api_tokenizer: ApiTokenizer = None,
+    chat: Chat = False,
+    api_concurrency: ApiConcurrency = 8,
+    api_timeout: ApiTimeout = 300.0,
+    no_cache: NoCache = False,
+) -> None:
+    """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
+    from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit  # lazy: numpy, matplotlib
+
+    if precision not in PRECISIONS:
+        raise UserError(f"--precision: unknown '{precision}'; choose one of {', '.join(PRECISIONS)}")
+    if costs is not None and not costs.is_file():
+        raise UserError("no such cost file", path=costs)
+    spec, served = served_model(
+        model, api_base, api_model, tokenizer=api_tokenizer, chat=chat, concurrency=api_concurrency,
+        timeout_s=api_timeout, trust_remote_code=trust_remote_code,
+    )  # fmt: skip
+    config = AuditConfig(
+        tasks_path=tasks,
+        model=spec or model,
+        task_names=tuple(task or ()),
+        split=split,
+        max_instances=max_instances,
+        modes=parse_modes(modes),
+        probes=parse_probes(probes),
+        batch_size=batch_size,
+        precision=precision,
+        seed=seed,
+        costs=costs,
+        trust_remote_code=trust_remote_code,
+        cache_dir=cache_folder(cache_dir, no_cache),
+        max_labels=max_labels,
+        label_file=label_file,
+        n_boot=n_boot,
+        served=served,
+    )
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
+    command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
+    outcome = run_audit(config, out_dir, progress=progress, command=command)
+    _summary_table(outcome)
+    for kind, path in outcome.files.items():
+        typer.echo(f"{kind}: {path}", err=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``itprobe audit``."""
-
-    @app.command("audit")
-    def audit(
-        tasks: Annotated[
-            Path, typer.Option("--tasks", help="Task source: checkout, compact JSONL(.gz), user JSONL/CSV.")
-        ],
-        model: Annotated[str, typer.Option("--model", help=SPEC_HELP)] = "smollm2-135m-instruct",
-        out: Annotated[
-            Path | None, typer.Option("--out", help="Output dir [default: runs/audit-<time>].")
-        ] = None,
-        task: Annotated[list[str] | None, typer.Option("--task", help="Only this task (repeatable).")] = None,
-        split: Annotated[str | None, typer.Option("--split", help="Split of a checkout/data folder.")] = None,
-        max_instances: Annotated[
-            int, typer.Option("--max-instances", min=1, help="Instances per task.")
-        ] = 50,
-        modes: Annotated[str, typer.Option("--modes", help="rank, generate or both (comma-separated).")] = (
-            "rank,generate"
-        ),
-        probes: Annotated[
-            str, typer.Option("--probes", help="Comma-separated probes or 'all'.")
-        ] = DEFAULT_PROBES,
-        batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
-        precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
-        seed: Annotated[int, typer.Option("--seed")] = 0,
-        costs: Annotated[Path | None, typer.Option("--costs", help="Cost file (YAML), see docs.")] = None,
-        trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code")] = False,
-        cache_dir: Annotated[
-            Path | None, typer.Option("--cache-dir", help="Prediction cache folder.")
-        ] = None,
-        label_file: Annotated[
-            Path | None, typer.Option("--label-file", help="{task: [labels]} JSON/YAML.")
-        ] = None,
-        max_labels: Annotated[
-            int, typer.Option("--max-labels", min=0, help="Output-space detection limit.")
-        ] = 10,
-        n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
-        progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
-        api_base: ApiBase = None,
-        api_model: ApiModel = None,
-        api_tokenizer: ApiTokenizer = None,
-        chat: Chat = False,
-        api_concurrency: ApiConcurrency = 8,
-        api_timeout: ApiTimeout = 300.0,
-        no_cache: NoCache = False,
-    ) -> None:
-        """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
-        from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit
-        from itprobe.models.precision import PRECISIONS
-
-        if precision not in PRECISIONS:
-            raise UserError(f"--precision: unknown '{precision}'; choose one of {', '.join(PRECISIONS)}")
-        if costs is not None and not costs.is_file():
-            raise UserError("no such cost file", path=costs)
-        spec, served = served_model(
-            model, api_base, api_model, tokenizer=api_tokenizer, chat=chat, concurrency=api_concurrency,
-            timeout_s=api_timeout, trust_remote_code=trust_remote_code,
-        )  # fmt: skip
-        config = AuditConfig(
-            tasks_path=tasks,
-            model=spec or model,
-            task_names=tuple(task or ()),
-            split=split,
-            max_instances=max_instances,
-            modes=parse_modes(modes),
-            probes=parse_probes(probes),
-            batch_size=batch_size,
-            precision=precision,
-            seed=seed,
-            costs=costs,
-            trust_remote_code=trust_remote_code,
-            cache_dir=cache_folder(cache_dir, no_cache),
-            max_labels=max_labels,
-            label_file=label_file,
-            n_boot=n_boot,
-            served=served,
-        )
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
-        command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
-        outcome = run_audit(config, out_dir, progress=progress, command=command)
-        _summary_table(outcome)
-        for kind, path in outcome.files.items():
-            typer.echo(f"{kind}: {path}", err=True)
+    app.command("audit")(audit)

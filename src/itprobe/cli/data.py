@@ -15,6 +15,9 @@ from typing import Annotated, Any
 import typer
 
 from itprobe.fsio import check_output_dir, check_output_file
+from itprobe.suites import write_suite
+from itprobe.tasks import detect_format, load_tasks, save_tasks
+from itprobe.tasks.types import Task
 
 data_app = typer.Typer(help="Inspect, convert and generate task data.", no_args_is_help=True)
 
@@ -37,10 +40,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(data_app, name="data")
 
 
-def summarize(tasks: list[Any], path: Path, fmt: str, max_labels: int) -> dict[str, Any]:
+def summarize(tasks: list[Task], path: Path, fmt: str, max_labels: int) -> dict[str, Any]:
     """Counts, categories and classification tasks of loaded tasks (the ``--json`` document)."""
     categories = Counter(t.category or "(none)" for t in tasks)
-    rules = Counter(t.output_space.rule for t in tasks if t.is_classification)
+    spaces = [(t, t.output_space) for t in tasks if t.is_classification and t.output_space is not None]
+    rules = Counter(space.rule for _, space in spaces)
     return {
         "path": str(path),
         "format": fmt,
@@ -53,14 +57,8 @@ def summarize(tasks: list[Any], path: Path, fmt: str, max_labels: int) -> dict[s
         "n_classification": sum(t.is_classification for t in tasks),
         "space_rules": dict(rules),
         "classification": [
-            {
-                "task": t.name,
-                "labels": list(t.output_space.labels),
-                "rule": t.output_space.rule,
-                "detail": t.output_space.detail,
-            }
-            for t in tasks
-            if t.is_classification
+            {"task": t.name, "labels": list(space.labels), "rule": space.rule, "detail": space.detail}
+            for t, space in spaces
         ],
     }
 
@@ -102,7 +100,6 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Counts, categories, classification tasks and their label sets (with the rule used)."""
-    from itprobe.tasks import detect_format, load_tasks
 
     tasks = load_tasks(
         path, split=split, names=task, max_labels=max_labels, label_file=labels, max_instances=max_instances
@@ -123,7 +120,6 @@ def convert(
     max_instances: MaxInstancesOpt = None,
 ) -> None:
     """Convert to the compact format (written atomically: no partial file on error)."""
-    from itprobe.tasks import load_tasks, save_tasks
 
     check_output_file(dst)
     # no detection: detected label sets are recomputed at load time under the reader's own --max-labels
@@ -139,7 +135,6 @@ def suite(
     seed: Annotated[int, typer.Option("--seed", help="Generation seed.")] = 0,
 ) -> None:
     """Generate the built-in synthetic task suite (compact format)."""
-    from itprobe.suites import write_suite
 
     check_output_dir(out)
     for name, path in write_suite(out, seed=seed).items():

@@ -1,6 +1,7 @@
 """`itprobe score`, `itprobe baseline` and `itprobe prompts`: official metrics, trivial baselines, prompts.
 
-The files `score` reads and how they are matched: `itprobe.cli.score_files`.
+The files `score` reads and how they are matched: `itprobe.score_files`; baseline summaries:
+`itprobe.baselines.baseline_summary`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from typing import Annotated, Any
 
 import typer
 
-from itprobe.cli.score_files import load_scorable, some_ids
+from itprobe.arms import ArmSpec, apply_arms
+from itprobe.baselines import baseline_summary
 from itprobe.errors import UserError
+from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
+from itprobe.models.loading import DEFAULT_MODEL
+from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
+from itprobe.prompts import PromptConfig, encode_task
+from itprobe.score_files import load_scorable, some_ids
+from itprobe.tasks import load_tasks
 
 
-def _print_tables(report: Any, title: str) -> None:
+def _print_tables(report: ScoreReport, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -59,7 +67,6 @@ def score(
     The xlingual track's ROUGE uses the GPT-2 tokenizer (--xlingual-tokenizer).
     Unlike it: prediction ids missing from --references, and repeated ids, are errors.
     """
-    from itprobe.metrics import SpaceMarkStripped, score_predictions
 
     scorable = load_scorable(predictions, references)
     n_xlingual = scorable.tracks.count("xlingual")
@@ -85,28 +92,6 @@ def score(
         _print_tables(report, f"scores of {predictions}")
 
 
-def _load_tasks_for_baseline(
-    tasks: Path | None, references: Path | None, max_labels: int, labels: Path | None
-) -> list[Any]:
-    """Tasks from --tasks or --references, with output spaces detected (or read from --labels)."""
-    from itprobe import tasks as task_io
-
-    if tasks is not None and references is None:
-        return task_io.load_tasks(tasks, max_labels=max_labels, label_file=labels)
-    if references is not None and tasks is None:
-        return task_io.load_references(references, max_labels=max_labels, label_file=labels)
-    raise UserError("give exactly one of --tasks and --references")
-
-
-def _label_rule(tasks: list[Any]) -> str:
-    rules = {
-        t.output_space.rule + (f" ({t.output_space.detail})" if t.output_space.detail else "")
-        for t in tasks
-        if t.output_space is not None
-    }
-    return "; ".join(sorted(rules)) or "none"
-
-
 def baseline(
     kind: Annotated[str, typer.Argument(help="random | majority | copy-input | copy-demo")],
     tasks: Annotated[
@@ -128,40 +113,12 @@ def baseline(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout.")] = False,
 ) -> None:
     """Score a trivial baseline. `majority` peeks at the gold labels: an oracle reference, not a competitor."""
-    from itprobe.baselines import BASELINES, random_expectation, run_baseline, skipped_tasks
-    from itprobe.metrics import score_predictions
 
-    if kind not in BASELINES:
-        raise UserError(f"unknown baseline '{kind}' (choose from {', '.join(BASELINES)})")
-    if references is not None and kind in ("copy-input", "copy-demo"):
-        raise UserError(f"baseline '{kind}' needs inputs and demonstrations: use --tasks, not --references")
-    loaded = _load_tasks_for_baseline(tasks, references, max_labels, labels)
-    if classification_only:
-        loaded = [t for t in loaded if t.is_classification]
-    skipped = skipped_tasks(kind, loaded, seed=seed)
-    preds = run_baseline(kind, loaded, seed=seed)
-    if not preds:
-        raise UserError(f"baseline '{kind}' has no task to answer ({len(skipped)} of {len(loaded)} skipped)")
-    report = score_predictions(preds)
-    result: dict[str, Any] = {
-        "baseline": kind,
-        "exact_match": round(report.overall.exact_match, 4),
-        "rouge1": round(report.overall.rouge1, 4),
-        "rougeL": round(report.overall.rougeL, 4),
-        "n_tasks": len(report.per_task),
-        "n_instances": report.overall.n,
-        "seed": seed,
-        "n_skipped": len(skipped),
-        "skipped_tasks": skipped,
-    }
-    if kind == "random":
-        answered = [t for t in loaded if t.name in report.per_task]
-        result["expected_exact_match"] = round(100 * random_expectation(answered), 4)
-        result["expected_exact_match_task_mean"] = round(100 * random_expectation(answered, per="task"), 4)
-        result["label_rule"] = _label_rule(answered)
-    if kind == "majority":
-        result["note"] = "majority peeks at the evaluation labels: an oracle upper reference"
-    result["per_task"] = {name: s.as_dict() for name, s in report.per_task.items()}
+    result = baseline_summary(
+        kind, tasks=tasks, references=references, max_labels=max_labels, label_file=labels, seed=seed,
+        classification_only=classification_only,
+    )  # fmt: skip
+    skipped = result["skipped_tasks"]
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -183,8 +140,6 @@ def baseline(
 def _load_tokenizer(spec: str) -> Any:
     from transformers import AutoTokenizer
 
-    from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
-
     try:
         source = str(packaged_model_dir(spec)) if spec in PACKAGED else spec
         return AutoTokenizer.from_pretrained(source)
@@ -192,15 +147,6 @@ def _load_tokenizer(spec: str) -> Any:
         raise UserError(str(err)) from None
     except (OSError, ValueError) as err:
         raise UserError(f"cannot load tokenizer '{spec}': {err}") from None
-
-
-def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> Any:
-    """The ArmSpec for the options (it rejects unknown names), or None when every arm is the original."""
-    if (definition, examples, input_arm, label) == ("original", "gold", "original", "original"):
-        return None
-    from itprobe.arms import ArmSpec
-
-    return ArmSpec(definition=definition, examples=examples, input=input_arm, label=label, seed=seed)
 
 
 def prompts(
@@ -235,19 +181,15 @@ def prompts(
     ] = None,
 ) -> None:
     """Print Tk-Instruct prompts, one JSON line per instance: {task, id, prompt, targets[, arm]}."""
-    from itprobe.prompts import PromptConfig, encode_task
-    from itprobe.tasks import load_tasks
 
     config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
-    spec = _arm_spec(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
-    tok = _load_tokenizer(tokenizer or "smollm2-135m-instruct") if max_source_tokens is not None else None
+    spec = ArmSpec.from_options(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
+    tok = _load_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
     chosen = load_tasks(tasks, names=task) if task else load_tasks(tasks)
     # the irrelevant-definition arm draws from every task of the source, not only the chosen ones
     pool = load_tasks(tasks) if spec is not None and task else chosen
     for item in chosen:
         if spec is not None:
-            from itprobe.arms import apply_arms
-
             result = apply_arms(item, spec, pool=pool)
             for note in result.notes:
                 typer.echo(f"{item.name}: {note}", err=True)

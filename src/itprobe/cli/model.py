@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from itprobe.arms import ArmSpec, apply_arms
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -29,19 +30,22 @@ from itprobe.cli.served import (
 )
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_file
+from itprobe.models import open_model
+from itprobe.models.base import rank_unavailable
+from itprobe.predict import predict_tasks, write_predictions
+from itprobe.prompts import PromptConfig
+from itprobe.tasks import load_tasks
 
 ORIGINAL_ARMS = ("original", "gold", "original", "original")  # definition, examples, input, label
 
 
 def _tasks(path: Path, names: list[str] | None, arms: dict[str, Any]) -> list[Any]:
     """The chosen tasks with the arms applied; skipped tasks are reported on stderr."""
-    from itprobe.tasks import load_tasks
 
     pool = load_tasks(path)
     chosen = load_tasks(path, names=names) if names else pool
     if (arms["definition"], arms["examples"], arms["input"], arms["label"]) == ORIGINAL_ARMS:
         return chosen
-    from itprobe.arms import ArmSpec, apply_arms
 
     spec = ArmSpec(**arms)
     kept = []
@@ -99,10 +103,6 @@ def predict(
     if mode not in ("generate", "rank"):
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     check_output_file(out)  # before any model time
-    from itprobe.models import open_model
-    from itprobe.models.base import rank_unavailable
-    from itprobe.predict import predict_tasks, write_predictions
-    from itprobe.prompts import PromptConfig
 
     arms = {
         "definition": definition_arm,

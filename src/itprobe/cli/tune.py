@@ -8,27 +8,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from itprobe.arms import ArmSpec
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
-
-
-def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> Any:
-    if (definition, examples, input_arm, label) == ("original", "gold", "original", "original"):
-        return None
-    from itprobe.arms import ArmSpec
-
-    return ArmSpec(definition=definition, examples=examples, input=input_arm, label=label, seed=seed)
+from itprobe.models.loading import DEFAULT_MODEL
+from itprobe.models.precision import TRAIN_PRECISIONS
+from itprobe.prompts import PromptConfig
+from itprobe.tasks import load_tasks
+from itprobe.training.config import LoraSettings, TrainConfig
 
 
 def train_command(
     tasks: Annotated[Path, typer.Option(help="Training tasks: NatInst checkout, compact or user JSONL/CSV.")],
     out: Annotated[Path, typer.Option(help="Output directory (model in OUT/model).")],
     model: Annotated[str, typer.Option(help="Model SPEC: packaged alias, local directory or HF id.")] = (
-        "smollm2-135m-instruct"
+        DEFAULT_MODEL
     ),
     task: Annotated[list[str] | None, typer.Option(help="Only this task (repeatable).")] = None,
     split: Annotated[
@@ -76,16 +74,13 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON to stdout.")] = False,
 ) -> None:
     """Instruction-tune a model; the result loads with `itprobe predict --model OUT/model`."""
-    from itprobe.prompts import PromptConfig
-    from itprobe.tasks import load_tasks
-    from itprobe.training.config import LoraSettings, TrainConfig
 
     check_output_dir(out)  # before any model time
     if method not in ("full", "lora"):
         raise UserError(f"unknown --method '{method}'; choose full or lora")
-    if precision not in ("auto", "fp32", "bf16"):
+    if precision not in TRAIN_PRECISIONS:
         raise UserError(f"unknown --precision '{precision}'; choose auto, fp32 or bf16")
-    spec = _arm_spec(
+    spec = ArmSpec.from_options(
         definition_arm, examples_arm, input_arm, label_arm, seed if arm_seed is None else arm_seed
     )
     prompt = PromptConfig(
@@ -118,7 +113,7 @@ def train_command(
         resume=resume,
     )
     loaded_tasks = load_tasks(tasks, split=split, names=task or None)
-    from itprobe.training.loop import train
+    from itprobe.training.loop import train  # lazy: the loop imports torch
 
     result = train(config, loaded_tasks, progress=progress)
     summary = {

@@ -39,7 +39,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "HFLanguageModel":
-        from itprobe.models.hf import HFLanguageModel
+        from itprobe.models.hf import HFLanguageModel  # lazy: imports torch
 
         return HFLanguageModel
     raise AttributeError(f"module 'itprobe.models' has no attribute '{name}'")

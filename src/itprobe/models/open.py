@@ -10,7 +10,8 @@ from typing import Any
 
 from itprobe.models.base import LanguageModel
 from itprobe.models.endpoint import is_served
-from itprobe.models.served import ServedOptions
+from itprobe.models.loading import load_model
+from itprobe.models.served import ServedOptions, connect
 
 
 def open_model(
@@ -28,12 +29,9 @@ def open_model(
     decides precision and batching).
     """
     if is_served(spec):
-        from itprobe.models.served import connect
-
         model = connect(spec, served or ServedOptions(trust_remote_code=trust_remote_code))
         return model, model.tokenizer
-    from itprobe.models.hf import HFLanguageModel
-    from itprobe.models.loading import load_model
+    from itprobe.models.hf import HFLanguageModel  # lazy: imports torch
 
     loaded = load_model(spec, precision=precision, trust_remote_code=trust_remote_code, device=device)
     return HFLanguageModel(loaded, batch_size=batch_size), loaded.tokenizer

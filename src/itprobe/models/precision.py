@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from itprobe.errors import UserError
 
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     import torch
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+TrainPrecision = Literal["auto", "fp32", "bf16"]  # training: fp16 has no loss scaling here
+TRAIN_PRECISIONS: tuple[str, ...] = get_args(TrainPrecision)
 CPU_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 

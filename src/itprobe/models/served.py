@@ -43,6 +43,7 @@ from itprobe.errors import UserError
 from itprobe.models.base import ChoiceScore
 from itprobe.models.boundary import causal_choice_ids, encode
 from itprobe.models.endpoint import ApiClient, Endpoint, ServerRejected, parse_spec
+from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 
 ADAPTER_VERSION = "openai/v1"  # bump when requests or parsing change, so cached predictions are not reused
 # the /models fields that name a model (request-time fields such as vLLM's `created` or permission ids are not)
@@ -64,8 +65,6 @@ class ServedOptions:
 
 def _load_tokenizer(spec: str, trust_remote_code: bool) -> Any:
     from transformers import AutoTokenizer
-
-    from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 
     try:
         location = str(packaged_model_dir(spec)) if spec in PACKAGED else spec

@@ -17,10 +17,9 @@ Input contract (study runner and audit code against this): a sequence of `Instan
 - ``original_labels`` / ``original_references``: set only by label-scheme probes (the labels and gold
   before the change) for the leakage and old-meaning rates.
 
-Main entry points:
-- `write_study_report(results, out_dir, reference="original", primary="simplified", untuned="untuned",
-  baselines=("random", "majority"), costs=None, provenance=None, ...)` → report.md/html/json + plots/.
-- Building blocks for other reports (the audit): `views.scores_section`, `views.comparison_section`,
+The reports themselves live with their producers: `itprobe.study.views.build_study_report` (the study) and
+`itprobe.audit.report.build_audit_report` (the audit). This package holds what they share:
+- Building blocks: `views.scores_section`, `views.comparison_section`,
   `views.compliance_section`, `views.per_task_section`, `views_risk.cost_section`,
   `views_risk.curve_section`, `analysis.compare_arms`, `analysis.condition_estimate`,
   `verdict.make_verdict`, then `ReportData(...)` and `write_report(report, out_dir, stem="audit")`.
@@ -31,7 +30,6 @@ Main entry points:
 from itprobe.report.model import Figure, Provenance, ReportData, Section, Skipped, Table
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, results_from_predictions, to_frame
-from itprobe.report.study import build_study_report, write_study_report
 
 __all__ = [
     "Figure",
@@ -41,9 +39,7 @@ __all__ = [
     "Section",
     "Skipped",
     "Table",
-    "build_study_report",
     "results_from_predictions",
     "to_frame",
     "write_report",
-    "write_study_report",
 ]

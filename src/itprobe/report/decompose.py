@@ -114,12 +114,11 @@ def split_difference(
     if not parts.keys:
         return None
     cluster = align(rows, [reference, other], "in_format").resampling()
-    kw = {"n_boot": n_boot, "seed": seed, "cluster": cluster}
-    total = bootstrap_ci(parts.difference, **kw)
+    total = bootstrap_ci(parts.difference, n_boot=n_boot, seed=seed, cluster=cluster)
 
     def part(values: np.ndarray) -> Part:
         p = zero_test(values, cluster=cluster, seed=seed)
-        return Part(bootstrap_ci(values, **kw), p, p)
+        return Part(bootstrap_ci(values, n_boot=n_boot, seed=seed, cluster=cluster), p, p)
 
     modes = {r.mode for r in rows if r.in_space_strict is not None}
     return Split(

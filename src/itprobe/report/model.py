@@ -6,9 +6,12 @@ tables and figures, notes, skipped probes and provenance.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from itprobe import __version__
 
 Cell = str | int | float | None
 
@@ -54,6 +57,18 @@ class Skipped(_Strict):
     probe: str
     task: str = ""
     reason: str
+
+
+def package_versions(*names: str) -> dict[str, str]:
+    """{"itprobe": its version, name: installed version} for the named distributions that are installed
+    (read from their metadata: nothing is imported)."""
+    out = {"itprobe": __version__}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
 
 
 class Provenance(_Strict):

@@ -67,6 +67,14 @@ def _reference_lines(ax, references: Mapping[str, float], scale: float) -> None:
         ax.axhline(value * scale, linestyle=style, color=color, linewidth=1.4, label=_text(name))
 
 
+def _label(ax, title: str, ylabel: str, *, legend: bool = True) -> None:
+    """The y label, the title and (``legend``) the legend beside the axes."""
+    ax.set_ylabel(_text(ylabel, 60))
+    ax.set_title(_text(title, 80))
+    if legend:
+        _legend_outside(ax)
+
+
 def _legend_outside(ax) -> None:
     # beside the axes, never over the bars or lines
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
@@ -110,10 +118,7 @@ def bar_figure(
         rotation=30 if len(labels) > 4 else 0,
         ha="right" if len(labels) > 4 else "center",
     )
-    ax.set_ylabel(_text(ylabel, 60))
-    ax.set_title(_text(title, 80))
-    if references:
-        _legend_outside(ax)
+    _label(ax, title, ylabel, legend=bool(references))
     return fig
 
 
@@ -150,9 +155,7 @@ def stacked_parts(
         rotation=30 if len(labels) > 4 else 0,
         ha="right" if len(labels) > 4 else "center",
     )
-    ax.set_ylabel(_text(ylabel, 60))
-    ax.set_title(_text(title, 80))
-    _legend_outside(ax)
+    _label(ax, title, ylabel)
     return _save(fig, path)
 
 
@@ -182,9 +185,7 @@ def curve_chart(
         ax.set_xscale("log", base=2)
         ax.set_xticks(sizes, [str(s) for s in sizes])
     ax.set_xlabel("training instances per task")
-    ax.set_ylabel(_text(ylabel, 60))
-    ax.set_title(_text(title, 80))
-    _legend_outside(ax)
+    _label(ax, title, ylabel)
     return _save(fig, path)
 
 

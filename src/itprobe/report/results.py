@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from itprobe.contrast import alignment_key
+from itprobe.metrics import instance_scores, normalize_answer
+from itprobe.report.stats import choose_cluster
+
 if TYPE_CHECKING:
     import pandas as pd
 
-    from itprobe.predict import Prediction
+    from itprobe.records import Prediction
     from itprobe.report.stats import Clusters
 
 Metric = Literal["exact_match", "rougeL"]
@@ -80,8 +84,6 @@ class InstanceResult:
     def unit(self) -> tuple[str, str]:
         """(cluster, item) for the bootstrap: the contrast group (else the task) and the input it shares."""
         if len(self.contrast) == 2:
-            from itprobe.contrast import alignment_key
-
             group, side = self.contrast
             return f"pair:{group}", f"pair:{group}\x1f{alignment_key(self.id, side)}"
         return self.task, f"{self.task}\x1f{self.id}"
@@ -100,8 +102,6 @@ def _gold_of(references: Sequence[str], labels: Sequence[str]) -> str:
     if not references:
         return ""
     if labels:
-        from itprobe.metrics import normalize_answer
-
         space = {normalize_answer(label) for label in labels}
         for ref in references:
             if normalize_answer(ref) in space:
@@ -118,33 +118,31 @@ def results_from_predictions(
     train_arm: str = "",
     test_arm: str = "",
 ) -> list[InstanceResult]:
-    """Score predictions with `itprobe.metrics` and wrap them as `InstanceResult`s of one condition."""
-    from itprobe.metrics import exact_match, in_space_loose, in_space_strict, rouge_l
+    """Score predictions with `itprobe.metrics.instance_scores` and wrap them as `InstanceResult`s of one
+    condition."""
 
-    out = []
-    for p in predictions:
-        has_space = len(p.labels) > 0
-        out.append(
-            InstanceResult(
-                condition=condition,
-                task=p.task,
-                id=p.id,
-                exact_match=float(exact_match(p.prediction, list(p.references))),
-                rougeL=float(rouge_l(p.prediction, list(p.references))),
-                prediction=p.prediction,
-                references=tuple(p.references),
-                labels=tuple(p.labels),
-                category=p.category,
-                in_space_strict=bool(in_space_strict(p.prediction, list(p.labels))) if has_space else None,
-                in_space_loose=bool(in_space_loose(p.prediction, list(p.labels))) if has_space else None,
-                seed=seed,
-                size=size,
-                train_arm=train_arm,
-                test_arm=test_arm,
-                mode=p.mode,
-            )
+    predictions = list(predictions)
+    return [
+        InstanceResult(
+            condition=condition,
+            task=p.task,
+            id=p.id,
+            exact_match=score.exact_match,
+            rougeL=score.rougeL,
+            prediction=p.prediction,
+            references=tuple(p.references),
+            labels=tuple(p.labels),
+            category=p.category,
+            in_space_strict=score.in_space_strict,
+            in_space_loose=score.in_space_loose,
+            seed=seed,
+            size=size,
+            train_arm=train_arm,
+            test_arm=test_arm,
+            mode=p.mode,
         )
-    return out
+        for p, score in zip(predictions, instance_scores(predictions), strict=True)
+    ]
 
 
 def to_frame(results: Sequence[InstanceResult]) -> pd.DataFrame:
@@ -195,7 +193,6 @@ def resampling_of(
 
     ``units`` maps a key to its (cluster, item); keys without an entry are their task's.
     """
-    from itprobe.report.stats import choose_cluster
 
     rows = [units.get(k, (k[0], f"{k[0]}\x1f{k[1]}")) for k in keys]
     paired = any(c.startswith("pair:") for c, _ in rows)

@@ -16,6 +16,7 @@ import numpy as np
 
 from itprobe.report import plots
 from itprobe.report.analysis import ArmComparison, compliance, condition_estimate
+from itprobe.report.curves import SizeComparison
 from itprobe.report.decompose import Part, Split
 from itprobe.report.model import Cell, Figure, Section, Table
 from itprobe.report.results import InstanceResult, Metric, align
@@ -156,6 +157,18 @@ def scores_section(
     return section, data
 
 
+def comparison_cells(c: ArmComparison | SizeComparison) -> list[Cell]:
+    """A paired comparison's cells: difference with CI, the test, raw and Holm p, format and meaning parts."""
+    return [
+        ci_text(c.test.diff, sign=True),
+        c.test.test,
+        f"{c.test.p_value:.3g}",
+        f"{c.p_adjusted:.3g}",
+        part_text(c.split.format if c.split else None, c.split),
+        part_text(c.split.meaning if c.split else None, c.split),
+    ]
+
+
 def comparison_section(
     em: Sequence[ArmComparison],
     rouge: Sequence[ArmComparison] = (),
@@ -175,12 +188,7 @@ def comparison_section(
         rows.append(
             [
                 display(c.arm),
-                ci_text(c.test.diff, sign=True),
-                c.test.test,
-                f"{c.test.p_value:.3g}",
-                f"{c.p_adjusted:.3g}",
-                part_text(c.split.format if c.split else None, c.split),
-                part_text(c.split.meaning if c.split else None, c.split),
+                *comparison_cells(c),
                 ci_text(r.test.diff, sign=True) if r else None,
                 *([kept_text(c.kept)] if base else []),
             ]

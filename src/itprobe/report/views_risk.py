@@ -12,7 +12,14 @@ from itprobe.report.curves import gain_per_doubling, learning_curve, smallest_wi
 from itprobe.report.model import Cell, Figure, Section, Table
 from itprobe.report.results import InstanceResult, _gold_of, resampling_of, units_of
 from itprobe.report.stats import Estimate, bootstrap_ci, holm, paired_test
-from itprobe.report.views import UNADJUSTED, ci_text, display, jsonable, part_text, seeds_note
+from itprobe.report.views import (
+    UNADJUSTED,
+    ci_text,
+    comparison_cells,
+    display,
+    jsonable,
+    seeds_note,
+)
 
 
 def _rows(results: Sequence[InstanceResult], condition: str, size: int | None) -> list[InstanceResult]:
@@ -185,18 +192,7 @@ def curve_section(
             note=seeds_note(results, list(conditions)),
         )
     )
-    cmp_rows: list[list[Cell]] = [
-        [
-            c.size,
-            ci_text(c.test.diff, sign=True),
-            c.test.test,
-            f"{c.test.p_value:.3g}",
-            f"{c.p_adjusted:.3g}",
-            part_text(c.split.format if c.split else None, c.split),
-            part_text(c.split.meaning if c.split else None, c.split),
-        ]
-        for c in win.comparisons
-    ]
+    cmp_rows: list[list[Cell]] = [[c.size, *comparison_cells(c)] for c in win.comparisons]
     section.tables.append(
         Table(
             title=f"{reference} − {primary} per size",

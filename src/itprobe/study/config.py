@@ -28,10 +28,14 @@ from pydantic import (
     model_validator,
 )
 
+from itprobe.arms import ArmSpec
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
 from itprobe.errors import UserError
+from itprobe.models.loading import DEFAULT_MODEL
+from itprobe.models.precision import Precision, TrainPrecision
+from itprobe.prompts import PromptConfig
+from itprobe.records import Mode
 
-Mode = Literal["generate", "rank"]
 BaselineKind = Literal["random", "majority", "untuned"]
 
 
@@ -96,8 +100,6 @@ class ArmConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_with_arms(self) -> ArmConfig:
-        from itprobe.arms import ArmSpec
-
         try:
             ArmSpec(**self.spec_fields())
         except UserError as err:
@@ -107,10 +109,8 @@ class ArmConfig(_Strict):
     def spec_fields(self) -> dict[str, Any]:
         return self.model_dump(exclude={"name_"}, exclude_none=True)
 
-    def to_spec(self, seed: int) -> Any:
+    def to_spec(self, seed: int) -> ArmSpec:
         """The `itprobe.arms.ArmSpec` of this arm with ``seed``."""
-        from itprobe.arms import ArmSpec
-
         return ArmSpec(**self.spec_fields(), seed=seed)
 
     @property
@@ -156,7 +156,7 @@ class TrainingConfig(_Strict):
     max_steps: PositiveInt | None = None
     batch_size: PositiveInt = 8
     grad_accum: PositiveInt = 1
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    precision: TrainPrecision = "auto"
     lora_r: PositiveInt = 16
     max_target_tokens: PositiveInt = 128
     checkpoint_every: int = Field(default=100, ge=0)  # optimizer steps between checkpoints (0: only the last)
@@ -168,7 +168,7 @@ class EvalConfig(_Strict):
     modes: list[Mode] = Field(default_factory=lambda: list[Mode](["rank"]), min_length=1)
     length_normalized: bool = False  # rank by mean log-prob per label token instead of the sum
     batch_size: PositiveInt = 8
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Precision = "auto"
     # the generation protocol (itprobe.decoding): a fixed cap, never derived from the test references
     max_new_tokens: PositiveInt = DEFAULT_MAX_NEW_TOKENS
     stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
@@ -197,9 +197,7 @@ class PromptSettings(_Strict):
     add_explanation: bool = False
     max_source_tokens: PositiveInt | None = None
 
-    def to_prompt_config(self) -> Any:
-        from itprobe.prompts import PromptConfig
-
+    def to_prompt_config(self) -> PromptConfig:
         return PromptConfig(**self.model_dump())
 
 
@@ -219,7 +217,7 @@ class StudyConfig(_Strict):
 
     name: str = "study"  # also the default run folder runs/<name>: a safe slug, never a path
     description: str = ""
-    model: str = "smollm2-135m-instruct"
+    model: str = DEFAULT_MODEL
     data: DataConfig = Field(default_factory=DataConfig)
     train_tasks: TrainTasksConfig = Field(default_factory=TrainTasksConfig)
     test_tasks: TestTasksConfig = Field(default_factory=TestTasksConfig)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from itprobe.errors import UserError
 from itprobe.study.config import DataConfig, StudyConfig, TestTasksConfig, TrainTasksConfig
+from itprobe.suites import SuiteConfig, generate_suite
+from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task
 
 
@@ -36,8 +38,6 @@ def tasks_digest(tasks: Sequence[Task]) -> str:
 
 
 def _load_suite(data: DataConfig) -> tuple[list[Task], list[Task], str]:
-    from itprobe.suites import SuiteConfig, generate_suite
-
     try:
         suite_config = SuiteConfig(**data.suite)
     except TypeError as err:
@@ -49,7 +49,6 @@ def _load_suite(data: DataConfig) -> tuple[list[Task], list[Task], str]:
 def _load_source(data: DataConfig, test_instances: int | None) -> tuple[list[Task], list[Task], str]:
     """(train, test, description). Test tasks come with their first ``test_instances`` instances, output
     spaces detected on their evaluation instances (`itprobe.tasks.load_tasks`: the first 100 or more)."""
-    from itprobe.tasks import load_tasks
 
     if data.source == "suite":
         return _load_suite(data)

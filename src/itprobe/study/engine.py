@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from itprobe.arms import ArmSpec
+from itprobe.models import open_model
 from itprobe.models.base import LanguageModel
 from itprobe.study.config import StudyConfig
 from itprobe.tasks.types import Task
+from itprobe.training import LoraSettings, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class TrainJob:
     """One training run of a grid cell."""
 
     tasks: tuple[Task, ...]
-    arm: Any  # itprobe.arms.ArmSpec, seeded with the cell's seed
+    arm: ArmSpec  # seeded with the cell's seed
     size: int
     seed: int
     out_dir: Path
@@ -93,8 +96,6 @@ class HFEngine:
         """A local model, or a served one (``openai:BASE_URL#NAME``, e.g. ``eval.untuned_model``)."""
         from transformers.utils import logging
 
-        from itprobe.models import open_model
-
         logging.disable_progress_bar()  # the study's own bar covers the grid; per-load bars only add noise
         model, tokenizer = open_model(
             spec,
@@ -105,7 +106,7 @@ class HFEngine:
         return Loaded(model, tokenizer)
 
     def train(self, job: TrainJob) -> Trained:
-        from itprobe.training import LoraSettings, TrainConfig, train
+        from itprobe.training.loop import train  # lazy: the loop imports torch
 
         settings = self.config.training
         train_config = TrainConfig(

@@ -9,7 +9,7 @@ A cell's id is a hash of everything that decides its result (model identity, dat
 training and evaluation settings, prompt encoding), so a rerun recognises finished cells, a changed setting
 never reuses a stale result, and adding an arm to a config leaves the other cells' ids unchanged.
 
-Report conditions (`condition_name`): a trained cell tested under its own arm is named after the arm
+Report conditions (`condition_name`, rendered from an `itprobe.records.Condition`): a trained cell tested under its own arm is named after the arm
 (``simplified``); under another test arm ``<train>@<test>`` (``simplified@original``); the untuned model
 and baselines are ``untuned`` / ``random`` / ``majority`` on original prompts and ``untuned@<test>`` etc.
 under an altered test arm.
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from itprobe.errors import UserError
+from itprobe.records import Condition
 from itprobe.study.config import ArmConfig, Mode, StudyConfig
 
 CellKind = Literal["trained", "untuned", "baseline"]
@@ -62,9 +63,8 @@ def condition_name(
 ) -> str:
     if kind == "trained":
         assert train_arm is not None
-        return train_arm.name if test_arm == train_arm else f"{train_arm.name}@{test_arm.name}"
-    base = baseline or "untuned"
-    return base if test_arm == ORIGINAL else f"{base}@{test_arm.name}"
+        return Condition(train_arm.name, "" if test_arm == train_arm else test_arm.name).label
+    return Condition(baseline or "untuned", "" if test_arm == ORIGINAL else test_arm.name).label
 
 
 def _digest(payload: dict[str, Any]) -> str:

@@ -24,10 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.arms import apply_arms_to_tasks
+from itprobe.models.loading import spec_identity
+from itprobe.models.precision import resolve_precision
 from itprobe.prompts import encode_task
 from itprobe.study.config import ArmConfig, StudyConfig
-from itprobe.study.data import StudyData
-from itprobe.study.grid import Cell
+from itprobe.study.data import StudyData, load_study_data
+from itprobe.study.grid import Cell, expand_grid
+from itprobe.study.store import STORE_NAME, ResultsStore
 from itprobe.tasks.types import Task
 
 # share of the measured matmul rate each workload reaches (fp32, 2-core CPU, 270M model; docs/study.md)
@@ -162,7 +165,7 @@ def _eval_pass(
 ) -> EvalPass:
     """Token counts as the engine batches them: a task's instances in batches of ``eval.batch_size``, the
     prefix that a batch shares once, each instance's remaining suffix."""
-    from itprobe.models.prefix import common_prefix_length
+    from itprobe.models.prefix import common_prefix_length  # lazy: imports torch
 
     prompt = config.prompt.to_prompt_config()
     suffix = prefix = instances = 0
@@ -190,7 +193,6 @@ def plan_study(
     size: ModelSize,
 ) -> StudyPlan:
     """The plan of ``cells`` (``done``: ids already in the store)."""
-    from itprobe.models.precision import resolve_precision
 
     passes: dict[tuple[ArmConfig, str], EvalPass] = {}
     plans = []
@@ -223,11 +225,6 @@ def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
     """Load the data and the tokenizer (not the weights) and plan every cell; cells already in
     ``run_dir``'s store are marked done."""
     from transformers import AutoTokenizer
-
-    from itprobe.models.loading import spec_identity
-    from itprobe.study.data import load_study_data
-    from itprobe.study.grid import expand_grid
-    from itprobe.study.store import STORE_NAME, ResultsStore
 
     data = load_study_data(config)
     location, identity = spec_identity(config.model)

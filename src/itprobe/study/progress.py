@@ -12,8 +12,9 @@ import math
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import TimeElapsedColumn
+
+from itprobe.progress import stderr_progress
 
 if TYPE_CHECKING:
     from itprobe.study.config import StudyConfig
@@ -58,18 +59,10 @@ class GridProgress:
         self._train_total = 0.0
         self._train_done = 0.0
         self.enabled = enabled
-        self.console = Console(stderr=True)
-        self._progress = Progress(
-            TextColumn("[bold]cells {task.fields[cells]}[/]"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            TextColumn("{task.description}"),
-            console=self.console,
-            disable=not enabled,
-        )
+        self._progress = stderr_progress(
+            "[bold]cells {task.fields[cells]}[/]", "{task.percentage:>3.0f}%", TimeElapsedColumn(), "ETA",
+            count=False, trailing=("{task.description}",), enabled=enabled,
+        )  # fmt: skip
         total = sum(train + sum(passes) for train, passes in self._work) or 1.0
         self._task = self._progress.add_task("", total=total, cells=self._cells_text())
 

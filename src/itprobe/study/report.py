@@ -1,7 +1,7 @@
 """The study report, rebuilt from ``results.sqlite`` alone (no model, no task files).
 
 Stored rows become `itprobe.report.InstanceResult`s with one *condition* per (cell kind, train arm, test arm,
-mode) — names as in `itprobe.study.grid` — and `itprobe.report.build_study_report` computes the views; this
+mode) — names as in `itprobe.study.grid` — and `itprobe.study.views.build_study_report` computes the views; this
 module adds what only a study knows: provenance (config hash, model identity, timings), coverage of the grid,
 the arms' notes (summarised per arm and note; the per-task detail goes to report.json), which conditions'
 gold follows a changed instruction (negated, relabelled test arms), the contrast pairs the bootstrap keeps
@@ -16,30 +16,51 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from itprobe.contrast import contrast_consistency
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
+from itprobe.records import Condition, Mode, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
-from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
+from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
+from itprobe.tasks.types import Contrast, OutputSpace, Task
+
+if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
+    from itprobe.report import InstanceResult, Provenance, Section
+    from itprobe.report.costs import CostFile
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
 
-def condition_of(cell: CellRecord, test_arm: str) -> str:
-    """The report condition of a cell's answers under ``test_arm`` (names as in `itprobe.study.grid`)."""
+def cell_condition(cell: CellRecord, test_arm: str) -> Condition:
+    """The report condition of a cell's answers under ``test_arm`` (as `itprobe.study.grid` names it)."""
     if cell.kind == "trained":
-        return cell.train_arm if test_arm == cell.train_arm else f"{cell.train_arm}@{test_arm}"
-    base = cell.baseline or "untuned"
-    return base if test_arm == "original" else f"{base}@{test_arm}"
+        return Condition(cell.train_arm, "" if test_arm == cell.train_arm else test_arm)
+    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm)
+
+
+def condition_of(cell: CellRecord, test_arm: str) -> str:
+    """The label of `cell_condition`."""
+    return cell_condition(cell, test_arm).label
+
+
+def study_conditions(cells: Sequence[CellRecord]) -> dict[str, Condition]:
+    """Every condition the stored answers form, by label (first seen first)."""
+    out: dict[str, Condition] = {}
+    for cell in cells:
+        for r in cell.rows:
+            condition = cell_condition(cell, r.test_arm)
+            out.setdefault(condition.label, condition)
+    return out
 
 
 def instance_results(
     cells: Sequence[CellRecord], mode: str, tasks: dict[str, TaskInfo] | None = None
-) -> list[Any]:
+) -> list[InstanceResult]:
     """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s; with
     ``tasks``, rows of contrast-pair tasks carry their (group, side)."""
-    from itprobe.report import InstanceResult
+    from itprobe.report import InstanceResult  # lazy: report imports numpy, matplotlib
 
     pairs = {
         t.name: (t.contrast_group, t.contrast_side or "") for t in (tasks or {}).values() if t.contrast_group
@@ -121,9 +142,10 @@ def _mode_report(
     cells: Sequence[CellRecord],
     tasks: dict[str, TaskInfo],
     runs: Sequence[dict[str, Any]],
-    cost_file: Any,
+    cost_file: CostFile | None,
 ) -> dict[str, Path]:
-    from itprobe.report import Skipped, build_study_report, write_report
+    from itprobe.report import Skipped, write_report  # lazy: numpy, matplotlib
+    from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
 
     results = instance_results(cells, mode, tasks)
     conditions = list(dict.fromkeys(r.condition for r in results))
@@ -131,18 +153,21 @@ def _mode_report(
         raise UserError(
             "no results for the original instruction yet (no finished 'original' cell)", path=out_dir
         )
+    records = study_conditions(cells)
     references = [
-        c for c in conditions if c.split("@")[0] in ("random", "majority") or c.startswith("untuned@")
+        c
+        for c in conditions
+        if not records[c].trained and (records[c].trained_with != "untuned" or records[c].tested_with)
     ]
     primary = config.report.primary or (
-        "simplified" if "simplified" in conditions else _first_altered(conditions)
+        "simplified" if "simplified" in conditions else _first_altered([records[c] for c in conditions])
     )
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
         provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode), n_boot=config.report.n_boot,
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
-        follow=follow_conditions(cells, conditions),
+        follow=follow_conditions(cells, [records[c] for c in conditions]),
     )  # fmt: skip
     report.data["arm_notes"] = [
         {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
@@ -155,7 +180,7 @@ def _mode_report(
     return write_report(report, out_dir, stem="report")
 
 
-def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[str]) -> list[str]:
+def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Condition]) -> list[str]:
     """Conditions tested with an arm whose gold follows the changed instruction (negated definition or a
     label arm), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
     follow_arms = set()
@@ -164,12 +189,11 @@ def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[str]) ->
             arm = ArmConfig.model_validate(raw)
             if arm.definition == "negated" or arm.label != "original":
                 follow_arms.add(arm.name)
-    return [c for c in conditions if c.split("@")[-1] in follow_arms]
+    return [c.label for c in conditions if c.test_arm in follow_arms]
 
 
-def _first_altered(conditions: Sequence[str]) -> str:
-    skip = ("original", "untuned", "random", "majority")
-    return next((c for c in conditions if c.split("@")[0] not in skip), "original")
+def _first_altered(conditions: Sequence[Condition]) -> str:
+    return next((c.label for c in conditions if c.trained and c.trained_with != "original"), "original")
 
 
 def save_costs(config: StudyConfig, run_dir: Path) -> None:
@@ -182,8 +206,8 @@ def save_costs(config: StudyConfig, run_dir: Path) -> None:
         shutil.copyfile(source, run_dir / COSTS_FILE)
 
 
-def _costs(run_dir: Path, costs: str | Path | None) -> Any:
-    from itprobe.report.costs import load_costs
+def _costs(run_dir: Path, costs: str | Path | None) -> CostFile | None:
+    from itprobe.report.costs import load_costs  # lazy: numpy, matplotlib
 
     path = Path(costs) if costs is not None else run_dir / COSTS_FILE
     if costs is None and not path.is_file():
@@ -207,7 +231,7 @@ def untuned_note(model: str) -> str:
     return f"'untuned' is {packaged.describes}: the paper's untuned baseline."
 
 
-def _arm_notes(cells: Sequence[CellRecord]) -> list[Any]:
+def _arm_notes(cells: Sequence[CellRecord]) -> list[ArmNote]:
     return list(dict.fromkeys(n for cell in cells for n in cell.notes))
 
 
@@ -233,7 +257,7 @@ def _notes(config: StudyConfig, cells: Sequence[CellRecord], mode: str) -> list[
     return notes
 
 
-def arm_note_summary(notes: Sequence[Any], *, listed: int = 3) -> list[str]:
+def arm_note_summary(notes: Sequence[ArmNote], *, listed: int = 3) -> list[str]:
     """One line per (test arm, note) with the number of tasks it applies to; notes that differ per task
     (which other definition, which new label words) are counted, with up to ``listed`` named."""
     by_arm: dict[str, Counter[str]] = defaultdict(Counter)
@@ -260,10 +284,10 @@ def _unprefixed(note: str) -> str:
     return rest if sep and " " not in head else note
 
 
-def _provenance(config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]) -> Any:
-    from importlib.metadata import version
-
-    from itprobe.report import Provenance
+def _provenance(
+    config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]
+) -> Provenance:
+    from itprobe.report.model import Provenance, package_versions  # lazy: numpy, matplotlib
 
     seconds: dict[str, float] = defaultdict(float)
     for cell in cells:
@@ -273,18 +297,17 @@ def _provenance(config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence
     return Provenance(
         config_hash=config.hash, model=", ".join(identities) or config.model,
         command=f"itprobe run ({config.name})", created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        versions={"itprobe": version("itprobe")}, timings={k: round(v, 2) for k, v in sorted(seconds.items())},
+        versions=package_versions(), timings={k: round(v, 2) for k, v in sorted(seconds.items())},
         extra={"runs": str(len(runs)), "data": config.data.source, "cells": str(len(cells))},
     )  # fmt: skip
 
 
-def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tuple[Any, dict[str, Any]] | None:
+def contrast_section(
+    results: Sequence[InstanceResult], tasks: dict[str, TaskInfo]
+) -> tuple[Section, dict[str, Any]] | None:
     """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs."""
-    from itprobe.contrast import contrast_consistency
-    from itprobe.predict import Prediction
-    from itprobe.report import Section, Table
-    from itprobe.report.views import display
-    from itprobe.tasks.types import Contrast, OutputSpace, Task
+    from itprobe.report import Section, Table  # lazy: numpy, matplotlib
+    from itprobe.report.views import display  # lazy: numpy, matplotlib
 
     paired = [
         Task(name=t.name, definition="", contrast=Contrast(t.contrast_group, t.contrast_side or ""),
@@ -297,10 +320,11 @@ def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tupl
     for r in results:
         if r.size is not None:
             largest[r.condition] = max(largest.get(r.condition, r.size), r.size)
-    runs: dict[str, dict[int, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    runs: dict[str, dict[int, list[Prediction]]] = defaultdict(lambda: defaultdict(list))
     for r in results:
         if r.task in names and r.size == largest.get(r.condition):
-            pred = Prediction(r.task, r.id, r.prediction, r.references, r.mode, labels=r.labels)
+            mode: Mode = "rank" if r.mode == "rank" else "generate"
+            pred = Prediction(r.task, r.id, r.prediction, r.references, mode, labels=r.labels)
             runs[r.condition][r.seed].append(pred)
     rows: list[list[str | int | float | None]] = []
     data: dict[str, Any] = {}

@@ -15,13 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from itprobe.arms import apply_arms_to_tasks
+from itprobe.arms.labels import original_schemes
+from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
+from itprobe.metrics import instance_scores
 from itprobe.models.base import rank_unavailable
+from itprobe.predict import predict_tasks
+from itprobe.records import Prediction
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.engine import Engine, HFEngine, Loaded, Trained, TrainJob, barrier, is_main_process
 from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.progress import GridProgress, cell_work
+from itprobe.study.report import build_report
 from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, PredictionRow, ResultsStore, TaskInfo
 from itprobe.tasks.types import Task
 
@@ -63,8 +70,6 @@ class _Context:
         """The test tasks under ``arm`` (tasks it skips left out) and what the arm said about each task."""
         key = (arm, seed)
         if key not in self._arm_cache:
-            from itprobe.arms import apply_arms_to_tasks
-
             tasks, notes = apply_arms_to_tasks(list(self.data.test), arm.to_spec(seed))
             kept = {t.name for t in tasks}
             flat = [
@@ -125,8 +130,6 @@ def run_study(
     problem = ""
     # 4. the report, from the store alone; a shard holds part of the grid: merge the shards first
     if options.report and options.shard is None and is_main_process():
-        from itprobe.study.report import build_report
-
         try:
             reports = build_report(run_dir)
         except UserError as err:  # e.g. no 'original' arm to compare with: the results are still stored
@@ -257,8 +260,6 @@ def _drop_model(cell: Cell, ctx: _Context) -> None:
 
 
 def _baseline(cell: Cell, ctx: _Context) -> tuple[list[PredictionRow], list[ArmNote]]:
-    from itprobe.baselines import run_baseline
-
     rows: list[PredictionRow] = []
     notes: list[ArmNote] = []
     for arm in cell.test_arms:
@@ -274,7 +275,6 @@ def _baseline(cell: Cell, ctx: _Context) -> tuple[list[PredictionRow], list[ArmN
 def _evaluate(
     loaded: Loaded, cell: Cell, ctx: _Context, timings: dict[str, float]
 ) -> tuple[list[PredictionRow], list[ArmNote]]:
-    from itprobe.predict import predict_tasks
 
     prompt = ctx.config.prompt.to_prompt_config()
     rows: list[PredictionRow] = []
@@ -302,20 +302,14 @@ def _evaluate(
 
 
 def prediction_rows(
-    preds: list[Any], arm: ArmConfig, mode: str, originals: tuple[Task, ...]
+    preds: list[Prediction], arm: ArmConfig, mode: str, originals: tuple[Task, ...]
 ) -> list[PredictionRow]:
     """Score predictions (official metrics, format compliance) into store rows of one (arm, mode) pass.
 
     ``mode`` is the pass's mode (in a rank pass, tasks without an output space are answered by generation).
     For a label arm the output space and gold of the original scheme are kept too (old-label leakage).
     """
-    from itprobe.metrics import in_space_loose, in_space_strict, instance_scores
-
-    before: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    if arm.label != "original":
-        for task in originals:
-            labels = task.output_space.labels if task.output_space is not None else ()
-            before.update({(task.name, inst.id): (tuple(labels), inst.outputs) for inst in task.instances})
+    before = original_schemes(originals) if arm.label != "original" else {}
     rows = []
     for pred, score in zip(preds, instance_scores(preds), strict=True):
         assert (pred.task, pred.id) == (score.task, score.id)
@@ -334,8 +328,8 @@ def prediction_rows(
                 exact_match=score.exact_match,
                 rouge1=score.rouge1,
                 rougeL=score.rougeL,
-                in_space_strict=in_space_strict(pred.prediction, labels) if labels else None,
-                in_space_loose=in_space_loose(pred.prediction, labels) if labels else None,
+                in_space_strict=score.in_space_strict,
+                in_space_loose=score.in_space_loose,
                 label_logprobs=tuple(pred.label_logprobs),
                 original_labels=old_labels,
                 original_references=old_refs,

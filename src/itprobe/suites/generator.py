@@ -23,6 +23,7 @@ from itprobe.errors import UserError
 from itprobe.fsio import atomic_write
 from itprobe.suites.families import ALL_FAMILIES
 from itprobe.suites.family import Family, Rule, definition, n_phrasings, sentence
+from itprobe.tasks.compact import save_tasks
 from itprobe.tasks.types import Contrast, Example, Instance, Negation, OutputSpace, Task
 
 GENERATOR_VERSION = "itprobe-suite/2"
@@ -309,7 +310,6 @@ def write_suite(out_dir: str | Path, seed: int = 0, config: SuiteConfig = SuiteC
     Returns:
         ``{"train": ..., "test": ..., "manifest": ...}`` paths.
     """
-    from itprobe.tasks.compact import save_tasks
 
     suite = generate_suite(seed, config)
     out = Path(out_dir)

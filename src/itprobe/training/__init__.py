@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from itprobe.training.config import FULL_LR, LORA_LR, TK_PROMPT, LoraSettings, TrainConfig, TrainResult
+from itprobe.training.output import StepInfo
 
 if TYPE_CHECKING:
     from itprobe.training.loop import train
@@ -30,11 +31,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # the loop imports torch; keep `import itprobe.training` cheap for the CLI
     if name == "train":
-        from itprobe.training.loop import train
+        from itprobe.training.loop import train  # lazy: the loop imports torch
 
         return train
     if name == "StepInfo":
-        from itprobe.training.output import StepInfo
-
         return StepInfo
     raise AttributeError(f"module 'itprobe.training' has no attribute '{name}'")

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from itprobe.errors import UserError
+from itprobe.models.loading import DEFAULT_MODEL
+from itprobe.models.precision import TRAIN_PRECISIONS, TrainPrecision
 from itprobe.prompts import PromptConfig
 
 if TYPE_CHECKING:
     from itprobe.arms import ArmSpec
 
 Method = Literal["full", "lora"]
-TrainPrecision = Literal["auto", "fp32", "bf16"]
 Schedule = Literal["constant", "linear"]
 ReferenceChoice = Literal["random", "first"]
 
@@ -53,7 +54,7 @@ class TrainConfig:
     """
 
     out_dir: Path
-    model: str = "smollm2-135m-instruct"
+    model: str = DEFAULT_MODEL
     data: str = ""  # where the tasks came from (a path), recorded in the model's metadata
     arms: ArmSpec | None = None
     prompt: PromptConfig = TK_PROMPT
@@ -93,7 +94,7 @@ class TrainConfig:
             "max_target_tokens": self.max_target_tokens >= 1,
             "warmup_steps": self.warmup_steps >= 0,
             "method": self.method in ("full", "lora"),
-            "precision": self.precision in ("auto", "fp32", "bf16"),
+            "precision": self.precision in TRAIN_PRECISIONS,
             "schedule": self.schedule in ("constant", "linear"),
             "reference": self.reference in ("random", "first"),
         }

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from itprobe.arms import apply_arms
 from itprobe.errors import UserError
 from itprobe.prompts import PromptConfig, encode
 from itprobe.tasks.types import Task
@@ -79,7 +80,6 @@ def _is_identity(spec: ArmSpec) -> bool:
 def _apply_arm(task: Task, spec: ArmSpec | None, pool: Sequence[Task]) -> tuple[Task | None, tuple[str, ...]]:
     if spec is None or _is_identity(spec):
         return task, ()
-    from itprobe.arms import apply_arms
 
     others = tuple(t for t in pool if t.name != task.name)
     result = apply_arms(task, spec, pool=others)

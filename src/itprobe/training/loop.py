@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from itprobe.errors import UserError
 from itprobe.tasks.types import Task
 from itprobe.training import checkpoint as ckpt
 from itprobe.training.batching import collate, epoch_plan, split_global, steps_per_epoch
@@ -188,8 +189,6 @@ def _resume_state(cfg: TrainConfig, objective: Any, optimizer: Any, fingerprint:
         return fresh
     saved = ckpt.read_state(found[-1])
     if saved.fingerprint != fingerprint:
-        from itprobe.errors import UserError
-
         raise UserError(
             f"the checkpoint in {found[-1]} was made with other settings or data; "
             "use --no-resume to start over or choose another --out"
@@ -257,8 +256,6 @@ def train(
     global_batch = config.batch_size * parts
     per_epoch = steps_per_epoch(len(examples), global_batch, parts)
     if per_epoch == 0:
-        from itprobe.errors import UserError
-
         raise UserError(f"{len(examples)} examples cannot fill one batch of {parts} micro-batches")
     total = config.max_steps or max(1, round(config.epochs * per_epoch))
     fingerprint = config.fingerprint(data_digest(examples), global_batch)

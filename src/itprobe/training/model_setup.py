@@ -9,6 +9,9 @@ from typing import Any, Protocol
 
 import torch
 
+from itprobe.errors import UserError
+from itprobe.models import load_model
+from itprobe.models.precision import resolve_precision
 from itprobe.training.checkpoint import RunState
 from itprobe.training.config import TrainConfig
 from itprobe.training.output import save_final_model
@@ -47,8 +50,6 @@ def configure_sharding(accelerator: Any, config: TrainConfig) -> None:
 
     if accelerator.distributed_type == DistributedType.DEEPSPEED:
         if config.grad_accum != 1:
-            from itprobe.errors import UserError
-
             raise UserError(
                 "under DeepSpeed use --grad-accum 1 (raise --batch-size or the process count instead)"
             )
@@ -64,7 +65,6 @@ def autocast_for(precision: str, device: torch.device) -> Any:
     ``auto`` follows `itprobe.models.resolve_precision`: bf16 on CUDA GPUs that support it and on CPUs with
     AMX or AVX-512-BF16, fp32 elsewhere.
     """
-    from itprobe.models.precision import resolve_precision
 
     dtype = resolve_precision(precision, device)
     if dtype == torch.bfloat16:
@@ -74,7 +74,6 @@ def autocast_for(precision: str, device: torch.device) -> Any:
 
 def load_for_training(spec: str, device: torch.device) -> Any:
     """Load weights in fp32 (the master copy the optimizer updates; compute may still run in bf16)."""
-    from itprobe.models import load_model
 
     return load_model(spec, precision="fp32", device=device)
 
@@ -174,8 +173,6 @@ def save_trained(
     state_dict = None
     if is_sharded(accelerator):
         if config.method == "lora":
-            from itprobe.errors import UserError
-
             raise UserError("saving LoRA under FSDP/DeepSpeed is not supported; use DDP for LoRA")
         full = accelerator.get_state_dict(objective)  # collective: every process takes part
         state_dict = {k.removeprefix("model."): v for k, v in full.items()}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.fsio import apply_modes, atomic_write, remove_tree, temp_dir
+from itprobe.progress import stderr_progress
 
 METADATA_FILE = "itprobe_model.json"
 LOG_FILE = "train.log"
@@ -77,19 +78,7 @@ class ProgressBar:
         self.progress: Any = None
         if not enabled:
             return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.progress = Progress(
-            TextColumn("train"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TextColumn("{task.fields[speed]} tok/s"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
+        self.progress = stderr_progress("train", "loss {task.fields[loss]}", "{task.fields[speed]} tok/s")
         self.task = self.progress.add_task("train", total=total, completed=start, loss="-", speed="-")
         self.progress.start()
 

@@ -19,39 +19,13 @@ is an error (the official script ignores the first and keeps the last of the sec
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
-from itprobe.predict import Prediction
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; bad JSON or encoding is a UserError naming the line."""
-    if not path.is_file():
-        raise UserError("no such file", path=path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    lineno = 0
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise UserError(f"not valid JSON ({err.msg})", path=path, line=lineno) from None
-                if not isinstance(obj, dict):
-                    raise UserError("expected a JSON object", path=path, line=lineno)
-                yield lineno, obj
-    except UnicodeDecodeError:
-        raise UserError("not UTF-8 text", path=path, line=lineno + 1) from None
-    except (OSError, EOFError) as err:  # e.g. a truncated or fake .gz
-        raise UserError(f"cannot read ({err})", path=path) from None
+from itprobe.fsio import read_jsonl
+from itprobe.records import Prediction
 
 
 def _get(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: tuple[Path, int]) -> Any:
@@ -130,7 +104,7 @@ class Scorable:
 def _load_references(path: Path) -> dict[str, Reference]:
     """id -> `Reference` from a leaderboard reference file (``track`` defaults to "default")."""
     refs: dict[str, Reference] = {}
-    for lineno, obj in _read_jsonl(path):
+    for lineno, obj in read_jsonl(path):
         where = (path, lineno)
         ident = _get(obj, "id", str, where)
         if ident in refs:
@@ -156,7 +130,7 @@ def load_scorable(predictions: Path, references: Path | None) -> Scorable:
     With ``references``, every reference id without a prediction is scored as "" (listed in ``missing``).
     """
     parsed = [
-        (ln, _parse_line(obj, (predictions, ln), references is None)) for ln, obj in _read_jsonl(predictions)
+        (ln, _parse_line(obj, (predictions, ln), references is None)) for ln, obj in read_jsonl(predictions)
     ]
     if not parsed:
         raise UserError("no predictions", path=predictions)
@@ -177,12 +151,14 @@ def load_scorable(predictions: Path, references: Path | None) -> Scorable:
         raise UserError(
             f"{len(unknown)} prediction ids are not in {references}: {some_ids(unknown)}", path=predictions
         )
-    out, tracks, missing = [], [], []
+    out: list[Prediction] = []
+    tracks: list[str] = []
+    missing: list[str] = []
     for ident, ref in refs.items():  # reference order, as the official script
-        p = by_id.get(ident)
-        if p is None:
+        found = by_id.get(ident)
+        if found is None:
             missing.append(ident)
-            p = Prediction(ref.task, ident, "", (), "generate")
+        p = found if found is not None else Prediction(ref.task, ident, "", (), "generate")
         out.append(replace(p, task=ref.task, references=ref.references, category=ref.category))
         tracks.append(ref.track)
     return Scorable(out, tracks, missing)
