@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+STARTED = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 NATINST = ROOT.parent / "shared" / "data" / "natinst"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -138,7 +139,9 @@ def mfu(flops: int, seconds: float, peak_gflops: float) -> float:
 
 
 def emit(result: dict[str, Any], out: Path | None) -> None:
-    """Print the result as one JSON object (the last thing on stdout) and write it to ``out``."""
+    """Print the result as one JSON object (the last thing on stdout) and write it to ``out``; the wall time
+    of the whole run (imports to here) is recorded as ``wall_seconds``."""
+    result = {**result, "argv": sys.argv[1:], "wall_seconds": round(time.perf_counter() - STARTED, 1)}
     text = json.dumps(result, indent=2)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
