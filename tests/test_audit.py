@@ -67,12 +67,10 @@ def test_reliance_numbers(audit) -> None:
     _, report, _ = audit
     rank = report["data"]["modes"]["rank"]["reliance"]
     per_task = {r["scope"]: r for r in rank["per_task"]}
-    # alpha: 1 − max(simplified 3/8, empty 3/8, irrelevant 0); beta: 1 − 4/6
+    # alpha: 1 − max(simplified 3/8, empty 3/8); beta: 1 − 4/6 (irrelevant: skipped, see below)
     assert per_task["alpha-task"]["estimate"]["mean"] == pytest.approx(5 / 8)
     assert per_task["beta-task"]["estimate"]["mean"] == pytest.approx(1 / 3)
-    assert dict(per_task["alpha-task"]["arms"]) == pytest.approx(
-        {"simplified": 3 / 8, "empty": 3 / 8, "irrelevant": 0.0}
-    )
+    assert dict(per_task["alpha-task"]["arms"]) == pytest.approx({"simplified": 3 / 8, "empty": 3 / 8})
     overall = rank["overall"]
     assert overall["best_arm"] == "simplified" and overall["n"] == 14
     assert overall["estimate"]["mean"] == pytest.approx(0.5)
@@ -87,8 +85,41 @@ def test_reliance_numbers(audit) -> None:
 def test_summary_is_plain_and_honest(audit) -> None:
     _, report, _ = audit
     summary = report["summary"]
-    assert summary[0].startswith("rank classification: the model relies on the instruction's meaning: +50.0")
+    rank = next(line for line in summary if line.startswith("rank classification: the original"))
+    assert rank.startswith(
+        "rank classification: the original instruction beats the best arm without the task's own definition "
+        "(simplified) by +50.0 EM points"
+    )
+    # rank mode: no format part by construction; 7 discordant of 14 is not significant after Holm
+    assert "Split: none in rank classification (no format part by construction" in rank
+    assert "not claimed (p (Holm) = 0.078)" in rank
+    # generation: without a rule the fake answers "maybe": the whole loss is format, never "meaning"
+    gen = next(line for line in summary if line.startswith("generation: the original"))
+    assert "+100.0 [+100.0, +100.0] from answers leaving the label set (format)" in gen
+    assert "The model relies on the instruction for the output format" in gen
+    assert "meaning" not in gen
     assert any("2 task(s)" in line and "these tasks" in line for line in summary)
+
+
+class _GuessingModel(FakeModel):
+    """Answers the first label whatever the prompt says: exactly the guessing rate on these tasks."""
+
+    def generate(self, prompts, max_new_tokens, stop=()):  # noqa: ANN001, ANN201
+        self.calls += len(prompts)
+        return ["yes"] * len(prompts)
+
+    def score_choices(self, prompts, choices):  # noqa: ANN001, ANN201
+        return super().score_choices(["no rule"] * len(prompts), choices)
+
+
+def test_gate_comes_first_when_original_does_not_beat_guessing(tmp_path: Path) -> None:
+    config = AuditConfig(tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"), n_boot=200, modes=("rank",))
+    outcome = run_audit(config, tmp_path / "out", model=_GuessingModel(), progress=False)
+    summary = outcome.report.summary
+    assert summary[0].startswith("rank classification: original does not solve these tasks beyond guessing")
+    assert summary[1].startswith("Not assessable (original does not beat guessing): rank classification:")
+    verdict = outcome.report.data["modes"]["rank"]["verdict"]
+    assert verdict["assessable"] is False and verdict["headline"].startswith("original does not solve")
 
 
 def test_label_probes_prior_and_costs(audit) -> None:
@@ -105,14 +136,15 @@ def test_label_probes_prior_and_costs(audit) -> None:
     assert prior["favoured"] == "yes" and prior["probs"] == pytest.approx([p_yes, 1 - p_yes])
     assert prior["calibrated_minus_rank"]["mean"] == 0.0
     costs = report["data"]["modes"]["rank"]["costs"]["expected_cost"]
-    # irrelevant answers the opposite: alpha 3 missed yes x 20 + 5 false alarms x 1, beta 6 x 1 (default)
-    assert costs["irrelevant"]["mean"] == pytest.approx((60 + 5 + 6) / 14)
+    assert "irrelevant" not in costs
     assert costs["simplified"]["mean"] == pytest.approx((5 + 2) / 14)
     assert report["data"]["modes"]["generate"]["costs"]["expected_cost"]["simplified"]["mean"] == (
         pytest.approx((8 * 5 + 6 * 1) / 14)  # "maybe" is out of space: 5 on alpha, the default 1 on beta
     )
     skipped = {(s["probe"], s["task"]) for s in report["skipped"]}
     assert ("negated", "alpha-task") in skipped and ("contrast", "") in skipped
+    # the two tasks share their label set (yes/no), so neither may lend the other its definition
+    assert {("irrelevant", "alpha-task"), ("irrelevant", "beta-task")} <= skipped
 
 
 def test_cache_makes_a_rerun_model_free(audit) -> None:

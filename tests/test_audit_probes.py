@@ -79,7 +79,8 @@ def test_plan_irrelevant_needs_another_task_and_prior_needs_rank() -> None:
     assert "rank mode" in reasons[("prior", "")]
     assert [p.probe for p in plan.passes] == ["original"]
     # with a pool, irrelevant draws from it
-    other = _task("other", ("yes", "no"))
-    plan = plan_audit([task], ("original", "irrelevant"), ("generate",), pool=[task, other])
+    other = _task("other", ("A", "B"))
+    sibling = _task("sibling", ("no", "yes"))  # the same label set: never drawn
+    plan = plan_audit([task], ("original", "irrelevant"), ("generate",), pool=[task, sibling, other])
     (irrelevant,) = [p for p in plan.passes if p.probe == "irrelevant"]
     assert irrelevant.tasks[0].definition == other.definition

@@ -93,7 +93,6 @@ def test_score_itprobe_predictions_and_table(tmp_path: Path, capsys: pytest.Capt
 @pytest.mark.parametrize(
     ("pred_rows", "message"),
     [
-        (PAIRS[:2], "1 reference ids have no prediction: b-1"),
         ([*PAIRS, {"id": "zz-9", "prediction": "x"}], "1 prediction ids are not in"),
         ([*PAIRS, PAIRS[0]], ":4 field 'id': duplicate id 'a-1'"),
         ([{"id": "a-1"}], ":1 field 'prediction': missing field"),

@@ -137,3 +137,20 @@ def test_user_errors_are_one_line(args: list[str], message: str, capsys: pytest.
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_plan_lists_cells_marks_done_ones_and_runs_nothing(
+    cli_run: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, run_dir = cli_run
+    before = store_snapshot(run_dir)
+    main(["run", str(config), "--out", str(run_dir), "--plan"])
+    done = capsys.readouterr().out
+    assert store_snapshot(run_dir) == before  # a plan writes nothing
+    assert "0 of 5 cells to run" in done and "simplified n=2 seed=0" in done
+    main(["run", str(config), "--out", str(tmp_path / "fresh"), "--plan"])
+    fresh = capsys.readouterr().out
+    assert "5 of 5 cells to run" in fresh and not (tmp_path / "fresh").exists()
+    rows = {line.split()[0]: line for line in fresh.splitlines() if line.startswith(("original", "untuned"))}
+    assert "2 ex" not in rows["untuned"] and "simplified x rank" not in rows["original"]
+    assert "estimated time left" in fresh

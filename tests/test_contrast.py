@@ -107,3 +107,30 @@ def test_rule_blind_strategies_stay_at_or_below_the_agreement_bound(suite_tasks,
     assert all(g.consistency <= g.agreement for g in report.groups)
     assert report.overall.consistency == pytest.approx(report.overall.agreement)
     assert all(g.chance is not None and g.chance <= 0.25 for g in report.groups)
+
+
+def test_input_blind_ceiling_is_the_best_constant_answer_per_side():
+    a = _task("a", ["Yes", "Yes", "Yes", "No"])
+    b = _task("b", ["No", "No", "Yes", "Yes"])
+    (g,) = contrast_consistency(_preds(a, ["Yes"] * 4) + _preds(b, ["No"] * 4), [a, b]).groups
+    # cells (Yes,No) x2, (Yes,Yes), (No,Yes): the constants Yes on a and No on b are right on both sides
+    # for 2 of 4 items; no pair of constants does better. Rule-blind (same answer on both sides): 1 of 4.
+    assert g.input_blind == 0.5 and g.agreement == 0.25
+    assert g.consistency == 0.5  # exactly what that constant strategy scores
+    report = contrast_consistency(_preds(a, ["Yes"] * 4) + _preds(b, ["No"] * 4), [a, b])
+    assert report.overall.input_blind == 0.5
+    assert report.to_dict()["overall"]["input_blind"] == 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_constant_answers_per_task_never_pass_the_input_blind_ceiling(seed):
+    tasks = generate_suite(seed).test
+    for pick in range(3):
+        preds = _suite_preds(
+            tasks, lambda t, i, k=pick: t.output_space.labels[k % len(t.output_space.labels)]
+        )
+        report = contrast_consistency(preds, tasks)
+        assert all(g.consistency <= g.input_blind + 1e-12 for g in report.groups)
+    # balanced cells: the ceiling is 1/|cells| of the family (1/2 for complementary yes/no pairs)
+    report = contrast_consistency(_suite_preds(tasks, lambda t, i: i.outputs[0]), tasks)
+    assert all(g.input_blind <= 0.5 for g in report.groups)

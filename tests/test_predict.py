@@ -248,6 +248,9 @@ def test_cache_never_shares_results_between_real_models(
     assert [p.label_logprobs for p in preds_a[:5]] != [p.label_logprobs for p in preds_b[:5]]
     bf16 = HFLanguageModel(load_model(str(tmp_path / "other"), precision="bf16"))
     assert bf16.fingerprint != b.fingerprint  # same weights, other precision: another cache entry
+    # outside fp32 the batch size decides near-ties, so it names the cache entry too; in fp32 it does not
+    assert HFLanguageModel(bf16.loaded, batch_size=4).fingerprint != bf16.fingerprint
+    assert HFLanguageModel(b.loaded, batch_size=4).fingerprint == b.fingerprint
 
 
 class RecordingModel(CountingModel):

@@ -55,3 +55,52 @@ def test_align_averages_seeds_and_keeps_common_instances():
     assert aligned.scores["a"].tolist() == [0.5]
     assert aligned.scores["b"].tolist() == [0.0]
     assert align(rows, ["a"], size="any").scores["a"].tolist() == [pytest.approx(2 / 3), 1.0]
+
+
+def _paired_rows(n_pairs: int, *, contrast: bool) -> list[InstanceResult]:
+    """Both sides of a contrast pair answered on the same 5 inputs, with the same score on each input."""
+    rows = []
+    for g in range(n_pairs):
+        for side in ("a", "b"):
+            for i in range(5):
+                score = float((g + i) % 3 == 0)
+                rows.append(
+                    InstanceResult(
+                        "original",
+                        f"pair{g}-{side}",
+                        f"x{g}-{i}-{side}",
+                        score,
+                        score,
+                        contrast=(f"pair{g}", side) if contrast else (),
+                    )
+                )
+    return rows
+
+
+def test_contrast_pairs_are_resampled_together():
+    # issue 13.14: the two sides of a pair share their inputs; with >= 10 pairs the pair is the cluster
+    many = align(_paired_rows(10, contrast=True), ["original"])
+    cluster = many.resampling()
+    assert cluster is not None and cluster.unit == "pair"
+    labels = dict(zip(many.keys, cluster.labels, strict=True))
+    assert labels[("pair3-a", "x3-1-a")] == labels[("pair3-b", "x3-4-b")]
+    assert len(set(cluster.labels.tolist())) == 10
+    # 16 tasks without pairs would be task clusters
+    assert align(_paired_rows(10, contrast=False), ["original"]).resampling().unit == "task"  # type: ignore[union-attr]
+
+
+def test_with_few_pairs_the_shared_item_is_resampled():
+    from itprobe.report.analysis import condition_estimate
+
+    few = align(_paired_rows(6, contrast=True), ["original"])
+    cluster = few.resampling()
+    assert cluster is not None and cluster.unit == "item"
+    labels = dict(zip(few.keys, cluster.labels, strict=True))
+    assert labels[("pair2-a", "x2-3-a")] == labels[("pair2-b", "x2-3-b")]
+    assert labels[("pair2-a", "x2-3-a")] != labels[("pair2-a", "x2-4-a")]
+    # identical scores on both sides: resampling sides independently would understate the spread
+    paired = condition_estimate(_paired_rows(4, contrast=True), "original", n_boot=4000)
+    naive = condition_estimate(_paired_rows(4, contrast=False), "original", n_boot=4000)
+    assert paired is not None and naive is not None
+    assert paired.method == "item-cluster" and naive.method == "instance"
+    assert (paired.high - paired.low) > 1.2 * (naive.high - naive.low)

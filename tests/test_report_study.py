@@ -129,15 +129,17 @@ def test_write_study_report(tmp_path, results):
     data = json.loads(paths["json"].read_text())
     assert data["data"]["main_size"] == 32 and data["data"]["sizes"] == [2, 8, 32]
     assert data["provenance"]["config_hash"] == "abc123"
-    assert data["summary"][0].startswith("simplified: the model uses")
+    assert data["summary"][0].startswith("simplified: removing the definition beyond its output space costs")
+    assert data["summary"][1].startswith("Tuning: original − untuned")
     plots = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
-    assert {"scores.png", "learning-curve.png", "per-task.png", "cost.png"} <= set(plots)
-    assert len(plots) == 4 + len(TASKS)  # one confusion matrix per task
+    assert {"scores.png", "learning-curve.png", "per-task.png", "cost.png", "gain-split.png"} <= set(plots)
+    assert len(plots) == 5 + len(TASKS)  # one confusion matrix per task
     assert any(p.startswith("confusion-original-task0_triage") for p in plots)
     md = paths["md"].read_text()
     for heading in (
         "## Scores per arm at 32",
         "## original vs each altered arm",
+        "## What tuning taught: format or meaning",
         "## Format compliance",
         "## How much data a PoC needs",
         "## Per task and per category",
@@ -216,3 +218,59 @@ def test_label_scheme_leakage_and_old_meaning():
     assert comp.old_meaning == pytest.approx(2 / 3)
     assert comp.leakage == 0.0
     assert compliance(make_results(seeds=(0,), n=2), "original", size=2).leakage is None
+
+
+def test_oracle_and_interval_labels_in_the_report(tmp_path, results):
+    # issues 13.8 (majority is an oracle), 13.13 (unadjusted CIs beside Holm p), 13.15 (seed variance)
+    paths = write_study_report(results, tmp_path, n_boot=200)
+    md = paths["md"].read_text()
+    assert "| majority (oracle) | 180 |" in md  # scores table
+    assert "| majority (oracle) | 180 | 100.0 |" in md  # compliance table
+    assert "| task | original | simplified | random | majority (oracle) | untuned |" in md  # per task
+    assert "lines: random, majority (oracle), untuned" in md
+    assert "| majority |" not in md
+    assert "original − arm, EM points [95% CI, unadjusted] | test | p | p (Holm)" in md
+    assert "do not include seed-to-seed variance" in md
+    assert "2 seeds averaged, seed variance not in the CI" in md
+
+
+def test_reference_lines_have_distinct_styles_and_the_legend_leaves_the_bars_free():
+    from itprobe.report.plots import bar_figure, reference_style
+    from itprobe.report.stats import Estimate
+
+    styles = [reference_style(i) for i in range(12)]
+    assert len(set(map(str, styles))) == 12
+    refs = {"random": 0.5, "majority (oracle)": 0.55, "untuned": 0.3, "untuned@simplified": 0.2}
+    fig = bar_figure(
+        ["original", "simplified", "empty"],
+        [Estimate(0.9, 0.85, 0.95, 10)] * 3,
+        title="t",
+        ylabel="y",
+        references=refs,
+    )
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    (ax,) = fig.axes
+    legend = ax.get_legend()
+    box, axes_box = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert box.x0 >= axes_box.x1  # beside the axes, not over the bars
+    lines = [line for line in ax.get_lines() if line.get_label() in refs]
+    assert len(lines) == len(refs)
+    assert len({(str(line.get_linestyle()), line.get_color()) for line in lines}) == len(refs)
+
+
+def test_gate_first_when_original_does_not_beat_guessing(tmp_path):
+    guessing = {**P, ("original", 32): 0.5, ("simplified", 32): 0.45}
+    paths = write_study_report(make_results(seeds=(0,), p=guessing), tmp_path, n_boot=200)
+    data = json.loads(paths["json"].read_text())
+    summary = data["summary"]
+    assert summary[0].startswith("original does not solve these tasks beyond guessing")
+    assert data["data"]["verdict"]["assessable"] is False
+    assert all(
+        line.startswith("Not assessable") for line in summary[1:] if line.startswith(("simplified", "Not"))
+    )
+    assert any(
+        line.startswith("Not assessable (original does not beat guessing): simplified") for line in summary
+    )

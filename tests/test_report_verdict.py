@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itprobe.report.analysis import ArmComparison
 from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
-from itprobe.report.verdict import arm_line, gain_line, make_verdict, removes
+from itprobe.report.verdict import REMOVES, arm_line, gain_line, is_follow, make_verdict, removes
 
 
 def paired(diff: float, low: float, high: float, p: float, n: int = 120) -> PairedResult:
@@ -20,49 +20,65 @@ def cmp(arm: str, test: PairedResult, p_adj: float, k: RatioEstimate | None = No
     return ArmComparison(arm, "original", test, p_adj, k, "untuned" if k else "")
 
 
-def test_no_evidence_when_the_ci_includes_zero():
+def test_no_difference_is_never_called_the_same():
     line = arm_line(cmp("simplified", paired(0.02, -0.03, 0.07, 0.4), 0.4))
     assert line.startswith(
-        "simplified: no evidence that the model uses the instruction's meaning beyond the output "
-        "space at this sample size (n=120)"
+        "simplified vs original: no difference detected at this size; the data allow differences from "
+        "-3.0 to +7.0 points"
     )
-    assert "+2.0 points [-3.0, +7.0]" in line
-    assert "cannot be ruled out" in line
+    assert "+2.0 [-3.0, +7.0] points" in line
+    assert "same" not in line and "equivalent" not in line
 
 
-def test_mostly_format_needs_the_whole_ci_above_the_threshold():
+def test_equivalence_needs_the_whole_ci_inside_the_margin():
+    line = arm_line(cmp("empty", paired(0.01, -0.04, 0.045, 0.6), 0.6))
+    assert line.startswith("empty vs original: equivalent within ±5 points (the whole 95% CI, [-4.0, +4.5]")
+    assert "equivalent" not in arm_line(cmp("empty", paired(0.01, -0.04, 0.055, 0.6), 0.6))
+
+
+def test_most_of_the_gain_survives_needs_the_whole_ci_above_the_threshold():
     strong = arm_line(cmp("simplified", paired(0.02, -0.03, 0.07, 0.4), 0.4, kept(0.95, 0.85, 1.05)))
     assert (
-        "most of the gain survives removing the instruction's meaning beyond the output space: the model mostly "
-        "learned the output format" in strong
+        "It keeps 95% [85%, 105%] of the gain over untuned: most of the gain survives without the definition "
+        "beyond its output space." in strong
     )
-    assert "95% [85%, 105%]" in strong
-    # same point estimate, but the interval reaches down to 40%: no format claim
+    # same point estimate, but the interval reaches down to 40%: no such claim
     weak = arm_line(cmp("simplified", paired(0.02, -0.03, 0.07, 0.4), 0.4, kept(0.95, 0.40, 1.3)))
-    assert "mostly learned the output format" not in weak
-    assert weak.startswith("simplified: no evidence")
+    assert "most of the gain survives" not in weak
+    assert weak.startswith("simplified vs original: no difference detected")
+
+
+def test_a_significant_loss_is_said_even_when_most_of_the_gain_survives():
+    # issue 13.3: p = 0.001 with a 6-point loss, gain kept [85%, 100%]
+    line = arm_line(cmp("simplified", paired(0.06, 0.03, 0.09, 0.001), 0.001, kept(0.92, 0.85, 1.0)))
+    assert line.startswith("simplified: removing the definition beyond its output space costs 6.0 points")
+    assert "most of the gain survives, but the definition beyond its output space still matters" in line
+    assert "(removing it costs 6.0 points)" in line
+    assert "learned the output format" not in line
 
 
 def test_significant_loss_and_gain_lost():
     line = arm_line(cmp("simplified", paired(0.3, 0.2, 0.4, 1e-6), 2e-6, kept(0.2, 0.05, 0.35)))
-    assert line.startswith(
-        "simplified: the model uses the instruction's meaning beyond the output space: most of "
-        "the gain is lost without it"
-    )
+    assert line.startswith("simplified: removing the definition beyond its output space costs 30.0 points")
+    assert line.endswith("most of the gain is lost without it.")
     middle = arm_line(cmp("empty", paired(0.1, 0.05, 0.15, 0.001), 0.002, kept(0.6, 0.4, 0.8)))
-    assert middle.startswith("empty: the model uses the instruction text (")
-    assert "it keeps 60% [40%, 80%] of the gain over untuned" in middle
+    assert middle.startswith("empty: removing the definition costs 10.0 points (")
+    assert "It keeps 60% [40%, 80%] of the gain over untuned." in middle
 
 
 def test_holm_adjusted_p_decides_not_the_raw_one():
     line = arm_line(cmp("delusive", paired(0.06, 0.01, 0.11, 0.02), 0.06))
-    assert line.startswith("delusive: no evidence that the model uses the correct input-output mapping")
+    assert line.startswith(
+        "delusive vs original: not significant after the Holm adjustment across the comparisons, although the "
+        "unadjusted 95% CI excludes 0"
+    )
+    assert "p (Holm) = 0.06" in line and "costs" not in line
 
 
 def test_arm_better_than_reference():
     line = arm_line(cmp("irrelevant", paired(-0.08, -0.12, -0.04, 0.001), 0.001))
     assert line.startswith(
-        "irrelevant: scores higher than original; removing the content of its own instruction"
+        "irrelevant: scores higher than original without its own definition (replaced by another task's)"
     )
 
 
@@ -70,14 +86,34 @@ def test_unstable_ratio_is_named_not_printed():
     line = arm_line(
         cmp("simplified", paired(0.01, -0.05, 0.07, 0.7), 0.7, kept(None, None, None, "unstable"))
     )
-    assert "gain kept over untuned: unstable (the gain's CI includes 0)" in line
+    assert "Gain kept over untuned: unstable (the gain's CI includes 0)" in line
+
+
+def test_follow_probes_read_as_following_in_the_study_too():
+    # issue 13.1: a model that follows a label swap perfectly, one that ignores a negation
+    swap = cmp("label-swap", paired(0.0, -0.01, 0.01, 1.0), 1.0)
+    negated = cmp("negated", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)
+    trained = cmp("original@negated", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)
+    verdict = make_verdict([cmp("simplified", paired(0.0, -0.02, 0.02, 1.0), 1.0), swap, negated, trained])
+    lines = dict(zip(("simplified", "label-swap", "negated", "original@negated"), verdict.lines, strict=True))
+    assert lines["label-swap"].startswith("label-swap: when the instruction changes the task, equivalent")
+    assert "learned the output format" not in " ".join(verdict.lines)
+    for arm in ("negated", "original@negated"):
+        assert lines[arm].startswith(
+            f"{arm}: the model does not follow the changed instruction: it scores 30.0"
+        )
+        assert "uses" not in lines[arm]
+    assert is_follow("simplified+label-swap") and is_follow("label-rename[semantic]")
+    assert not is_follow("negated@original") and not is_follow("simplified")
+    custom = make_verdict([cmp("my-neg", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)], follow={"my-neg"})
+    assert custom.headline.startswith("my-neg: the model does not follow the changed instruction")
 
 
 def test_no_gain_over_the_baseline_comes_first():
     comparisons = [cmp("simplified", paired(0.01, -0.05, 0.07, 0.7), 0.7)]
     verdict = make_verdict(comparisons, gain=paired(0.02, -0.04, 0.08, 0.5), baseline="untuned")
     assert verdict.headline.startswith("original is not distinguishable from untuned")
-    assert len(verdict.lines) == 2
+    assert len(verdict.lines) == 2 and verdict.lines[1].startswith("simplified vs original")
     worse = gain_line("original", "random", paired(-0.1, -0.15, -0.05, 0.001))
     assert worse is not None and worse.startswith("original scores below random")
     assert gain_line("original", "untuned", paired(0.2, 0.1, 0.3, 0.001)) is None
@@ -89,13 +125,15 @@ def test_headline_is_about_the_primary_arm():
         cmp("simplified", paired(0.02, -0.03, 0.07, 0.4), 0.4),
     ]
     verdict = make_verdict(comparisons, gain=paired(0.2, 0.1, 0.3, 0.001))
-    assert verdict.headline.startswith("simplified: no evidence")
+    assert verdict.headline.startswith("simplified vs original: no difference detected")
+    assert verdict.lines[1].startswith("Tuning: original − untuned = +20.0 [+10.0, +30.0] points")
+    assert verdict.lines[2].startswith("empty: removing the definition costs")
     assert make_verdict([]).headline.startswith("No comparison")
 
 
 def test_removes_phrases():
     assert removes("delusive-permuted") == removes("delusive")
-    assert removes("label-swap") == "the label meanings stated in the instruction"
+    assert all("meaning" not in phrase for phrase in REMOVES.values())
     assert removes("my-arm") == "what the 'my-arm' arm changes"
     assert removes("simplified/rank") == removes("simplified@original") == removes("simplified")
     assert removes("delusive-wrong-label@gold/rank") == removes("delusive")

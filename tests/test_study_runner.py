@@ -92,6 +92,7 @@ def test_report_files_and_conditions(tiny_run: tuple[Path, FakeEngine]) -> None:
     assert "contrast_consistency" in data["data"]
     markdown = (run_dir / "report.md").read_text()
     assert "Contrast consistency" in markdown and "simplified@original" in markdown
+    assert "rule-blind ceiling (%)" in markdown and "input-blind ceiling (%)" in markdown
     assert "/generate" not in markdown  # modes are never mixed in one report
     assert (run_dir / "mode-generate" / "report.md").is_file()
 
@@ -167,3 +168,47 @@ def test_cost_file_is_saved_with_the_run_and_reported(tmp_path: Path) -> None:
     assert "costs" in json.loads((run_dir / "report.json").read_text())["data"]
     with pytest.raises(UserError, match="no such cost file"):
         save_costs(config, tmp_path / "other")
+
+
+def test_arm_notes_are_summarised_per_arm_with_counts() -> None:
+    # issue 13.17: one line per arm and note, not one per task; task-specific notes are counted
+    from itprobe.study.report import arm_note_summary
+    from itprobe.study.store import ArmNote
+
+    notes = [ArmNote("delusive", f"task{i}", "delusive: variant wrong-label") for i in range(70)]
+    notes += [ArmNote("delusive", "task99", "delusive: variant permuted")]
+    notes += [ArmNote("irrelevant", f"task{i}", f"irrelevant: definition of task{i + 1}") for i in range(12)]
+    notes += [ArmNote("negated", "task5", "negated: the task provides no negated definition", skipped=True)]
+    lines = arm_note_summary(notes)
+    assert lines[:2] == [
+        "Arm delusive: variant permuted (1 task).",
+        "Arm delusive: variant wrong-label (70 tasks).",
+    ]
+    assert lines[2].startswith(
+        "Arm irrelevant: a task-specific note on 12 tasks (e.g. irrelevant: definition of"
+    )
+    assert "report.json (data.arm_notes)" in lines[2] and len(lines) == 3
+
+
+def test_follow_arms_and_contrast_pairs_in_the_study_report(tmp_path: Path) -> None:
+    # issue 13.1 in the study: a negated test arm (custom name) and a label swap read as "follow" probes
+    arms = [
+        {},
+        {"definition": "simplified"},
+        {"definition": "negated", "name": "flip"},
+        {"label": "label-swap"},
+    ]
+    raw = tiny_raw(train_tasks={"instances_per_task": [2]}, arms={"train": arms, "test": ["same"]},
+                   eval={"modes": ["generate"]})  # fmt: skip
+    run_study(validate_config(raw), tmp_path, options=RunOptions(progress=False), engine=FakeEngine())
+    data = json.loads((tmp_path / "report.json").read_text())
+    for arm in ("flip", "label-swap"):
+        line = next(v for v in data["summary"] if f"{arm}: " in v or f"{arm} vs" in v)
+        assert (
+            "when the instruction changes the task" in line
+            or "does not follow the changed instruction" in line
+        )
+        assert "removing" not in line
+    assert any("simplified: removing" in v or "simplified vs original" in v for v in data["summary"])
+    assert data["data"]["arm_notes"] and {"test_arm", "task", "note"} == set(data["data"]["arm_notes"][0])
+    assert data["data"]["scores"]["original"]["exact_match"]["method"] == "item-cluster"  # one contrast pair

@@ -196,3 +196,51 @@ def test_docs_table_matches_the_generator():
 
     text = (ROOT / "docs" / "suite.md").read_text()
     assert families_markdown(seed=0) in text
+
+
+def _suite_configs() -> list[tuple[str, int, SuiteConfig, int]]:
+    """(config name, suite seed, suite config, test instances per task) of every shipped suite study."""
+    from itprobe.study import load_config
+    from itprobe.study.config import PACKAGED_CONFIGS
+
+    out = []
+    for name in PACKAGED_CONFIGS:
+        config = load_config(name)
+        if config.data.source == "suite":
+            k = config.test_tasks.instances_per_task
+            suite_config = SuiteConfig(**config.data.suite)
+            out.append(
+                (name, config.data.suite_seed, suite_config, k or suite_config.test_instances_per_task)
+            )
+    assert out, "no shipped config uses the suite"
+    return out
+
+
+def _spread(counts: Counter, keys) -> int:
+    return max(counts[k] for k in keys) - min(counts[k] for k in keys)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_labels_and_cells_balanced_at_every_prefix(seed):
+    """Any first n instances of a task (a study keeps the first instances_per_task) are as balanced as n
+    allows: label counts within 1 of each other on every side, and so are the cells (the tuples of gold
+    labels across a pair's sides, which fix the pair's agreement)."""
+    suite = generate_suite(seed)
+    for group, tasks in _groups(_all(suite)).items():
+        labels = tasks[0].output_space.labels
+        cells_seen = {tuple(t.instances[i].outputs[0] for t in tasks) for i in range(len(tasks[0].instances))}
+        for n in range(1, len(tasks[0].instances) + 1):
+            for t in tasks:
+                assert _spread(Counter(i.outputs[0] for i in t.instances[:n]), labels) <= 1, (t.name, n)
+            cells = Counter(tuple(t.instances[i].outputs[0] for t in tasks) for i in range(n))
+            assert _spread(cells, cells_seen) <= 1, (group, n, cells)
+
+
+def test_the_shipped_configs_score_balanced_test_tasks():
+    for name, seed, suite_config, k in _suite_configs():
+        for task in generate_suite(seed, suite_config).test:
+            counts = Counter(i.outputs[0] for i in task.instances[:k])
+            labels = task.output_space.labels
+            assert max(counts.values()) - min(counts[x] for x in labels) <= 1, (name, task.name, counts)
+            # so a constant answer per task scores at most ceil(k / |labels|) / k (0.5 for 10 yes/no)
+            assert max(counts.values()) <= -(-k // len(labels)), (name, task.name, counts)

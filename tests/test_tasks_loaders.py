@@ -241,9 +241,16 @@ def test_split_and_names_on_a_file(tmp_path: Path) -> None:
         load_tasks(path, names=["task2_bb"])
 
 
-def test_max_instances_before_detection(tmp_path: Path) -> None:
+def test_detection_on_the_evaluation_instances_whatever_max_instances_keeps(tmp_path: Path) -> None:
     outputs = [["a"], ["b"], ["a"], ["c"], ["d"]]
     path = _write_jsonl(tmp_path / "t.jsonl", [_compact("t", outputs)])
     assert load_tasks(path)[0].output_space is not None
-    (cut,) = load_tasks(path, max_instances=2)  # a, b: all distinct -> not detected
-    assert len(cut.instances) == 2 and cut.output_space is None
+    # scoring the first 2 instances must not shrink the label set to the labels those 2 happen to have
+    (cut,) = load_tasks(path, max_instances=2)
+    assert len(cut.instances) == 2 and cut.output_space is not None
+    assert set(cut.output_space.labels) == {"a", "b", "c", "d"}
+    # ... but instances after the first 100 (Tk-Instruct's evaluation set) never count
+    long = _write_jsonl(tmp_path / "long.jsonl", [_compact("t", [["a"], ["b"]] * 50 + [["z"]] * 20)])
+    (first,) = load_tasks(long, max_instances=10)
+    assert len(first.instances) == 10 and set(first.output_space.labels) == {"a", "b"}  # type: ignore[union-attr]
+    assert len(load_tasks(long)[0].instances) == 120  # no limit asked: every instance of a file

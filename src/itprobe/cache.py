@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.fsio import touch
+
 _SCHEMA = "CREATE TABLE IF NOT EXISTS predictions (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
@@ -36,7 +38,7 @@ class PredictionCache:
 
     def __init__(self, folder: str | Path) -> None:
         self.path = Path(folder) / "predictions.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        touch(self.path)  # the permission rule (itprobe.fsio); sqlite alone would make it 0644
         with self._connect() as con:
             con.execute(_SCHEMA)
 

@@ -5,15 +5,21 @@ set of instances, one per side, with the same alignment key: the instance id wit
 suffix (the generated suite writes ``suite-<family>-<index>-<side>``; ids without the suffix are used as
 they are, so tasks whose sides share ids align too). Only items present on every side of the group count.
 
-Two reference levels come with every number (see docs/suite.md):
+Three reference levels come with every number (see docs/suite.md):
 
 - ``chance``: the expected consistency of a uniform guesser over each side's output space,
   the product over sides of ``1/|labels|`` (1/4 for a binary pair).
-- ``agreement``: the share of items whose sides have a common gold answer. Any strategy that ignores the
-  rule (it answers an input the same way whatever the instruction says: a format-only model, a constant,
-  a majority or an input-only classifier) is correct on every side only where the golds agree, so its
-  consistency is at most ``agreement`` (0 for complementary pairs such as even/odd, 1/2 for independent
-  pairs such as divisible-by-3 / divisible-by-5).
+- ``agreement`` (the *rule-blind ceiling*): the share of items whose sides have a common gold answer. Any
+  strategy that ignores the rule (it answers an input the same way whatever the instruction says: a
+  format-only model, a constant, a majority or an input-only classifier) is correct on every side only
+  where the golds agree, so its consistency is at most ``agreement`` (0 for complementary pairs such as
+  even/odd, 1/2 for independent pairs such as divisible-by-3 / divisible-by-5).
+- ``input_blind`` (the *input-blind ceiling*): the best consistency of one constant answer per side, i.e.
+  the share of items in the most frequent combination of gold answers across the sides. A strategy that
+  ignores the input but tells the sides apart (it learned each task's usual answer from its
+  demonstrations or label prior, not the rule) reaches it, and it can exceed ``agreement`` (1/2 for a
+  balanced complementary pair, where ``agreement`` is 0). Consistency at or below it does not show that
+  the model applies the rule to the input.
 
 Correctness is exact match after `itprobe.metrics.normalize_answer` against the prediction's own
 references, so label arms that rewrite gold outputs are respected.
@@ -21,9 +27,10 @@ references, so label arms that rewrite gold outputs are respected.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from itertools import product
 from math import prod
 from typing import Any
 
@@ -43,6 +50,8 @@ class GroupConsistency:
         side_accuracy: (side, accuracy on the aligned items) pairs; empty for "overall".
         chance: expected consistency of a uniform guesser; None when a side has no output space.
         agreement: share of items whose sides share a gold answer: the ceiling of rule-blind strategies.
+        input_blind: share of items in the most frequent combination of golds across the sides: the best
+            a constant answer per side can do (the ceiling of input-blind strategies).
     """
 
     group: str
@@ -52,6 +61,7 @@ class GroupConsistency:
     side_accuracy: tuple[tuple[str, float], ...]
     chance: float | None
     agreement: float
+    input_blind: float
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,8 @@ def _group(group: str, sides: dict[str, dict[str, Prediction]], n_labels: dict[s
     keys = sorted(set.intersection(*(set(sides[s]) for s in names)))
     consistent = agree = 0
     hits = dict.fromkeys(names, 0)
+    # per combination of one constant answer per side, the items it gets right on every side
+    constants: Counter[tuple[str, ...]] = Counter()
     for key in keys:
         preds = [sides[s][key] for s in names]
         ok = [_correct(p) for p in preds]
@@ -93,6 +105,7 @@ def _group(group: str, sides: dict[str, dict[str, Prediction]], n_labels: dict[s
         consistent += all(ok)
         refs = [{normalize_answer(r) for r in p.references} for p in preds]
         agree += bool(set.intersection(*refs))
+        constants.update(product(*(sorted(r) for r in refs)))
     n = len(keys)
     chance = prod(1 / n_labels[s] for s in names) if all(n_labels.get(s) for s in names) else None
     return GroupConsistency(
@@ -103,6 +116,7 @@ def _group(group: str, sides: dict[str, dict[str, Prediction]], n_labels: dict[s
         side_accuracy=tuple((s, hits[s] / n if n else 0.0) for s in names),
         chance=chance,
         agreement=agree / n if n else 0.0,
+        input_blind=max(constants.values(), default=0) / n if n else 0.0,
     )
 
 
@@ -112,7 +126,10 @@ def _overall(groups: Sequence[GroupConsistency]) -> GroupConsistency:
     known = all(g.chance is not None for g in groups)
     chance = sum(g.chance * g.n_items for g in groups if g.chance is not None) / n if n and known else None
     agreement = sum(g.agreement * g.n_items for g in groups) / n if n else 0.0
-    return GroupConsistency("overall", n, consistent, consistent / n if n else 0.0, (), chance, agreement)
+    input_blind = sum(g.input_blind * g.n_items for g in groups) / n if n else 0.0
+    return GroupConsistency(
+        "overall", n, consistent, consistent / n if n else 0.0, (), chance, agreement, input_blind
+    )
 
 
 def contrast_consistency(preds: Iterable[Prediction], tasks: Iterable[Task]) -> ContrastReport:

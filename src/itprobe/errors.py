@@ -26,3 +26,8 @@ class UserError(Exception):
         if field is not None:
             where += f" field '{field}'" if where else f"field '{field}'"
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class ItprobeWarning(UserWarning):
+    """Something the user should know that does not stop the work; the CLI prints it as one line
+    (``itprobe: warning: ...``) on stderr."""

@@ -1,10 +1,13 @@
 """Official NatInst metrics: normalisation, exact match, ROUGE-1/L, grouping, and output-format checks.
 
-Reference: Tk-Instruct ``src/compute_metrics.py``. Normalisation lower-cases, strips ASCII punctuation and
-collapses whitespace; unlike SQuAD it KEEPS articles (the original comments ``remove_articles`` out). ROUGE
-is Google's ``rouge_score`` with the Porter stemmer; every metric is the maximum over the references, and
+Reference: Tk-Instruct ``src/compute_metrics.py`` and NatInst's ``eval/automatic/evaluation.py``.
+Normalisation lower-cases, strips ASCII punctuation and collapses whitespace; unlike SQuAD it KEEPS
+articles (the original comments ``remove_articles`` out). ROUGE is Google's ``rouge_score``: on the
+``default`` track with its own tokenizer and the Porter stemmer, on the ``xlingual`` track with a GPT-2
+tokenizer whose "Ġ" space marks are stripped (`SpaceMarkStripped`; no lower-casing, no stemming), as the
+official script does for cross-lingual tasks. Every metric is the maximum over the references, and
 ``overall`` is the mean over instances ×100 (so big tasks weigh more), reported beside the unweighted mean
-over tasks.
+over tasks and per track.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from itprobe.predict import Prediction
 
@@ -41,6 +44,36 @@ def _rouge_pair(prediction: str, reference: str) -> tuple[float, float]:
     return scores["rouge1"].fmeasure, scores["rougeL"].fmeasure
 
 
+class Tokenizer(Protocol):
+    """What rouge-score needs from a custom tokenizer."""
+
+    def tokenize(self, text: str) -> list[str]: ...
+
+
+@dataclass(frozen=True, eq=False)
+class SpaceMarkStripped:
+    """The official xlingual tokenizer: a Hugging Face (GPT-2) tokenizer's tokens with "Ġ" stripped."""
+
+    hf_tokenizer: Any
+
+    def tokenize(self, text: str) -> list[str]:
+        return [token.lstrip("Ġ") for token in self.hf_tokenizer.tokenize(text)]
+
+
+@lru_cache(maxsize=4)
+def _custom_scorer(tokenizer: Tokenizer) -> Any:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rouge1", "rougeL"], tokenizer=tokenizer)
+
+
+def _pair(prediction: str, reference: str, tokenizer: Tokenizer | None) -> tuple[float, float]:
+    if tokenizer is None:
+        return _rouge_pair(prediction, reference)
+    scores = _custom_scorer(tokenizer).score(target=reference, prediction=prediction)
+    return scores["rouge1"].fmeasure, scores["rougeL"].fmeasure
+
+
 def _check_refs(references: Sequence[str]) -> None:
     if not references:
         raise ValueError("an instance needs at least one reference")
@@ -53,16 +86,16 @@ def exact_match(prediction: str, references: Sequence[str]) -> float:
     return float(any(pred == normalize_answer(ref) for ref in references))
 
 
-def rouge1(prediction: str, references: Sequence[str]) -> float:
-    """ROUGE-1 F-measure (stemmed), maximum over the references, in 0..1."""
+def rouge1(prediction: str, references: Sequence[str], *, tokenizer: Tokenizer | None = None) -> float:
+    """ROUGE-1 F-measure, maximum over the references, in 0..1 (stemmed default tokens unless ``tokenizer``)."""
     _check_refs(references)
-    return max(_rouge_pair(prediction, ref)[0] for ref in references)
+    return max(_pair(prediction, ref, tokenizer)[0] for ref in references)
 
 
-def rouge_l(prediction: str, references: Sequence[str]) -> float:
-    """ROUGE-L F-measure (stemmed), maximum over the references, in 0..1."""
+def rouge_l(prediction: str, references: Sequence[str], *, tokenizer: Tokenizer | None = None) -> float:
+    """ROUGE-L F-measure, maximum over the references, in 0..1 (stemmed default tokens unless ``tokenizer``)."""
     _check_refs(references)
-    return max(_rouge_pair(prediction, ref)[1] for ref in references)
+    return max(_pair(prediction, ref, tokenizer)[1] for ref in references)
 
 
 def in_space_strict(prediction: str, labels: Iterable[str]) -> bool:
@@ -107,16 +140,18 @@ class InstanceScore:
     category: str = ""
     in_space_strict: bool | None = None
     in_space_loose: bool | None = None
+    track: str = "default"
 
 
 @dataclass(frozen=True)
 class ScoreReport:
-    """Overall (instance mean), per task, per category (first category) and the unweighted task mean."""
+    """Overall (instance mean), per task, per category (first category), per track, the unweighted task mean."""
 
     overall: Scores
     per_task: dict[str, Scores] = field(default_factory=dict)
     per_category: dict[str, Scores] = field(default_factory=dict)
     task_mean: Scores | None = None
+    per_track: dict[str, Scores] = field(default_factory=dict)
 
     def to_json(self, digits: int | None = 4) -> dict[str, Any]:
         """The ``itprobe score --json`` document (scores ×100)."""
@@ -125,26 +160,48 @@ class ScoreReport:
             "per_task": {k: v.as_dict(digits) for k, v in self.per_task.items()},
             "per_category": {k: v.as_dict(digits) for k, v in self.per_category.items()},
             "task_mean": self.task_mean.as_dict(digits) if self.task_mean else None,
+            "per_track": {k: v.as_dict(digits) for k, v in self.per_track.items()},
             "n_instances": self.overall.n,
             "n_tasks": len(self.per_task),
         }
 
 
-def instance_scores(predictions: Sequence[Prediction]) -> list[InstanceScore]:
-    """Score every prediction against its own references (0..1 per metric)."""
+def instance_scores(
+    predictions: Sequence[Prediction],
+    *,
+    tracks: Sequence[str] | None = None,
+    xlingual_tokenizer: Tokenizer | None = None,
+) -> list[InstanceScore]:
+    """Score every prediction against its own references (0..1 per metric).
+
+    Args:
+        predictions: the predictions, with their references.
+        tracks: the official track of each prediction ("default" or "xlingual"); None: all default.
+        xlingual_tokenizer: the ROUGE tokenizer of the xlingual track (`SpaceMarkStripped` around GPT-2's).
+
+    Raises:
+        ValueError: an xlingual prediction and no ``xlingual_tokenizer``.
+    """
+    tracks = list(tracks) if tracks is not None else ["default"] * len(predictions)
+    if len(tracks) != len(predictions):
+        raise ValueError("one track per prediction")
+    if xlingual_tokenizer is None and "xlingual" in tracks:
+        raise ValueError("xlingual predictions need the xlingual ROUGE tokenizer")
     out = []
-    for p in predictions:
+    for p, track in zip(predictions, tracks, strict=True):
         labels = p.labels
+        tokenizer = xlingual_tokenizer if track == "xlingual" else None
         out.append(
             InstanceScore(
                 task=p.task,
                 id=p.id,
                 exact_match=exact_match(p.prediction, p.references),
-                rouge1=rouge1(p.prediction, p.references),
-                rougeL=rouge_l(p.prediction, p.references),
+                rouge1=rouge1(p.prediction, p.references, tokenizer=tokenizer),
+                rougeL=rouge_l(p.prediction, p.references, tokenizer=tokenizer),
                 category=p.category,
                 in_space_strict=in_space_strict(p.prediction, labels) if labels else None,
                 in_space_loose=in_space_loose(p.prediction, labels) if labels else None,
+                track=track,
             )
         )
     return out
@@ -166,8 +223,10 @@ def aggregate(scores: Sequence[InstanceScore]) -> ScoreReport:
         raise ValueError("no predictions to score")
     by_task: dict[str, list[InstanceScore]] = defaultdict(list)
     by_category: dict[str, list[InstanceScore]] = defaultdict(list)
+    by_track: dict[str, list[InstanceScore]] = defaultdict(list)
     for s in scores:
         by_task[s.task].append(s)
+        by_track[s.track].append(s)
         if s.category:
             by_category[s.category].append(s)
     per_task = {task: _mean(group) for task, group in by_task.items()}
@@ -182,9 +241,15 @@ def aggregate(scores: Sequence[InstanceScore]) -> ScoreReport:
         per_task=per_task,
         per_category={cat: _mean(group) for cat, group in by_category.items()},
         task_mean=task_mean,
+        per_track={track: _mean(group) for track, group in by_track.items()},
     )
 
 
-def score_predictions(predictions: Sequence[Prediction]) -> ScoreReport:
-    """Official metrics of predictions that carry their references (``Prediction.references``)."""
-    return aggregate(instance_scores(predictions))
+def score_predictions(
+    predictions: Sequence[Prediction],
+    *,
+    tracks: Sequence[str] | None = None,
+    xlingual_tokenizer: Tokenizer | None = None,
+) -> ScoreReport:
+    """Official metrics of predictions that carry their references (see `instance_scores`)."""
+    return aggregate(instance_scores(predictions, tracks=tracks, xlingual_tokenizer=xlingual_tokenizer))

@@ -27,8 +27,9 @@ from typing import Any, Literal
 
 from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
+from itprobe.fsio import file_mode
 from itprobe.models.base import LanguageModel
-from itprobe.prompts import PromptConfig, encode_task
+from itprobe.prompts import PromptConfig, encode_task, fit_to_context
 from itprobe.tasks.types import Task
 
 Mode = Literal["generate", "rank"]
@@ -174,6 +175,7 @@ def predict_tasks(
     if mode not in ("generate", "rank"):
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
+    prompt_config = fit_to_context(prompt_config, model, decoding.max_new_tokens)  # input-length guard
     items = _plan(tasks, prompt_config, mode, tokenizer, max_instances, decoding)
     fingerprint = model_fingerprint(model)
     keys = [cache_key(fingerprint, it.prompt, it.mode, it.key, it.labels) for it in items]
@@ -245,6 +247,7 @@ def write_predictions(preds: Sequence[Prediction], path: str | Path) -> Path:
         with opener(tmp, "wt", encoding="utf-8") as fh:
             for pred in preds:
                 fh.write(json.dumps({**asdict(pred), **_diagnostics(pred)}, ensure_ascii=False) + "\n")
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600; the one permission rule (itprobe.fsio)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -10,18 +10,44 @@ task_input`` fits (note the ``" ".join`` and the missing task name in that check
 kept so that budgets cut at the same example), then cuts an over-long source to its first ``budget``
 tokens.
 
-An `Example` always carries an ``explanation`` field (NatInst requires one), so with ``add_explanation`` an
-empty explanation renders as ``" Explanation: ."`` exactly as the collator renders an empty string.
+Departures, none of which occurs with NatInst's own instructions: an empty definition (the ``empty`` arm)
+drops the definition line (the collator would print ``"Definition: ."``); an empty explanation is left out
+(it stands for "none given"; the meaning-free arms empty them all); a task whose name an arm withheld
+(`TASK_NAME_HIDDEN`) gets no name even with ``add_task_name``.
+
+Input-length guard (`fit_to_context`): before a model sees any prompt, the budget is capped to the model's
+context less room for the answer, so an input beyond the context is cut by the rule above (and a
+`PromptTruncated` warning says so) instead of running for minutes or failing; a context too small for
+any prompt is a `UserError`.
 """
 
 from __future__ import annotations
 
 import string
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from itprobe.errors import ItprobeWarning, UserError
 from itprobe.tasks.types import Example, Instance, Task
+
+# `Task.meta` key set by the meaning-free definition arms (`itprobe.arms.definition`): the task's name
+# describes the task (task1155_bard_analogical_reasoning_trash_or_treasure), so it is not shown even
+# when ``add_task_name`` asks for it.
+TASK_NAME_HIDDEN = "task_name_hidden"
+
+
+def shows_task_name(task: Task) -> bool:
+    """False when an arm has withheld the task's name from its prompts (`TASK_NAME_HIDDEN`)."""
+    return dict(task.meta).get(TASK_NAME_HIDDEN) != "true"
+
+
+CONTEXT_MARGIN = 8  # special tokens, and the drift when a cut prompt is tokenised again
+
+
+class PromptTruncated(ItprobeWarning):
+    """A prompt longer than its token budget was cut to its first ``budget`` tokens (the Tk-Instruct rule)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +139,7 @@ def encode(task: Task, instance: Instance, config: PromptConfig, tokenizer: Any 
     fits = (lambda text: count(text) <= budget) if count is not None and budget is not None else None
 
     task_input = task_input_block(instance.input)
-    task_name = task.name + ". " if config.add_task_name else ""
+    task_name = task.name + ". " if config.add_task_name and shows_task_name(task) else ""
     # An empty definition (the `empty` arm) means no definition line at all; Tk-Instruct would print
     # "Definition: ." for "", which no NatInst task has, so byte-identity on real data is unaffected.
     has_definition = config.add_definition and bool(task.definition.strip())
@@ -133,6 +159,12 @@ def encode(task: Task, instance: Instance, config: PromptConfig, tokenizer: Any 
         ids = tokenizer(source)["input_ids"]
         if len(ids) > budget:
             source = tokenizer.decode(ids[:budget], skip_special_tokens=True)
+            warnings.warn(
+                f"prompts longer than {budget} tokens are cut to their first {budget} tokens (the Tk-Instruct "
+                "rule; the end of the input and 'Output:' are lost); --max-source-tokens sets the budget",
+                PromptTruncated,
+                stacklevel=2,
+            )
     return Prompt(task=task.name, id=instance.id, text=source, targets=tuple(instance.outputs))
 
 
@@ -142,3 +174,31 @@ def encode_task(
     """Encode the task's instances in order (the first ``max_instances`` when given)."""
     instances = task.instances if max_instances is None else task.instances[:max_instances]
     return [encode(task, instance, config, tokenizer) for instance in instances]
+
+
+def fit_to_context(config: PromptConfig, model: Any, answer_tokens: int) -> PromptConfig:
+    """``config`` with its token budget capped so that a prompt fits ``model``'s context.
+
+    A causal model must hold prompt and answer (``answer_tokens``) in ``model.max_positions`` (its position
+    embeddings: a hard limit). A seq2seq model's answer goes to the decoder; without a hard limit
+    (T5's relative positions) the tokenizer's ``model_max_length`` applies only when no budget was given
+    (Tk-Instruct ran T5 with 1024 source tokens, beyond its tokenizer's 512). A model that states neither
+    (a test fake) leaves ``config`` as it is.
+
+    Raises:
+        UserError: the context leaves no room for a prompt.
+    """
+    hard = getattr(model, "max_positions", None)
+    soft = getattr(model, "tokenizer_max_length", None)
+    reserve = answer_tokens if getattr(model, "kind", "causal") == "causal" else 0
+    limit = hard if hard is not None else (soft if config.max_source_tokens is None else None)
+    if limit is None:
+        return config
+    room = limit - reserve - CONTEXT_MARGIN
+    if room < 1:
+        raise UserError(
+            f"the model's context ({limit} tokens) leaves no room for a prompt and {reserve} answer tokens"
+        )
+    if config.max_source_tokens is not None and config.max_source_tokens <= room:
+        return config
+    return replace(config, max_source_tokens=room)

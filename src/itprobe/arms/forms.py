@@ -2,17 +2,21 @@
 
 Kung & Peng keep only the output space of an instruction. A generation task has no label set, so the
 simplified definition states only the coarse *form* of the output, picked from a fixed set of sentences
-by statistics of the references (never from the words of the definition, so no topic word can leak):
+by statistics of the task's demonstrations: the outputs of its positive examples. Never from the words
+of the definition (no topic word can leak), and never from the instances: the text is then one per task,
+the same at every training size (training samples instances, not demonstrations) and never computed from
+test references.
 
 =========================  ===================================================================
-form                       rule (first match wins; "most" = at least `SHARE` of the references)
+form                       rule (first match wins; "most" = at least `SHARE` of the outputs)
 =========================  ===================================================================
-``none``                   the task has no references at all
-``number``                 most references are one number ("42", "-3.5", "1,200", "75%")
-``number-list``            most references are lists of two or more numbers ("1, 4, 7", "[2, 3]")
-``word-from-input``        most instances have a reference found verbatim in their input, median 1 word
+``none``                   the task has no positive example with a non-empty output
+``number``                 most outputs are one number ("42", "-3.5", "1,200", "75%")
+``number-list``            most outputs are lists of two or more numbers ("1, 4, 7", "[2, 3]")
+``word-from-input``        most outputs (outer punctuation stripped) are found verbatim in their example's
+                           input, median 1 word
 ``span-from-input``        the same, median longer than 1 word
-``word``                   median reference length 1 word
+``word``                   median output length 1 word
 ``short-phrase``           median length at most `SHORT_PHRASE_WORDS` words
 ``sentence``               median number of sentences 1
 ``sentences``              otherwise
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import string
 from collections.abc import Sequence
 from typing import Literal
 
@@ -70,10 +75,9 @@ def _sentences(text: str) -> int:
 
 
 def output_form(task: Task) -> Form:
-    """The coarse output form of ``task``, from its instance references and positive-example outputs."""
-    refs = [r.strip() for inst in task.instances for r in inst.outputs]
-    refs += [ex.output.strip() for ex in task.positive_examples]
-    refs = [r for r in refs if r]
+    """The coarse output form of ``task``, from its positive examples' outputs (see the module doc)."""
+    shown = [(ex.input, ex.output.strip()) for ex in task.positive_examples if ex.output.strip()]
+    refs = [out for _, out in shown]
     if not refs:
         return "none"
     if _share([bool(_NUMBER_RE.fullmatch(r)) for r in refs]) >= SHARE:
@@ -81,11 +85,9 @@ def output_form(task: Task) -> Form:
     if _share([bool(_NUMBER_LIST_RE.fullmatch(r)) for r in refs]) >= SHARE:
         return "number-list"
     median_words = statistics.median(len(r.split()) for r in refs)
-    from_input = [
-        any(r.strip() and r.strip().lower() in inst.input.lower() for r in inst.outputs)
-        for inst in task.instances
-    ]
-    if from_input and _share(from_input) >= SHARE:
+    # "pollution." counts as taken from an input that says "pollution": the final period is the example's
+    quoted = [out.strip(string.punctuation + " ").lower() for _, out in shown]
+    if _share([bool(q) and q in inp.lower() for q, (inp, _) in zip(quoted, shown, strict=True)]) >= SHARE:
         return "word-from-input" if median_words <= 1 else "span-from-input"
     if median_words <= 1:
         return "word"

@@ -35,8 +35,6 @@ ARM_PROBES: dict[str, dict[str, str]] = {
 }
 OTHER_PROBES: tuple[str, ...] = ("prior", "baselines", "contrast")
 PROBES: tuple[str, ...] = (*ARM_PROBES, *OTHER_PROBES)
-# probes whose gold follows the altered instruction: a model that follows instructions keeps its score
-FOLLOW_PROBES: tuple[str, ...] = ("negated", "label-rename", "label-swap")
 LABEL_PROBES: tuple[str, ...] = ("label-rename", "label-swap")
 MODES: tuple[str, ...] = get_args(Mode)
 PRIOR = "prior"

@@ -1,19 +1,22 @@
 """The audit report: per mode scores → reliance → comparisons and verdict → compliance → per task → costs,
 then the label prior, label-scheme probes, contrast consistency, what the arms did, and what was skipped.
 
+The verdict vocabulary is the study's (`itprobe.report.verdict`): the gate against guessing comes first,
+every difference is split into a format part and a meaning part, and the follow probes (negated, label
+probes) read as "does the model follow the changed instruction".
+
 Plots of one mode live under ``<out>/<mode>/plots/`` (the generic section builders name their plots
 without a mode, so each mode gets its own folder and the figure paths are re-rooted).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from itprobe.audit.probes import FOLLOW_PROBES, PROBES
+from itprobe.audit.probes import PROBES
 from itprobe.audit.reliance import MEANING_FREE, Key, Reliance, Survival
 from itprobe.audit.runner import AuditData
 from itprobe.audit.sections import (
@@ -25,12 +28,20 @@ from itprobe.audit.sections import (
     reliance_section,
     survival_text,
 )
-from itprobe.report.analysis import ArmComparison, compare_arms
+from itprobe.report.analysis import compare_arms, guessing_gate
 from itprobe.report.costs import CostFile
+from itprobe.report.decompose import Split
 from itprobe.report.model import Figure, Provenance, ReportData, Section
-from itprobe.report.results import InstanceResult, align
-from itprobe.report.stats import MIN_CLUSTERS, PairedResult, choose_cluster, paired_test
-from itprobe.report.verdict import make_verdict
+from itprobe.report.results import InstanceResult
+from itprobe.report.stats import MIN_CLUSTERS
+from itprobe.report.verdict import (
+    EQUIVALENCE_MARGIN,
+    FOLLOW_PROBES,
+    NOT_ASSESSABLE,
+    gate_line,
+    make_verdict,
+    split_text,
+)
 from itprobe.report.views import (
     comparison_section,
     compliance_section,
@@ -65,38 +76,48 @@ def _pts(x: float) -> str:
     return f"{100 * x:+.1f}"
 
 
-def reliance_sentence(rel: Reliance | None, mode: str) -> str:
-    """The headline of one mode, never stronger than the interval allows."""
+def reliance_sentence(
+    rel: Reliance | None, mode: str, split: Split | None = None, *, assessable: bool = True
+) -> str:
+    """The headline of one mode, never stronger than the interval allows; ``split`` is original − the best
+    arm as format + meaning (the word "meaning" only for a claimed meaning part)."""
     label = MODE_LABEL.get(mode, mode)
     if rel is None:
-        return (
-            f"{label}: no instruction-reliance figure (no meaning-free probe shared instances with original)."
-        )
+        return f"{label}: no instruction-reliance figure (no probe without the definition shared instances with original)."
     e = rel.estimate
-    figure = f"{_pts(e.mean)} EM points [{_pts(e.low)}, {_pts(e.high)}] vs the best meaning-free arm ({rel.best_arm})"
+    best = f"the best arm without the task's own definition ({rel.best_arm})"
+    figure = f"{_pts(e.mean)} EM points [{_pts(e.low)}, {_pts(e.high)}] vs {best}"
     size = f"n={rel.n} instances, {rel.n_tasks} task(s)"
     if e.low == e.high == 0:
-        return (
-            f"{label}: no reliance measured: the best meaning-free arm ({rel.best_arm}) scores exactly as the "
-            f"original on every instance ({size})."
+        text = f"{label}: no reliance measured: {best} scores exactly as the original on every instance ({size})."
+    elif e.low > 0:
+        text = (
+            f"{label}: the original instruction beats {best} by {_pts(e.mean)} EM points "
+            f"[{_pts(e.low)}, {_pts(e.high)}]; {size}." + split_text(split, rel.best_arm)
         )
-    if e.low > 0:
-        return f"{label}: the model relies on the instruction's meaning: {figure}; {size}."
-    if e.high < 0:
+    elif e.high < 0:
         picked = len(rel.arms)
-        return (
-            f"{label}: the original instruction scores below the best meaning-free one ({figure}; {size}): "
-            "no sign that the model benefits from what the instruction says"
+        text = (
+            f"{label}: the original instruction scores below {best} by {_pts(-e.mean).lstrip('+')} EM points "
+            f"(original − best = {_pts(e.mean)} [{_pts(e.low)}, {_pts(e.high)}]; {size}): no sign that the model "
+            "benefits from what the instruction says"
             + (
                 f" (the best of {picked} arms is favoured by the choice; see the paired test per probe)."
                 if picked > 1
                 else "."
             )
         )
-    return (
-        f"{label}: no evidence that the model relies on the instruction's meaning at this sample size "
-        f"({figure}; {size}). Reliance up to {_pts(e.high).lstrip('+')} points cannot be ruled out."
-    )
+    elif e.low >= -EQUIVALENCE_MARGIN and e.high <= EQUIVALENCE_MARGIN:
+        text = (
+            f"{label}: no reliance on the instruction beyond ±{100 * EQUIVALENCE_MARGIN:.0f} points: the whole "
+            f"95% CI lies inside it ({figure}; {size})."
+        )
+    else:
+        text = (
+            f"{label}: no reliance on the instruction detected at this sample size ({figure}; {size}); "
+            f"the data allow up to {_pts(e.high).lstrip('+')} points."
+        )
+    return text if assessable else NOT_ASSESSABLE + text
 
 
 def survival_sentence(s: Survival | None, mode: str) -> str | None:
@@ -114,30 +135,6 @@ def survival_sentence(s: Survival | None, mode: str) -> str | None:
         f"{label}: the simplified instruction keeps {survival_text(s)} of the margin over random "
         f"({margin}; n={s.n})."
     )
-
-
-def follow_line(c: ArmComparison) -> str:
-    """Verdict for probes whose gold follows the altered instruction (negated, label-rename, label-swap)."""
-    d = c.test.diff
-    diff = f"original − {c.arm} = {_pts(d.mean)} points [{_pts(d.low)}, {_pts(d.high)}], p (Holm) = {c.p_adjusted:.2g}, n={c.test.n}"
-    if c.p_adjusted < 0.05 and d.mean > 0:
-        return f"{c.arm}: the model does not adapt to the changed instruction: it scores lower ({diff})."
-    if c.p_adjusted < 0.05:
-        return f"{c.arm}: scores higher than original ({diff})."
-    return f"{c.arm}: no evidence of a drop when the instruction changes the task ({diff}); the interval bounds what the data allow."
-
-
-def _gain(
-    rows: Sequence[InstanceResult], random_expected: Mapping[Key, float], n_boot: int, seed: int
-) -> PairedResult | None:
-    aligned = align(rows, ["original"])
-    keep = [i for i, k in enumerate(aligned.keys) if k in random_expected]
-    if not keep:
-        return None
-    orig = aligned.scores["original"][keep]
-    rand = np.array([random_expected[aligned.keys[i]] for i in keep])
-    tasks = np.array([aligned.keys[i][0] for i in keep], dtype=object)
-    return paired_test(orig, rand, n_boot=n_boot, seed=seed, cluster=choose_cluster(tasks))
 
 
 def _mode_report(
@@ -171,13 +168,11 @@ def _mode_report(
     comparison, data["comparisons"] = comparison_section(
         cmp_em, cmp_rl, title=f"Original vs each probe ({label})"
     )
-    gain = _gain(rows, random_expected, n_boot, seed)
-    removal = [c for c in cmp_em if c.arm not in FOLLOW_PROBES]
-    verdict = make_verdict(removal, gain=gain, baseline="random (expected)", primary="simplified")
-    lines = [*verdict.lines, *(follow_line(c) for c in cmp_em if c.arm in FOLLOW_PROBES)]
-    data["verdict"] = {"headline": verdict.headline, "lines": lines}
-    data["gain_over_random"] = jsonable(gain)
-    comparison.paragraphs += lines
+    gate = guessing_gate(rows, "original", **kw)
+    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=FOLLOW_PROBES)
+    data["verdict"] = jsonable(verdict)
+    data["gate_vs_guessing"] = jsonable(gate)
+    comparison.paragraphs += verdict.lines
     sections += [scores, reliance, comparison]
     if mode == "generate":
         compliance, data["compliance"] = compliance_section(
@@ -193,7 +188,13 @@ def _mode_report(
             rows, [*conditions, *refs], costs, out_dir=sub, title=f"Cost of errors ({label})", **kw
         )
         sections.append(cost)
-    summary = [reliance_sentence(rel, mode), survival_sentence(surv, mode)]
+    best = next((c.split for c in cmp_em if rel is not None and c.arm == rel.best_arm), None)
+    gate_text = gate_line("original", gate) if gate is not None else None
+    summary = [
+        f"{label}: {gate_text}" if gate_text else None,
+        reliance_sentence(rel, mode, best, assessable=verdict.assessable),
+        survival_sentence(surv, mode),
+    ]
     return [_reroot(s, mode) for s in sections], [s for s in summary if s], data
 
 
@@ -229,7 +230,9 @@ def build_audit_report(
     """Compute every view of an audit, drawing plots under ``out_dir``; returns the report data."""
     out = Path(out_dir)
     random_expected = random_expectations(data.tasks)
-    results = list(data.results)
+    pairs = {t.name: (t.contrast.group, t.contrast.side) for t in data.tasks if t.contrast is not None}
+    # tasks of one contrast pair share their inputs: the bootstrap resamples them together
+    results = [dataclasses.replace(r, contrast=pairs[r.task]) if r.task in pairs else r for r in data.results]
     modes = [m for m in data.plan.modes if any(r.mode == m and r.condition == "original" for r in results)]
     summary: list[str] = []
     sections: list[Section] = []

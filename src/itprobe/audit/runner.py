@@ -2,6 +2,10 @@
 
 load tasks → check the cost file → plan the probes → load the model → predict every (probe, mode, task)
 → score (+ label prior, calibration, baselines) → build the report → write it atomically.
+
+A served model (``openai:BASE_URL#NAME``) whose server gives no prompt log-probs cannot rank: its rank
+probes are then skipped with the server's reason in the report (never approximated), and the provenance says
+which API was used and that the weights were not hashed.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import gzip
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,13 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.audit.prior import LabelPrior, calibrate, label_prior
-from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, Plan, plan_audit, rank_skip_reason
+from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, RANK_ALL, Plan, plan_audit, rank_skip_reason
 from itprobe.errors import UserError
-from itprobe.models.base import LanguageModel
+from itprobe.fsio import apply_modes, temp_dir
+from itprobe.models.base import LanguageModel, rank_unavailable
+from itprobe.models.served import ServedOptions
 from itprobe.predict import Mode, Prediction, predict_tasks
 from itprobe.prompts import PromptConfig
 from itprobe.report.costs import CostFile
-from itprobe.report.model import Provenance, ReportData
+from itprobe.report.model import Provenance, ReportData, Skipped
 from itprobe.report.results import InstanceResult, results_from_predictions
 from itprobe.tasks.types import Task
 
@@ -42,7 +47,7 @@ class AuditConfig:
 
     Attributes:
         tasks_path: any task source `itprobe.tasks.load_tasks` reads.
-        model: model SPEC (packaged alias, local directory or Hugging Face id).
+        model: model SPEC (packaged alias, local directory, Hugging Face id or ``openai:BASE_URL#NAME``).
         task_names: only these tasks (all when empty).
         split: which tasks of a checkout or data folder (see `load_tasks`).
         max_instances: the first N instances of each task (None = all).
@@ -51,6 +56,7 @@ class AuditConfig:
         costs: a cost file (YAML) for the cost-of-errors section.
         cache_dir: prediction cache folder (None = no cache).
         n_boot: bootstrap resamples for every CI.
+        served: how to reach a served model (ignored for local ones).
     """
 
     tasks_path: Path
@@ -70,6 +76,7 @@ class AuditConfig:
     label_file: Path | None = None
     prompt: PromptConfig = PromptConfig()
     n_boot: int = 2000
+    served: ServedOptions = ServedOptions()
 
 
 @dataclass(frozen=True)
@@ -239,15 +246,35 @@ def collect(
 
 
 def _load_model(config: AuditConfig) -> tuple[LanguageModel, Any]:
-    from itprobe.models import HFLanguageModel, load_model
+    from itprobe.models import open_model
 
-    loaded = load_model(config.model, precision=config.precision, trust_remote_code=config.trust_remote_code)
-    return HFLanguageModel(loaded, batch_size=config.batch_size), loaded.tokenizer
+    return open_model(
+        config.model,
+        precision=config.precision,
+        batch_size=config.batch_size,
+        trust_remote_code=config.trust_remote_code,
+        served=config.served,
+    )
 
 
-def _provenance(
-    config: AuditConfig, model: LanguageModel, timings: dict[str, float], command: str
-) -> Provenance:
+def without_rank(tasks: Sequence[Task], pool: Sequence[Task], config: AuditConfig, why: str) -> Plan:
+    """The audit's plan without rank mode, saying why rank classification (and the prior) were skipped.
+
+    Raises:
+        UserError: rank was the only mode asked for.
+    """
+    modes = tuple(m for m in config.modes if m != "rank")
+    if not modes:
+        raise UserError(f"rank classification is not possible: {why} (add --modes generate)")
+    plan = plan_audit(tasks, config.probes, modes, pool=pool, seed=config.seed)
+    skipped = [Skipped(probe=RANK_ALL, reason=why)]
+    for entry in plan.skipped:
+        prior = entry.probe == PRIOR and not entry.task
+        skipped.append(entry.model_copy(update={"reason": why}) if prior else entry)
+    return dataclasses.replace(plan, skipped=tuple(skipped))
+
+
+def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, command: str) -> Provenance:
     import itprobe
 
     versions = {"itprobe": getattr(itprobe, "__version__", "")}
@@ -259,17 +286,20 @@ def _provenance(
     extra = {
         "tasks": str(config.tasks_path),
         "max instances per task": str(config.max_instances),
-        "modes": ", ".join(config.modes),
+        "modes": ", ".join(data.plan.modes),
         "probes": ", ".join(config.probes),
         "seed": str(config.seed),
         "prompt": json.dumps(dataclasses.asdict(config.prompt)),
     }
+    served = getattr(model, "provenance", None)
+    if callable(served):
+        extra.update(served())
     return Provenance(
         model=str(getattr(model, "fingerprint", None) or model.identity),
         command=command,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         versions=versions,
-        timings=timings,
+        timings=data.timings,
         extra=extra,
     )
 
@@ -322,17 +352,21 @@ def run_audit(
     plan = plan_audit(tasks, config.probes, config.modes, pool=pool, seed=config.seed)  # 3. probes
     if model is None:  # 4. model
         model, tokenizer = _load_model(config)
+    why = rank_unavailable(model) if "rank" in config.modes else None
+    if why is not None:  # a served model without prompt log-probs
+        plan = without_rank(tasks, pool, config, why)
     data = collect(model, tasks, plan, config, tokenizer=tokenizer, progress=progress)  # 5. predict, score
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = temp_dir(out.parent, f".{out.name}.")
     try:
-        provenance = _provenance(config, model, data.timings, command)
+        provenance = _provenance(config, model, data, command)
         report = build_audit_report(
             data, out_dir=tmp, costs=costs, provenance=provenance, n_boot=config.n_boot, seed=config.seed
         )  # 6. report
         write_report(report, tmp, stem=REPORT_STEM)
         write_results(data.results, tmp / RESULTS_FILE)
+        apply_modes(tmp)
         _publish(tmp, out)  # 7. all or nothing
     finally:
         if tmp.exists():

@@ -166,7 +166,8 @@ CONTRAST_TEXT = (
     "Tasks of one contrast group apply different rules to the same inputs. Consistency: share of items "
     "answered correctly under every rule of the group. Chance: a uniform guesser. Rule-blind ceiling: "
     "the share of items whose rules agree on the answer; any strategy that ignores the instruction "
-    "(format only, constant, input-only) cannot exceed it."
+    "(format only, constant, input-only) cannot exceed it. Input-blind ceiling: the best score of one "
+    "constant answer per task (the most frequent combination of golds across the rules)."
 )
 CONTRAST_COLUMNS = [
     "mode",
@@ -176,6 +177,7 @@ CONTRAST_COLUMNS = [
     "consistency (%)",
     "chance (%)",
     "rule-blind ceiling (%)",
+    "input-blind ceiling (%)",
 ]
 
 
@@ -299,6 +301,7 @@ def contrast_section(
                 pct(o.consistency),
                 pct(o.chance),
                 pct(o.agreement),
+                pct(o.input_blind),
             ]
         )
         data[f"{mode}/{probe}"] = report.to_dict()

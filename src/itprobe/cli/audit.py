@@ -10,7 +10,20 @@ from typing import Annotated
 
 import typer
 
+from itprobe.cli.served import (
+    SPEC_HELP,
+    ApiBase,
+    ApiConcurrency,
+    ApiModel,
+    ApiTimeout,
+    ApiTokenizer,
+    Chat,
+    NoCache,
+    cache_folder,
+    served_model,
+)
 from itprobe.errors import UserError
+from itprobe.fsio import check_output_dir
 
 DEFAULT_PROBES = "all"
 
@@ -26,8 +39,9 @@ def _summary_table(outcome) -> None:  # noqa: ANN001 (AuditOutcome; imported laz
     for mode, data in outcome.report.data.get("modes", {}).items():
         rel = data.get("reliance", {})
         table = Table(title=f"itprobe audit: {MODE_LABEL.get(mode, mode)}", title_justify="left")
-        for column in ("task", "n", "original EM", "best meaning-free", "reliance [95% CI]", "margin kept"):
-            table.add_column(column, justify="left" if column in ("task", "best meaning-free") else "right")
+        best = "best arm without the definition's content"
+        for column in ("task", "n", "original EM", best, "original − best [95% CI]", "margin kept"):
+            table.add_column(column, justify="left" if column in ("task", best) else "right")
         kept = rel.get("margin_kept", {})
         for row in [*rel.get("per_task", []), *([rel["overall"]] if rel.get("overall") else [])]:
             est, arms = row["estimate"], dict(row["arms"])
@@ -61,9 +75,7 @@ def register(app: typer.Typer) -> None:
         tasks: Annotated[
             Path, typer.Option("--tasks", help="Task source: checkout, compact JSONL(.gz), user JSONL/CSV.")
         ],
-        model: Annotated[str, typer.Option("--model", help="HF id, local dir or packaged alias.")] = (
-            "smollm2-135m-instruct"
-        ),
+        model: Annotated[str, typer.Option("--model", help=SPEC_HELP)] = "smollm2-135m-instruct",
         out: Annotated[
             Path | None, typer.Option("--out", help="Output dir [default: runs/audit-<time>].")
         ] = None,
@@ -94,6 +106,13 @@ def register(app: typer.Typer) -> None:
         ] = 10,
         n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+        api_base: ApiBase = None,
+        api_model: ApiModel = None,
+        api_tokenizer: ApiTokenizer = None,
+        chat: Chat = False,
+        api_concurrency: ApiConcurrency = 8,
+        api_timeout: ApiTimeout = 300.0,
+        no_cache: NoCache = False,
     ) -> None:
         """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
         from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit
@@ -103,9 +122,13 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"--precision: unknown '{precision}'; choose one of {', '.join(PRECISIONS)}")
         if costs is not None and not costs.is_file():
             raise UserError("no such cost file", path=costs)
+        spec, served = served_model(
+            model, api_base, api_model, tokenizer=api_tokenizer, chat=chat, concurrency=api_concurrency,
+            timeout_s=api_timeout, trust_remote_code=trust_remote_code,
+        )  # fmt: skip
         config = AuditConfig(
             tasks_path=tasks,
-            model=model,
+            model=spec or model,
             task_names=tuple(task or ()),
             split=split,
             max_instances=max_instances,
@@ -116,13 +139,14 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             costs=costs,
             trust_remote_code=trust_remote_code,
-            cache_dir=cache_dir,
+            cache_dir=cache_folder(cache_dir, no_cache),
             max_labels=max_labels,
             label_file=label_file,
             n_boot=n_boot,
+            served=served,
         )
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out_dir = out if out is not None else Path("runs") / f"audit-{stamp}"
+        out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
         command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
         outcome = run_audit(config, out_dir, progress=progress, command=command)
         _summary_table(outcome)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from itprobe.errors import UserError
+from itprobe.fsio import check_output_dir, check_output_file
 
 data_app = typer.Typer(help="Inspect, convert and generate task data.", no_args_is_help=True)
 
@@ -125,8 +125,7 @@ def convert(
     """Convert to the compact format (written atomically: no partial file on error)."""
     from itprobe.tasks import load_tasks, save_tasks
 
-    if dst.is_dir():
-        raise UserError("is a directory; give a file name such as tasks.jsonl.gz", path=dst)
+    check_output_file(dst)
     # no detection: detected label sets are recomputed at load time under the reader's own --max-labels
     tasks = load_tasks(src, split=split, names=task, max_labels=0, max_instances=max_instances)
     save_tasks(tasks, dst)
@@ -142,5 +141,6 @@ def suite(
     """Generate the built-in synthetic task suite (compact format)."""
     from itprobe.suites import write_suite
 
+    check_output_dir(out)
     for name, path in write_suite(out, seed=seed).items():
         typer.echo(f"{name}: {path}")

@@ -1,161 +1,18 @@
 """`itprobe score`, `itprobe baseline` and `itprobe prompts`: official metrics, trivial baselines, prompts.
 
-Prediction files `score` reads, one JSON object per line (gzip allowed), told apart line by line:
-
-- Tk-Instruct ``predicted_examples.jsonl``: ``Task``, ``Instance`` (``output`` list, maybe ``id``),
-  ``Prediction``, optional ``Categories``;
-- itprobe's own lines (``itprobe.predict.write_predictions``): ``task``, ``id``, ``prediction``,
-  ``references``, ``category``;
-- leaderboard pairs ``{id, prediction}``, which need ``--references`` (``{id, references, task_id,
-  task_category}``).
-
-With ``--references`` every line is matched by id and takes its references, task and category from that
-file; the two id sets must agree exactly.
+The files `score` reads and how they are matched: `itprobe.cli.score_files`.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from itprobe.cli.score_files import load_scorable, some_ids
 from itprobe.errors import UserError
-from itprobe.predict import Prediction
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line; bad JSON or encoding is a UserError naming the line."""
-    if not path.is_file():
-        raise UserError("no such file", path=path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    lineno = 0
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise UserError(f"not valid JSON ({err.msg})", path=path, line=lineno) from None
-                if not isinstance(obj, dict):
-                    raise UserError("expected a JSON object", path=path, line=lineno)
-                yield lineno, obj
-    except UnicodeDecodeError:
-        raise UserError("not UTF-8 text", path=path, line=lineno + 1) from None
-    except (OSError, EOFError) as err:  # e.g. a truncated or fake .gz
-        raise UserError(f"cannot read ({err})", path=path) from None
-
-
-def _get(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: tuple[Path, int]) -> Any:
-    if key not in obj:
-        raise UserError("missing field", path=where[0], line=where[1], field=key)
-    value = obj[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise UserError(f"wrong type {type(value).__name__}", path=where[0], line=where[1], field=key)
-    return value
-
-
-def _get_refs(obj: dict[str, Any], key: str, where: tuple[Path, int]) -> tuple[str, ...]:
-    refs = _get(obj, key, list, where)
-    if not refs or not all(isinstance(r, str) for r in refs):
-        raise UserError("expected a non-empty list of strings", path=where[0], line=where[1], field=key)
-    return tuple(refs)
-
-
-def _parse_line(obj: dict[str, Any], where: tuple[Path, int], need_refs: bool) -> Prediction:
-    """One prediction line of any accepted format; task/references may be blank when ``need_refs`` is off."""
-    if "Prediction" in obj or "Instance" in obj:  # Tk-Instruct predicted_examples.jsonl
-        instance = _get(obj, "Instance", dict, where)
-        cats = obj.get("Categories") or [""]
-        return Prediction(
-            task=_get(obj, "Task", str, where),
-            id=str(instance.get("id", "")),
-            prediction=_get(obj, "Prediction", str, where),
-            references=_get_refs(instance, "output", where) if need_refs else (),
-            mode="generate",
-            category=cats[0] if isinstance(cats, list) and isinstance(cats[0], str) else "",
-        )
-    ident = _get(obj, "id", str, where)
-    prediction = _get(obj, "prediction", str, where)
-    if not need_refs:
-        return Prediction(task="", id=ident, prediction=prediction, references=(), mode="generate")
-    if "references" not in obj:
-        raise UserError(
-            "missing field (leaderboard pairs {id, prediction} need --references)",
-            path=where[0],
-            line=where[1],
-            field="references",
-        )
-    return Prediction(
-        task=_get(obj, "task", str, where),
-        id=ident,
-        prediction=prediction,
-        references=_get_refs(obj, "references", where),
-        mode="rank" if obj.get("mode") == "rank" else "generate",
-        labels=tuple(obj.get("labels") or ()),
-        category=obj.get("category") or "",
-    )
-
-
-def _load_references(path: Path) -> dict[str, tuple[str, tuple[str, ...], str]]:
-    """id -> (task, references, category) from a leaderboard reference file."""
-    refs: dict[str, tuple[str, tuple[str, ...], str]] = {}
-    for lineno, obj in _read_jsonl(path):
-        where = (path, lineno)
-        ident = _get(obj, "id", str, where)
-        if ident in refs:
-            raise UserError(f"duplicate id '{ident}'", path=path, line=lineno, field="id")
-        category = obj.get("task_category") or ""
-        refs[ident] = (_get(obj, "task_id", str, where), _get_refs(obj, "references", where), str(category))
-    if not refs:
-        raise UserError("no references", path=path)
-    return refs
-
-
-def _some(ids: list[str], n: int = 5) -> str:
-    return ", ".join(ids[:n]) + (", …" if len(ids) > n else "")
-
-
-def load_scorable(predictions: Path, references: Path | None) -> list[Prediction]:
-    """Read a prediction file (any accepted format) into predictions that carry their references."""
-    parsed = [
-        (ln, _parse_line(obj, (predictions, ln), references is None)) for ln, obj in _read_jsonl(predictions)
-    ]
-    if not parsed:
-        raise UserError("no predictions", path=predictions)
-    if references is None:
-        return [p for _, p in parsed]
-    refs = _load_references(references)
-    seen: set[str] = set()
-    out = []
-    for ln, p in parsed:
-        if not p.id:
-            raise UserError(
-                "missing id (needed to match --references)", path=predictions, line=ln, field="id"
-            )
-        if p.id in seen:
-            raise UserError(f"duplicate id '{p.id}'", path=predictions, line=ln, field="id")
-        seen.add(p.id)
-        if p.id in refs:
-            task, gold, category = refs[p.id]
-            out.append(replace(p, task=task, references=gold, category=category))
-    unknown = [p.id for _, p in parsed if p.id not in refs]
-    missing = [ident for ident in refs if ident not in seen]
-    if unknown:
-        raise UserError(
-            f"{len(unknown)} prediction ids are not in {references}: {_some(unknown)}", path=predictions
-        )
-    if missing:
-        raise UserError(
-            f"{len(missing)} reference ids have no prediction: {_some(missing)}", path=predictions
-        )
-    return out
 
 
 def _print_tables(report: Any, title: str) -> None:
@@ -172,6 +29,8 @@ def _print_tables(report: Any, title: str) -> None:
 
     console = Console()
     console.print(table(title, {"overall (instance mean)": report.overall, "task mean": report.task_mean}))
+    if len(report.per_track) > 1:
+        console.print(table("per track (the official script reports each on its own)", report.per_track))
     if report.per_category:
         console.print(table("per category", dict(sorted(report.per_category.items()))))
     console.print(table("per task", dict(sorted(report.per_task.items()))))
@@ -182,16 +41,46 @@ def score(
         Path, typer.Option(help="Predictions (JSONL, .gz allowed); see `itprobe score --help`.")
     ],
     references: Annotated[
-        Path | None, typer.Option(help="Leaderboard reference file {id, references, task_id, task_category}.")
+        Path | None,
+        typer.Option(help="Leaderboard reference file {id, references, task_id, task_category, track}."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.")] = False,
+    xlingual_tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            help="GPT-2 tokenizer (local dir or HF id) for the ROUGE of references on the xlingual track, "
+            "as the official script; required when there are any."
+        ),
+    ] = None,
 ) -> None:
-    """Official NatInst metrics (exact match, ROUGE-1, ROUGE-L ×100): overall, per task, per category."""
-    from itprobe.metrics import score_predictions
+    """Official NatInst metrics (exact match, ROUGE-1, ROUGE-L ×100): overall, per task, category, track.
 
-    report = score_predictions(load_scorable(predictions, references))
+    As the official script: a reference with no prediction scores the empty string.
+    The xlingual track's ROUGE uses the GPT-2 tokenizer (--xlingual-tokenizer).
+    Unlike it: prediction ids missing from --references, and repeated ids, are errors.
+    """
+    from itprobe.metrics import SpaceMarkStripped, score_predictions
+
+    scorable = load_scorable(predictions, references)
+    n_xlingual = scorable.tracks.count("xlingual")
+    tokenizer = None
+    if n_xlingual:
+        if xlingual_tokenizer is None:
+            raise UserError(
+                f"{n_xlingual} references are on the xlingual track, whose ROUGE the official script "
+                "computes with the GPT-2 tokenizer: pass --xlingual-tokenizer (a local gpt2 tokenizer "
+                "directory, or 'gpt2' with internet access)"
+            )
+        tokenizer = SpaceMarkStripped(_load_tokenizer(xlingual_tokenizer))
+    if scorable.missing:
+        typer.echo(
+            f"{len(scorable.missing)} reference ids have no prediction: scored as the empty string, as the "
+            f"official script does ({some_ids(scorable.missing)})",
+            err=True,
+        )
+    report = score_predictions(scorable.predictions, tracks=scorable.tracks, xlingual_tokenizer=tokenizer)
     if as_json:
-        typer.echo(json.dumps(report.to_json()))
+        typer.echo(json.dumps({**report.to_json(), "n_missing": len(scorable.missing)}))
     else:
         _print_tables(report, f"scores of {predictions}")
 
@@ -278,7 +167,7 @@ def baseline(
         return
     typer.echo(f"baseline {kind}: {result['n_instances']} instances of {result['n_tasks']} tasks")
     if skipped:
-        typer.echo(f"skipped {len(skipped)} tasks (nothing to answer with): {_some(skipped)}")
+        typer.echo(f"skipped {len(skipped)} tasks (nothing to answer with): {some_ids(skipped)}")
     typer.echo(
         f"exact match {result['exact_match']:.2f}  rouge1 {result['rouge1']:.2f}  rougeL {result['rougeL']:.2f}"
     )
@@ -320,8 +209,18 @@ def prompts(
     no_definition: Annotated[bool, typer.Option("--no-definition", help="Leave the definition out.")] = False,
     pos: Annotated[int, typer.Option(min=0, help="Positive examples.")] = 2,
     neg: Annotated[int, typer.Option(min=0, help="Negative examples.")] = 0,
-    explanation: Annotated[bool, typer.Option("--explanation", help="Add example explanations.")] = False,
-    task_name: Annotated[bool, typer.Option("--task-name", help="Start with the task name.")] = False,
+    explanation: Annotated[
+        bool,
+        typer.Option(
+            "--explanation", help="Add example explanations (never under simplified/empty/irrelevant)."
+        ),
+    ] = False,
+    task_name: Annotated[
+        bool,
+        typer.Option(
+            "--task-name", help="Start with the task name (never under simplified/empty/irrelevant)."
+        ),
+    ] = False,
     definition_arm: Annotated[str, typer.Option(help="Definition arm.")] = "original",
     examples_arm: Annotated[str, typer.Option(help="Examples arm.")] = "gold",
     input_arm: Annotated[str, typer.Option(help="Input arm.")] = "original",

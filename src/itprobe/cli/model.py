@@ -2,7 +2,8 @@
 
 The output is the JSONL that `itprobe score` reads (`itprobe.predict.write_predictions`), with the format
 diagnostics ``in_space_strict`` / ``in_space_loose``; it is written to a temporary file and renamed, so an
-interrupted run leaves no partial file.
+interrupted run (or a server that fails mid-run) leaves no partial file. The model may be local or served
+(``openai:BASE_URL#NAME``, see `itprobe.cli.served`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,20 @@ from typing import Annotated, Any
 
 import typer
 
+from itprobe.cli.served import (
+    SPEC_HELP,
+    ApiBase,
+    ApiConcurrency,
+    ApiModel,
+    ApiTimeout,
+    ApiTokenizer,
+    Chat,
+    NoCache,
+    cache_folder,
+    served_model,
+)
 from itprobe.errors import UserError
+from itprobe.fsio import check_output_file
 
 ORIGINAL_ARMS = ("original", "gold", "original", "original")  # definition, examples, input, label
 
@@ -43,9 +57,9 @@ def _tasks(path: Path, names: list[str] | None, arms: dict[str, Any]) -> list[An
 
 
 def predict(
-    model: Annotated[str, typer.Option(help="Model: packaged alias, local directory or Hugging Face id.")],
     tasks: Annotated[Path, typer.Option(help="Tasks: NatInst checkout, compact or user JSONL/CSV.")],
     out: Annotated[Path, typer.Option(help="Predictions file to write (JSONL, .gz allowed).")],
+    model: Annotated[str | None, typer.Option(help=SPEC_HELP)] = None,
     mode: Annotated[
         str, typer.Option(help="generate | rank (rank needs an output space; else generate).")
     ] = ("generate"),
@@ -73,11 +87,20 @@ def predict(
     ] = False,
     threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for torch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary to stdout.")] = False,
+    api_base: ApiBase = None,
+    api_model: ApiModel = None,
+    api_tokenizer: ApiTokenizer = None,
+    chat: Chat = False,
+    api_concurrency: ApiConcurrency = 8,
+    api_timeout: ApiTimeout = 300.0,
+    no_cache: NoCache = False,
 ) -> None:
     """Predict every instance of the tasks and write the predictions with format diagnostics."""
     if mode not in ("generate", "rank"):
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
-    from itprobe.models import HFLanguageModel, load_model
+    check_output_file(out)  # before any model time
+    from itprobe.models import open_model
+    from itprobe.models.base import rank_unavailable
     from itprobe.predict import predict_tasks, write_predictions
     from itprobe.prompts import PromptConfig
 
@@ -93,9 +116,21 @@ def predict(
         import torch
 
         torch.set_num_threads(threads)
-    lm = HFLanguageModel(
-        load_model(model, precision=precision, trust_remote_code=trust_remote_code), batch_size=batch_size
+    spec, served = served_model(
+        model, api_base, api_model, tokenizer=api_tokenizer, chat=chat, concurrency=api_concurrency,
+        timeout_s=api_timeout, trust_remote_code=trust_remote_code,
+    )  # fmt: skip
+    if spec is None:
+        raise UserError("give the model: --model SPEC (or --api-base URL for a served model)")
+    lm, tokenizer = open_model(
+        spec, precision=precision, batch_size=batch_size, trust_remote_code=trust_remote_code, served=served
     )
+    if max_source_tokens is not None and tokenizer is None:
+        raise UserError("--max-source-tokens needs the served model's tokenizer (--api-tokenizer)")
+    if mode == "rank" and any(t.is_classification for t in chosen):
+        problem = rank_unavailable(lm)
+        if problem is not None:
+            raise UserError(f"--mode rank: {problem} (--mode generate works)")
     config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
     start = time.perf_counter()
     preds = predict_tasks(
@@ -103,7 +138,7 @@ def predict(
         chosen,
         config,
         mode=mode,  # type: ignore[arg-type]
-        cache_dir=cache_dir,
+        cache_dir=cache_folder(cache_dir, no_cache),
         max_instances=max_instances,
         length_normalized=length_normalized,
     )
@@ -113,13 +148,15 @@ def predict(
     summary = {
         "out": str(out),
         "model": lm.identity,
-        "dtype": str(lm.loaded.dtype).removeprefix("torch."),
+        "dtype": _dtype(lm),
         "n_tasks": len(chosen),
         "n_instances": len(preds),
         "modes": modes,
         "seconds": round(seconds, 3),
         "instances_per_s": round(len(preds) / seconds, 3) if seconds > 0 else None,
     }
+    if hasattr(lm, "api_description"):
+        summary["served_api"] = lm.api_description
     if as_json:
         typer.echo(json.dumps(summary))
     else:
@@ -128,6 +165,12 @@ def predict(
             f"to {out} in {seconds:.1f} s",
             err=True,
         )
+
+
+def _dtype(lm: Any) -> str | None:
+    """The compute dtype of a local model; None for a served one (the server decides)."""
+    loaded = getattr(lm, "loaded", None)
+    return str(loaded.dtype).removeprefix("torch.") if loaded is not None else None
 
 
 def register(app: typer.Typer) -> None:

@@ -26,13 +26,24 @@ def run(
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write the report after the grid."),
+    plan: bool = typer.Option(
+        False,
+        "--plan",
+        help="Print every cell, what it trains and evaluates, and its estimated cost; run nothing.",
+    ),
 ) -> None:
     """Run a study: arms × training sizes × seeds, the untuned model and trivial baselines, then the report."""
+    from itprobe.fsio import check_output_dir
     from itprobe.study import RunOptions, load_config, parse_shard, run_study
     from itprobe.study.report import save_costs
 
     study = load_config(config, overrides or [], natinst=natinst, model=model)
-    run_dir = out if out is not None else Path("runs") / study.name
+    run_dir = check_output_dir(out if out is not None else Path("runs") / study.name)
+    if plan:
+        from itprobe.study.plan import plan_run
+
+        typer.echo(plan_run(study, run_dir).render())
+        return
     options = RunOptions(resume=resume, shard=parse_shard(shard), progress=progress, report=report)
     save_costs(study, run_dir)
     outcome = run_study(study, run_dir, options=options)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from itprobe.errors import UserError
+from itprobe.fsio import check_output_dir
 
 
 def _arm_spec(definition: str, examples: str, input_arm: str, label: str, seed: int) -> Any:
@@ -79,6 +80,7 @@ def train_command(
     from itprobe.tasks import load_tasks
     from itprobe.training.config import LoraSettings, TrainConfig
 
+    check_output_dir(out)  # before any model time
     if method not in ("full", "lora"):
         raise UserError(f"unknown --method '{method}'; choose full or lora")
     if precision not in ("auto", "fp32", "bf16"):

@@ -1,5 +1,6 @@
-"""Models: loading a SPEC (`load_model`), precision (`resolve_precision`) and the inference adapter
-(`HFLanguageModel`, causal and seq2seq) behind the `LanguageModel` protocol.
+"""Models: loading a SPEC (`load_model`), precision (`resolve_precision`) and the inference adapters behind
+the `LanguageModel` protocol: `HFLanguageModel` (in-process, causal and seq2seq) and `ServedLanguageModel`
+(an OpenAI-compatible server, SPEC ``openai:BASE_URL#NAME``). `open_model` routes a SPEC to one of them.
 
 Importing this package does not import torch; `HFLanguageModel` is loaded on first access.
 """
@@ -9,8 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from itprobe.models.base import ChoiceScore, LanguageModel
+from itprobe.models.endpoint import is_served
 from itprobe.models.loading import DEFAULT_MODEL, LoadedModel, ModelKind, load_model
+from itprobe.models.open import open_model
 from itprobe.models.precision import PRECISIONS, Precision, resolve_precision
+from itprobe.models.served import ServedLanguageModel, ServedOptions
 
 if TYPE_CHECKING:
     from itprobe.models.hf import HFLanguageModel
@@ -24,7 +28,11 @@ __all__ = [
     "LoadedModel",
     "ModelKind",
     "Precision",
+    "ServedLanguageModel",
+    "ServedOptions",
+    "is_served",
     "load_model",
+    "open_model",
     "resolve_precision",
 ]
 

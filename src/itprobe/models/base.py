@@ -40,3 +40,12 @@ class LanguageModel(Protocol):
     ) -> list[list[ChoiceScore]]:
         """Log-likelihood of each choice after its prompt; the prompt is encoded once per instance."""
         ...
+
+
+def rank_unavailable(model: object) -> str | None:
+    """Why ``model`` cannot score labels (a served model whose server gives no prompt log-probs), or None.
+
+    Local models always can; a model may say otherwise with a ``rank_unavailable()`` method.
+    """
+    check = getattr(model, "rank_unavailable", None)
+    return check() if callable(check) else None

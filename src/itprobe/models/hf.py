@@ -18,6 +18,7 @@ import torch
 
 from itprobe.decoding import stop_reached
 from itprobe.models.base import ChoiceScore
+from itprobe.models.boundary import causal_choice_ids, causal_prompt_ids
 from itprobe.models.generation import StopRule, eos_ids, greedy_causal
 from itprobe.models.loading import LoadedModel
 from itprobe.models.scoring import Encoded, score_causal, score_seq2seq
@@ -98,12 +99,29 @@ class HFLanguageModel:
 
     @property
     def fingerprint(self) -> str:
-        """Identity plus what else changes the numbers (kind, dtype, adapter version): the cache key's model."""
-        return f"{self.identity}|{self.kind}|{self.loaded.dtype}|{ADAPTER_VERSION}"
+        """Identity plus what else changes the numbers (kind, dtype, adapter version): the cache key's model.
+
+        Outside fp32 the batch size is part of it: bf16/fp16 padding and batch composition flip near-ties.
+        """
+        base = f"{self.identity}|{self.kind}|{self.loaded.dtype}|{ADAPTER_VERSION}"
+        return base if self.loaded.dtype == torch.float32 else f"{base}|batch={self.batch_size}"
 
     @property
     def kind(self) -> str:
         return self.loaded.kind
+
+    @property
+    def max_positions(self) -> int | None:
+        """The context a model's absolute position embeddings allow (a hard limit), if its config states one;
+        None for relative positions (T5, whose configs may still carry an unused ``n_positions``)."""
+        value = getattr(self.loaded.model.config, "max_position_embeddings", None)
+        return int(value) if value else None
+
+    @property
+    def tokenizer_max_length(self) -> int | None:
+        """The tokenizer's ``model_max_length`` (transformers sets ~1e30 when unknown: then None)."""
+        value = getattr(self.tokenizer, "model_max_length", None)
+        return int(value) if value and value < 10**7 else None
 
     # ---- tokenisation -------------------------------------------------------------------------------
     def _encode(self, text: str, special: bool = True) -> tuple[int, ...]:
@@ -112,25 +130,14 @@ class HFLanguageModel:
     def _prompt_ids(self, prompt: str) -> tuple[int, ...]:
         if self.kind == "seq2seq":
             return self._encode(prompt)
-        ids = self._encode(prompt.rstrip())
-        # an empty causal prompt still needs one position whose logits predict the first label token
-        return ids or (self.tokenizer.bos_token_id or self.tokenizer.eos_token_id,)
+        return causal_prompt_ids(self.tokenizer, prompt)
 
     def encode_choices(self, prompt: str, choices: Sequence[str]) -> Encoded:
-        """Token ids of the prompt (once) and of each choice as a continuation of it."""
+        """Token ids of the prompt (once) and of each choice as a continuation of it
+        (`itprobe.models.boundary`, shared with served models)."""
         if self.kind == "seq2seq":
             return Encoded(self._encode(prompt), tuple(self._encode(c, special=False) for c in choices))
-        context = prompt.rstrip()
-        moved = prompt[len(context) :]
-        ctx_ids = self._prompt_ids(prompt)
-        labels = []
-        for choice in choices:
-            whole = self._encode(context + moved + choice)
-            if whole[: len(ctx_ids)] == ctx_ids:
-                labels.append(whole[len(ctx_ids) :])
-            else:
-                labels.append(self._encode(moved + choice, special=False))
-        return Encoded(ctx_ids, tuple(labels))
+        return Encoded(*causal_choice_ids(self.tokenizer, prompt, choices))
 
     # ---- the protocol -----------------------------------------------------------------------------------
     def score_choices(

@@ -1,8 +1,9 @@
 """Loading a model SPEC (packaged alias, local directory, PEFT adapter directory or Hugging Face id).
 
-Safetensors only (``use_safetensors=True``): a pickle checkpoint can run code on load. Remote code runs
-only with ``trust_remote_code=True``. Whether a checkpoint is a causal LM or an encoder-decoder (T5) is read
-from its config (``is_encoder_decoder``); everything downstream branches on `LoadedModel.kind` only.
+Safetensors only (``use_safetensors=True``; an adapter without ``adapter_model.safetensors`` is refused):
+a pickle checkpoint can run code on load. Remote code runs only with ``trust_remote_code=True``. Whether a
+checkpoint is a causal LM or an encoder-decoder (T5) is read from its config (``is_encoder_decoder``);
+everything downstream branches on `LoadedModel.kind` only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from itprobe.errors import UserError
+from itprobe.models.endpoint import is_served
 from itprobe.models.identity import directory_digest
 from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 from itprobe.models.precision import default_device, resolve_precision
@@ -22,15 +24,20 @@ if TYPE_CHECKING:
 
 ModelKind = Literal["causal", "seq2seq"]
 DEFAULT_MODEL = "smollm2-135m-instruct"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+CONVERT_HINT = (
+    'python -c "import torch, safetensors.torch as s; '
+    "s.save_file(torch.load('adapter_model.bin', weights_only=True), 'adapter_model.safetensors')\""
+)
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     """A model ready for inference, with the tokenizer set up for batched evaluation.
 
-    ``identity`` names these exact weights: ``<spec>@sha256:<digest of weights, config and tokenizer>``
-    for local and packaged models (``+adapter@sha256:...`` for a PEFT adapter), ``<id>@<commit>`` for
-    Hugging Face ids.
+    ``identity`` names these exact weights: ``<spec>@sha256:<digest of the directory's files>`` (weights,
+    config, tokenizer, custom code: `itprobe.models.identity`) for local and packaged models
+    (``+adapter@sha256:...`` for a PEFT adapter), ``<id>@<commit>`` for Hugging Face ids.
 
     Weights stay in fp32 whatever the precision; ``dtype`` is the *compute* dtype, which
     `itprobe.models.HFLanguageModel` applies with ``torch.autocast`` (matmuls in bf16/fp16, the residual
@@ -121,6 +128,12 @@ def _load_adapter(adapter: Path, trust_remote_code: bool) -> tuple[Any, Any, Mod
     """Base model + PEFT adapter, merged (in fp32)."""
     from peft import PeftModel
 
+    if not (adapter / ADAPTER_WEIGHTS).is_file():
+        raise UserError(
+            f"no {ADAPTER_WEIGHTS}: pickle adapters (adapter_model.bin) are refused, as loading one can run "
+            f"code; convert it once where you trust it: {CONVERT_HINT}",
+            path=adapter,
+        )
     config = json.loads((adapter / "adapter_config.json").read_text())
     base_spec = config.get("base_model_name_or_path")
     if not base_spec:
@@ -155,6 +168,8 @@ def load_model(
     Raises:
         UserError: unknown spec, missing packaged model, unreadable or non-safetensors checkpoint.
     """
+    if is_served(spec):
+        raise UserError(f"'{spec}' is a served model: this needs local weights (training stays local)")
     import torch
 
     target = torch.device(device or default_device())
@@ -169,3 +184,12 @@ def load_model(
         identity = _identity(source, model)
     model = model.to(target).eval()
     return LoadedModel(model, tokenizer, kind, identity, target, dtype)
+
+
+def spec_identity(spec: str) -> tuple[str, str | None]:
+    """Where ``from_pretrained`` reads ``spec`` from, and its `LoadedModel.identity` when that is knowable
+    without loading the weights (local directories and packaged aliases; None for hub ids)."""
+    source = _resolve(spec)
+    if source.local is None:
+        return source.location, None
+    return source.location, f"{source.label}@sha256:{directory_digest(source.local)}"

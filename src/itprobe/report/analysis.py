@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from itprobe.metrics import normalize_answer
+from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import (
     Estimate,
     PairedResult,
     RatioEstimate,
     bootstrap_ci,
-    choose_cluster,
     holm,
     paired_test,
     ratio_ci,
@@ -33,7 +33,9 @@ class ArmComparison:
 
     ``test`` is reference − arm; ``p_adjusted`` is Holm-adjusted across the arms compared in one call;
     ``kept`` is the gain over ``baseline`` kept by the arm, (arm − baseline) / (reference − baseline),
-    None when no baseline was given or it shares no instances.
+    None when no baseline was given or it shares no instances. ``split`` is the exact-match difference
+    split into format and meaning (`itprobe.report.decompose`; parts Holm-adjusted across the arms), None
+    for ROUGE-L or without instances that have a label set.
     """
 
     arm: str
@@ -42,6 +44,7 @@ class ArmComparison:
     p_adjusted: float
     kept: RatioEstimate | None = None
     baseline: str = ""
+    split: Split | None = None
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,7 @@ def condition_estimate(
     aligned = align(_rows(results, condition, size), [condition], metric)
     if aligned.n == 0:
         return None
-    return bootstrap_ci(
-        aligned.scores[condition], n_boot=n_boot, seed=seed, cluster=choose_cluster(aligned.tasks)
-    )
+    return bootstrap_ci(aligned.scores[condition], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
 
 
 def compare_arms(
@@ -95,12 +96,14 @@ def compare_arms(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> list[ArmComparison]:
-    """Paired tests of ``reference`` vs each arm (Holm across arms) and the gain each arm keeps.
+    """Paired tests of ``reference`` vs each arm (Holm across arms), the gain each arm keeps, and (exact
+    match) the split of each difference into format and meaning.
 
     Arms sharing no instance with the reference are left out. ``size`` selects one training size for
     sized rows (rows without a size, e.g. the untuned model, always take part).
     """
     tests: list[tuple[str, PairedResult, RatioEstimate | None]] = []
+    splits: list[Split | None] = []
     for arm in arms:
         names = [reference, arm] + ([baseline] if baseline and baseline not in (reference, arm) else [])
         rows = [r for name in names for r in _rows(results, name, size)]
@@ -110,7 +113,7 @@ def compare_arms(
             aligned = align(rows, names, metric)
         if aligned.n == 0:
             continue
-        cluster = choose_cluster(aligned.tasks)
+        cluster = aligned.resampling()
         s = aligned.scores
         test = paired_test(s[reference], s[arm], n_boot=n_boot, seed=seed, cluster=cluster)
         kept = (
@@ -119,11 +122,47 @@ def compare_arms(
             else None
         )
         tests.append((arm, test, kept))
+        pair = [r for name in (reference, arm) for r in _rows(results, name, size)]
+        splits.append(
+            split_difference(pair, reference, arm, n_boot=n_boot, seed=seed)
+            if metric == "exact_match"
+            else None
+        )
     adjusted = holm([t.p_value for _, t, _ in tests])
     return [
-        ArmComparison(arm, reference, t, p, k, (baseline or "") if k else "")
-        for (arm, t, k), p in zip(tests, adjusted, strict=True)
+        ArmComparison(arm, reference, t, p, k, (baseline or "") if k else "", sp)
+        for (arm, t, k), p, sp in zip(tests, adjusted, holm_splits(splits), strict=True)
     ]
+
+
+def guess_rate(row: InstanceResult) -> float | None:
+    """Expected exact match of a uniform guess over the row's label set; None without one."""
+    labels = {normalize_answer(label) for label in row.labels}
+    if not labels:
+        return None
+    refs = {normalize_answer(ref) for ref in row.references}
+    return len(labels & refs) / len(labels)
+
+
+def guessing_gate(
+    results: Sequence[InstanceResult],
+    reference: str,
+    *,
+    size: SizeFilter = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> PairedResult | None:
+    """``reference`` vs the expected score of random guessing over each instance's label set, paired per
+    instance (instances without a label set left out); None when there are none."""
+    rows = [r for r in _rows(results, reference, size) if r.labels]
+    aligned = align(rows, [reference])
+    if aligned.n == 0:
+        return None
+    rate = {r.key: guess_rate(r) for r in rows}
+    guess = np.array([rate[k] for k in aligned.keys], dtype=float)
+    return paired_test(
+        aligned.scores[reference], guess, n_boot=n_boot, seed=seed, cluster=aligned.resampling()
+    )
 
 
 def compliance(results: Sequence[InstanceResult], condition: str, *, size: SizeFilter = None) -> Compliance:
@@ -201,6 +240,6 @@ def instruction_reliance(
     def reliance(means: np.ndarray) -> np.ndarray:
         return means[:, 0] - means[:, 1:].max(axis=1)
 
-    est = statistic_ci(columns, reliance, n_boot=n_boot, seed=seed, cluster=choose_cluster(aligned.tasks))
+    est = statistic_ci(columns, reliance, n_boot=n_boot, seed=seed, cluster=aligned.resampling())
     best = arms[int(np.argmax(columns[:, 1:].mean(axis=0)))]
     return est, best

@@ -1,7 +1,7 @@
 """How much data a PoC needs: learning curves over instances per task, and what they allow one to claim.
 
 All functions read `InstanceResult`s whose ``size`` is set (training instances per task); seeds are
-averaged per instance, and the resampling unit follows `stats.choose_cluster`.
+averaged per instance, and the resampling unit follows `stats.choose_cluster` (via `Aligned.resampling`).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from itprobe.report.results import InstanceResult, Metric, align
+from itprobe.report.decompose import Split, holm_splits, split_difference
+from itprobe.report.results import InstanceResult, Metric, align, resampling_of, units_of
 from itprobe.report.stats import (
     Estimate,
     PairedResult,
     bootstrap_ci,
-    choose_cluster,
     holm,
     paired_test,
     statistic_ci,
@@ -34,11 +34,13 @@ class CurvePoint:
 
 @dataclass(frozen=True)
 class SizeComparison:
-    """Paired test of condition a vs b at one size; ``p_adjusted`` is Holm-adjusted across the sizes."""
+    """Paired test of condition a vs b at one size; ``p_adjusted`` is Holm-adjusted across the sizes.
+    ``split``: the exact-match difference as format + meaning (parts Holm-adjusted across the sizes)."""
 
     size: int
     test: PairedResult
     p_adjusted: float
+    split: Split | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,7 @@ def learning_curve(
         for size in sizes_of(results, name):
             rows = [r for r in results if r.condition == name and r.size == size]
             aligned = align(rows, [name], metric)
-            est = bootstrap_ci(
-                aligned.scores[name], n_boot=n_boot, seed=seed, cluster=choose_cluster(aligned.tasks)
-            )
+            est = bootstrap_ci(aligned.scores[name], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
             points.append(CurvePoint(name, size, est))
     return points
 
@@ -100,20 +100,24 @@ def smallest_winning_size(
     """
     sizes = sorted(set(sizes_of(results, a)) & set(sizes_of(results, b)))
     tests = []
+    splits: list[Split | None] = []
     for size in sizes:
-        aligned = align([r for r in results if r.size == size], [a, b], metric)
+        at_size = [r for r in results if r.size == size]
+        aligned = align(at_size, [a, b], metric)
         if aligned.n:
-            cluster = choose_cluster(aligned.tasks)
-            tests.append(
-                (
-                    size,
-                    paired_test(
-                        aligned.scores[a], aligned.scores[b], n_boot=n_boot, seed=seed, cluster=cluster
-                    ),
-                )
+            cluster = aligned.resampling()
+            test = paired_test(
+                aligned.scores[a], aligned.scores[b], n_boot=n_boot, seed=seed, cluster=cluster
+            )
+            tests.append((size, test))
+            splits.append(
+                split_difference(at_size, a, b, n_boot=n_boot, seed=seed) if metric == "exact_match" else None
             )
     adjusted = holm([t.p_value for _, t in tests])
-    comparisons = tuple(SizeComparison(s, t, p) for (s, t), p in zip(tests, adjusted, strict=True))
+    comparisons = tuple(
+        SizeComparison(s, t, p, sp)
+        for (s, t), p, sp in zip(tests, adjusted, holm_splits(splits), strict=True)
+    )
     wins = [c for c in comparisons if c.test.diff.mean > 0 and c.p_adjusted < alpha]
     smallest = wins[0].size if wins else None
     return SmallestWin(a, b, comparisons, smallest, alpha, _win_statement(a, b, comparisons, wins, alpha))
@@ -176,5 +180,5 @@ def gain_per_doubling(
     def slope(means: np.ndarray) -> np.ndarray:
         return (means - means.mean(axis=1, keepdims=True)) @ xc / float(xc @ xc)
 
-    cluster = choose_cluster([k[0] for k in common])
+    cluster = resampling_of(common, units_of(r for r in results if r.condition == condition))
     return statistic_ci(columns, slope, n_boot=n_boot, seed=seed, cluster=cluster)

@@ -25,8 +25,10 @@ from itprobe.report.render import atomic_write, confined  # noqa: E402
 from itprobe.report.stats import Estimate  # noqa: E402
 
 PLOTS_DIR = "plots"
+# one (line style, colour) per reference line; 5 styles × 6 colours cycle with period 30, so no two of the
+# first 30 lines share a style
 _REF_STYLES = ("--", ":", "-.", (0, (5, 1)), (0, (1, 3)))
-_REF_COLORS = ("#c0392b", "#7f8c8d", "#8e44ad", "#16a085", "#d35400")
+_REF_COLORS = ("#c0392b", "#7f8c8d", "#8e44ad", "#16a085", "#d35400", "#2c3e50")
 
 
 def plot_path(out_dir: str | Path, name: str) -> tuple[Path, str]:
@@ -54,15 +56,20 @@ def _save(fig: Figure, path: Path) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
+def reference_style(i: int) -> tuple[object, str]:
+    """(line style, colour) of the i-th reference line."""
+    return _REF_STYLES[i % len(_REF_STYLES)], _REF_COLORS[i % len(_REF_COLORS)]
+
+
 def _reference_lines(ax, references: Mapping[str, float], scale: float) -> None:
     for i, (name, value) in enumerate(references.items()):
-        ax.axhline(
-            value * scale,
-            linestyle=_REF_STYLES[i % len(_REF_STYLES)],
-            color=_REF_COLORS[i % len(_REF_COLORS)],
-            linewidth=1.2,
-            label=_text(name),
-        )
+        style, color = reference_style(i)
+        ax.axhline(value * scale, linestyle=style, color=color, linewidth=1.4, label=_text(name))
+
+
+def _legend_outside(ax) -> None:
+    # beside the axes, never over the bars or lines
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
 
 
 def bar_chart(
@@ -76,7 +83,21 @@ def bar_chart(
     scale: float = 100.0,
 ) -> Path:
     """Bars with 95% CI error bars, one per label, and horizontal reference lines (e.g. random, untuned)."""
-    fig = Figure(figsize=(max(5.0, 0.8 * len(labels) + 2.5), 4.0))
+    fig = bar_figure(labels, estimates, title=title, ylabel=ylabel, references=references, scale=scale)
+    return _save(fig, path)
+
+
+def bar_figure(
+    labels: Sequence[str],
+    estimates: Sequence[Estimate],
+    *,
+    title: str,
+    ylabel: str,
+    references: Mapping[str, float] | None = None,
+    scale: float = 100.0,
+) -> Figure:
+    """The figure `bar_chart` saves (the legend of the reference lines sits outside the axes)."""
+    fig = Figure(figsize=(max(5.0, 0.8 * len(labels) + 2.5) + (1.8 if references else 0.0), 4.0))
     ax = fig.add_subplot()
     means = np.array([e.mean for e in estimates]) * scale
     err = np.array([[e.mean - e.low for e in estimates], [e.high - e.mean for e in estimates]]) * scale
@@ -92,7 +113,46 @@ def bar_chart(
     ax.set_ylabel(_text(ylabel, 60))
     ax.set_title(_text(title, 80))
     if references:
-        ax.legend(fontsize=8, loc="best")
+        _legend_outside(ax)
+    return fig
+
+
+def stacked_parts(
+    path: Path,
+    labels: Sequence[str],
+    format_parts: Sequence[float],
+    meaning_parts: Sequence[float],
+    totals: Sequence[Estimate],
+    *,
+    title: str,
+    ylabel: str,
+    scale: float = 100.0,
+) -> Path:
+    """Per label, the format and meaning parts of a difference stacked (negative parts stack below 0),
+    with the total's 95% CI as an error bar at the total."""
+    fig = Figure(figsize=(max(5.0, 0.8 * len(labels) + 2.5) + 1.8, 4.0))
+    ax = fig.add_subplot()
+    x = np.arange(len(labels))
+    f = np.asarray(format_parts, dtype=float) * scale
+    m = np.asarray(meaning_parts, dtype=float) * scale
+    # a part stacks on the same-signed part before it, so positive and negative segments never overlap
+    f_base = np.zeros_like(f)
+    m_base = np.where(np.sign(m) == np.sign(f), f, 0.0)
+    ax.bar(x, f, bottom=f_base, color="#e67e22", label="format part (in/out of the label set)")
+    ax.bar(x, m, bottom=m_base, color="#3b6ea5", hatch="//", label="meaning part (label choice)")
+    mean = np.array([t.mean for t in totals]) * scale
+    err = np.array([[t.mean - t.low for t in totals], [t.high - t.mean for t in totals]]) * scale
+    ax.errorbar(x, mean, yerr=err, fmt="o", color="black", capsize=4, markersize=4, label="total, 95% CI")
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xticks(
+        x,
+        [_text(s, 24) for s in labels],
+        rotation=30 if len(labels) > 4 else 0,
+        ha="right" if len(labels) > 4 else "center",
+    )
+    ax.set_ylabel(_text(ylabel, 60))
+    ax.set_title(_text(title, 80))
+    _legend_outside(ax)
     return _save(fig, path)
 
 
@@ -106,7 +166,7 @@ def curve_chart(
     scale: float = 100.0,
 ) -> Path:
     """Score vs training instances per task (log2 axis), one line with a 95% CI band per condition."""
-    fig = Figure(figsize=(6.5, 4.2))
+    fig = Figure(figsize=(8.0, 4.2))
     ax = fig.add_subplot()
     for condition in dict.fromkeys(p.condition for p in points):
         pts = sorted((p for p in points if p.condition == condition), key=lambda p: p.size)
@@ -124,7 +184,7 @@ def curve_chart(
     ax.set_xlabel("training instances per task")
     ax.set_ylabel(_text(ylabel, 60))
     ax.set_title(_text(title, 80))
-    ax.legend(fontsize=8, loc="best")
+    _legend_outside(ax)
     return _save(fig, path)
 
 

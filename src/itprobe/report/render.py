@@ -6,11 +6,10 @@ the output directory: a figure path or stem that would escape it is rejected.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from itprobe import fsio
 from itprobe.report.html import to_html
 from itprobe.report.markdown import to_markdown
 from itprobe.report.model import ReportData
@@ -30,26 +29,9 @@ def confined(out_dir: str | Path, relative: str | Path) -> Path:
     return target
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
 def atomic_write(path: str | Path, data: str | bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file and a rename, so readers never see half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a report is an ordinary file
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return fsio.atomic_write(path, data)
 
 
 def write_report(

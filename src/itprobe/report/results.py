@@ -8,7 +8,7 @@ sequence of them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from itprobe.predict import Prediction
+    from itprobe.report.stats import Clusters
 
 Metric = Literal["exact_match", "rougeL"]
+Score = Literal["exact_match", "rougeL", "in_format"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class InstanceResult:
         original_labels, original_references: for label-scheme probes (label-rename, label-swap) the
             output space and gold *before* the labels were changed; empty otherwise. Used for the
             old-label leakage rate and the share of answers that followed the old meaning.
+        contrast: (group, side) when the task is one side of a contrast pair (its inputs are shared with
+            the other side), else empty. The bootstrap then resamples the pair, or the shared item.
     """
 
     condition: str
@@ -63,6 +67,24 @@ class InstanceResult:
     mode: str = "generate"
     original_labels: tuple[str, ...] = ()
     original_references: tuple[str, ...] = ()
+    contrast: tuple[str, ...] = ()
+
+    @property
+    def in_format(self) -> float | None:
+        """1 when the answer is a label (strict) or exactly right, 0 otherwise; None without a label set."""
+        if self.in_space_strict is None:
+            return None
+        return 1.0 if self.in_space_strict or self.exact_match == 1.0 else 0.0
+
+    @property
+    def unit(self) -> tuple[str, str]:
+        """(cluster, item) for the bootstrap: the contrast group (else the task) and the input it shares."""
+        if len(self.contrast) == 2:
+            from itprobe.contrast import alignment_key
+
+            group, side = self.contrast
+            return f"pair:{group}", f"pair:{group}\x1f{alignment_key(self.id, side)}"
+        return self.task, f"{self.task}\x1f{self.id}"
 
     @property
     def gold(self) -> str:
@@ -136,34 +158,70 @@ def to_frame(results: Sequence[InstanceResult]) -> pd.DataFrame:
 class Aligned:
     """Per-instance scores of several conditions on the instances they all share (seeds averaged).
 
-    ``scores[c]`` is a float array aligned with ``keys``; ``tasks`` repeats each key's task for cluster
-    bootstraps.
+    ``scores[c]`` is a float array aligned with ``keys``; ``tasks`` repeats each key's task; ``units``
+    gives each key's (cluster, item) (see `InstanceResult.unit`) and `resampling` the reports' policy.
     """
 
     keys: tuple[tuple[str, str], ...]
     scores: dict[str, np.ndarray]
+    units: tuple[tuple[str, str], ...] = ()
 
     @property
     def tasks(self) -> np.ndarray:
         return np.array([k[0] for k in self.keys], dtype=object)
+
+    def resampling(self) -> Clusters | None:
+        """The cluster labels the bootstrap uses for these keys (`stats.choose_cluster`)."""
+        return resampling_of(self.keys, dict(zip(self.keys, self.units, strict=True)) if self.units else {})
+
+    def subset(self, index: Sequence[int] | np.ndarray) -> Aligned:
+        """The same conditions on the keys at ``index``."""
+        idx = [int(i) for i in index]
+        return Aligned(
+            keys=tuple(self.keys[i] for i in idx),
+            scores={c: v[idx] for c, v in self.scores.items()},
+            units=tuple(self.units[i] for i in idx) if self.units else (),
+        )
 
     @property
     def n(self) -> int:
         return len(self.keys)
 
 
-def instance_means(results: Iterable[InstanceResult], metric: Metric) -> dict[tuple[str, str], float]:
-    """Mean of ``metric`` per (task, id) over the given rows (i.e. over seeds)."""
+def resampling_of(
+    keys: Sequence[tuple[str, str]], units: Mapping[tuple[str, str], tuple[str, str]]
+) -> Clusters | None:
+    """The bootstrap clusters of ``keys``: tasks, contrast pairs, or shared items (`stats.choose_cluster`).
+
+    ``units`` maps a key to its (cluster, item); keys without an entry are their task's.
+    """
+    from itprobe.report.stats import choose_cluster
+
+    rows = [units.get(k, (k[0], f"{k[0]}\x1f{k[1]}")) for k in keys]
+    paired = any(c.startswith("pair:") for c, _ in rows)
+    return choose_cluster([c for c, _ in rows], [i for _, i in rows], unit="pair" if paired else "task")
+
+
+def units_of(results: Iterable[InstanceResult]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(task, id) → (cluster, item) of the given rows."""
+    return {r.key: r.unit for r in results}
+
+
+def instance_means(results: Iterable[InstanceResult], metric: Score) -> dict[tuple[str, str], float]:
+    """Mean of ``metric`` per (task, id) over the given rows (i.e. over seeds); rows where it is None
+    (``in_format`` without a label set) are left out."""
     acc: dict[tuple[str, str], list[float]] = defaultdict(list)
     for r in results:
-        acc[r.key].append(float(getattr(r, metric)))
+        value = getattr(r, metric)
+        if value is not None:
+            acc[r.key].append(float(value))
     return {k: sum(v) / len(v) for k, v in acc.items()}
 
 
 def align(
     results: Iterable[InstanceResult],
     conditions: Sequence[str],
-    metric: Metric = "exact_match",
+    metric: Score = "exact_match",
     *,
     size: int | None | Literal["any"] = "any",
 ) -> Aligned:
@@ -172,18 +230,23 @@ def align(
     Args:
         results: rows of any conditions; others are ignored.
         conditions: the conditions to pair.
-        metric: "exact_match" or "rougeL".
+        metric: "exact_match", "rougeL" or "in_format" (only rows with a label set).
         size: keep only rows of this training size for conditions that have sizes; rows with
             ``size=None`` (untuned, baselines) are always kept. "any" keeps every row.
     """
     by_cond: dict[str, list[InstanceResult]] = defaultdict(list)
     wanted = set(conditions)
+    units: dict[tuple[str, str], tuple[str, str]] = {}
     for r in results:
         if r.condition in wanted and (size == "any" or r.size is None or r.size == size):
             by_cond[r.condition].append(r)
+            if r.contrast or r.key not in units:
+                units[r.key] = r.unit
     means = {c: instance_means(by_cond[c], metric) for c in conditions}
     common = set.intersection(*(set(m) for m in means.values())) if means else set()
     keys = tuple(sorted(common))
     return Aligned(
-        keys=keys, scores={c: np.array([means[c][k] for k in keys], dtype=float) for c in conditions}
+        keys=keys,
+        scores={c: np.array([means[c][k] for k in keys], dtype=float) for c in conditions},
+        units=tuple(units[k] for k in keys),
     )

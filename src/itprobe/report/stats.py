@@ -10,6 +10,12 @@ task-level sign-flip test. With fewer tasks, task-level inference is nearly powe
 attainable sign-flip p-value over k tasks is 2/2**k: 0.03 for 6 tasks, before any multiplicity
 correction), so the reports resample instances instead and say that the conclusions are about the tasks
 tested: those intervals ignore between-task variation.
+
+Tasks that form a contrast pair (the generated suite: two rules over the *same* inputs) are not
+independent: the pair is the cluster, and with fewer than `MIN_CLUSTERS` clusters the *item* (one input,
+answered under both rules) is resampled, never the two sides separately. `Clusters` carries the labels
+with the unit's name, which becomes the estimate's ``method`` ("task-cluster", "pair-cluster",
+"item-cluster"; "instance" without clusters).
 """
 
 from __future__ import annotations
@@ -36,6 +42,17 @@ TestName = Literal[
     "none",
 ]
 RatioStatus = Literal["ok", "unstable", "undefined"]
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Cluster labels (one per value) and the unit they name: "task", "pair" (contrast pair) or "item"."""
+
+    labels: np.ndarray
+    unit: str = "task"
+
+
+ClusterArg = Sequence | np.ndarray | Clusters | None
 
 
 @dataclass(frozen=True)
@@ -93,10 +110,39 @@ class RatioEstimate:
     reason: str = ""
 
 
-def choose_cluster(tasks: Sequence[str] | np.ndarray) -> np.ndarray | None:
-    """The reports' resampling policy: cluster by task when there are at least `MIN_CLUSTERS` tasks."""
-    arr = np.asarray(tasks, dtype=object)
-    return arr if len(set(arr.tolist())) >= MIN_CLUSTERS else None
+def choose_cluster(
+    clusters: Sequence[str] | np.ndarray,
+    items: Sequence[str] | np.ndarray | None = None,
+    *,
+    unit: str = "task",
+) -> Clusters | None:
+    """The reports' resampling policy (see the module doc).
+
+    Args:
+        clusters: per value, its cluster: the task, or the contrast pair for tasks that form one.
+        items: per value, its item: values that share one (the sides of a contrast pair on one input)
+            are resampled together when there are too few clusters. None: every value is its own item.
+        unit: what ``clusters`` are ("task", or "pair" when contrast pairs are among them).
+
+    Returns:
+        ``clusters`` when there are at least `MIN_CLUSTERS`; else the items when some are shared; else
+        None (resample values).
+    """
+    arr = np.asarray(clusters, dtype=object)
+    if len(set(arr.tolist())) >= MIN_CLUSTERS:
+        return Clusters(arr, unit)
+    if items is not None:
+        shared = np.asarray(items, dtype=object)
+        if len(set(shared.tolist())) < len(shared):
+            return Clusters(shared, "item")
+    return None
+
+
+def method_of(cluster: ClusterArg) -> str:
+    """The resampling method's name for an estimate made with ``cluster``."""
+    if cluster is None:
+        return "instance"
+    return f"{cluster.unit}-cluster" if isinstance(cluster, Clusters) else "task-cluster"
 
 
 def boot_means(
@@ -104,7 +150,7 @@ def boot_means(
     *,
     n_boot: int = 2000,
     seed: int = 0,
-    cluster: Sequence | np.ndarray | None = None,
+    cluster: ClusterArg = None,
 ) -> np.ndarray:
     """Bootstrap replicates of the column means of ``columns`` (n × d), rows resampled jointly.
 
@@ -138,10 +184,10 @@ def boot_means(
     return out
 
 
-def _cluster_codes(cluster: Sequence | np.ndarray | None, n: int) -> tuple[np.ndarray | None, int]:
+def _cluster_codes(cluster: ClusterArg, n: int) -> tuple[np.ndarray | None, int]:
     if cluster is None:
         return None, n
-    labels = np.asarray(cluster, dtype=object)
+    labels = np.asarray(cluster.labels if isinstance(cluster, Clusters) else cluster, dtype=object)
     if len(labels) != n:
         raise ValueError(f"cluster has {len(labels)} labels for {n} values")
     _, codes = np.unique(labels.astype(str), return_inverse=True)
@@ -160,7 +206,7 @@ def bootstrap_ci(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
-    cluster: Sequence | np.ndarray | None = None,
+    cluster: ClusterArg = None,
 ) -> Estimate:
     """Percentile bootstrap CI of the mean of ``values`` (optionally a cluster bootstrap, see module doc)."""
     x = np.asarray(values, dtype=float)
@@ -169,7 +215,7 @@ def bootstrap_ci(
     mean = float(x.mean())
     # guard against float noise making a degenerate interval exclude its own mean
     low, high = min(low, mean), max(high, mean)
-    return Estimate(mean, low, high, len(x), level, "instance" if cluster is None else "task-cluster")
+    return Estimate(mean, low, high, len(x), level, method_of(cluster))
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -221,7 +267,7 @@ def paired_test(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
-    cluster: Sequence | np.ndarray | None = None,
+    cluster: ClusterArg = None,
     n_perm: int = 20000,
 ) -> PairedResult:
     """Compare two conditions scored on the same instances (arrays aligned element by element).
@@ -250,6 +296,28 @@ def paired_test(
     return PairedResult(float(xa.mean()), float(xb.mean()), diff, float(p), test, len(xa), discordant)
 
 
+def zero_test(
+    values: Sequence[float] | np.ndarray,
+    *,
+    cluster: ClusterArg = None,
+    n_perm: int = 20000,
+    seed: int = 0,
+) -> float:
+    """Two-sided p-value of H0 "paired per-instance values are symmetric about 0".
+
+    For a part of a paired difference (`itprobe.report.decompose`): with ``cluster``, sign flips of the
+    per-cluster sums; values in {-1, 0, 1} (one seed of exact match), the exact McNemar test on the counts
+    of +1 and -1 (what `paired_test` gives the whole difference); otherwise instance sign flips.
+    """
+    x = np.asarray(values, dtype=float)
+    if cluster is not None:
+        codes, k = _cluster_codes(cluster, len(x))
+        return sign_flip_p(np.bincount(codes, weights=x, minlength=k), n_perm=n_perm, seed=seed)[0]  # type: ignore[arg-type]
+    if np.all(np.isin(x, (-1.0, 0.0, 1.0))):
+        return mcnemar_exact(int(np.sum(x == 1)), int(np.sum(x == -1)))
+    return sign_flip_p(x, n_perm=n_perm, seed=seed)[0]
+
+
 def ratio_ci(
     altered: Sequence[float] | np.ndarray,
     original: Sequence[float] | np.ndarray,
@@ -258,7 +326,7 @@ def ratio_ci(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
-    cluster: Sequence | np.ndarray | None = None,
+    cluster: ClusterArg = None,
 ) -> RatioEstimate:
     """Gain kept, (altered − baseline) / (original − baseline), with a paired bootstrap CI.
 
@@ -269,7 +337,7 @@ def ratio_ci(
     """
     alt, orig, base = (np.asarray(v, dtype=float) for v in (altered, original, baseline))
     reps = boot_means(np.column_stack([alt - base, orig - base]), n_boot=n_boot, seed=seed, cluster=cluster)
-    method = "instance" if cluster is None else "task-cluster"
+    method = method_of(cluster)
     num_mean, den_mean = float(np.mean(alt - base)), float(np.mean(orig - base))
     num = _estimate(num_mean, reps[:, 0], len(alt), level, method)
     den = _estimate(den_mean, reps[:, 1], len(alt), level, method)
@@ -298,13 +366,13 @@ def statistic_ci(
     n_boot: int = 2000,
     level: float = 0.95,
     seed: int = 0,
-    cluster: Sequence | np.ndarray | None = None,
+    cluster: ClusterArg = None,
 ) -> Estimate:
     """Bootstrap CI of any function of the column means (``statistic`` maps (m × d) means to (m,))."""
     x = np.asarray(columns, dtype=float)
     point = float(statistic(x.mean(axis=0, keepdims=True))[0])
     reps = statistic(boot_means(x, n_boot=n_boot, seed=seed, cluster=cluster))
-    return _estimate(point, reps, x.shape[0], level, "instance" if cluster is None else "task-cluster")
+    return _estimate(point, reps, x.shape[0], level, method_of(cluster))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

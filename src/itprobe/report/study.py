@@ -1,6 +1,7 @@
 """The study report: the paper's views and the answer to "instruction or format?" from a study's results.
 
-Reads top to bottom: pick the arms and the main size → scores → paired comparisons → verdict → format
+Reads top to bottom: pick the arms and the main size → scores → paired comparisons (each split into format
+and meaning) → the gate against guessing and the verdict → what tuning taught (format or meaning) → format
 compliance → learning curve → per task → cost of errors → write.
 """
 
@@ -10,13 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from itprobe.report.analysis import compare_arms
+from itprobe.report.analysis import compare_arms, guessing_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.curves import sizes_of
 from itprobe.report.model import Provenance, ReportData, Skipped
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, align
-from itprobe.report.stats import MIN_CLUSTERS, choose_cluster, paired_test
+from itprobe.report.stats import MIN_CLUSTERS, paired_test
 from itprobe.report.verdict import make_verdict
 from itprobe.report.views import (
     comparison_section,
@@ -24,8 +25,10 @@ from itprobe.report.views import (
     jsonable,
     per_task_section,
     scores_section,
+    seeds_note,
 )
 from itprobe.report.views_risk import cost_section, curve_section
+from itprobe.report.views_split import gain_split_section, gain_splits
 
 
 def build_study_report(
@@ -41,6 +44,7 @@ def build_study_report(
     provenance: Provenance | None = None,
     notes: Sequence[str] = (),
     skipped: Sequence[Skipped] = (),
+    follow: Sequence[str] = (),
     n_boot: int = 2000,
     seed: int = 0,
 ) -> ReportData:
@@ -53,6 +57,8 @@ def build_study_report(
         untuned: the untuned model's condition (the baseline of the gain-kept ratio), if present.
         baselines: trivial baselines, drawn as reference lines.
         costs: a cost file; adds the cost-of-errors section.
+        follow: conditions whose gold follows a changed instruction (negated, relabelled), besides those
+            recognised by name (`verdict.is_follow`).
     """
     present = list(dict.fromkeys(r.condition for r in results))
     if reference not in present:
@@ -72,17 +78,35 @@ def build_study_report(
     cmp_em = compare_arms(results, reference, arms[1:], size=main, baseline=base, **kw)
     cmp_rl = compare_arms(results, reference, arms[1:], metric="rougeL", size=main, baseline=base, **kw)
     comparison, data["comparisons"] = comparison_section(
-        cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}"
+        cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}", note=seeds_note(results, arms)
     )
+    gate = guessing_gate(results, reference, size=main, **kw)
     gain = _gain(results, reference, base, main, **kw) if base else None
-    verdict = make_verdict(cmp_em, gain=gain, baseline=base or "baseline", primary=primary)
+    tuned = gain_splits(results, arms, base, size=main, **kw) if base else {}
+    verdict = make_verdict(
+        cmp_em,
+        gate=gate,
+        gain=gain,
+        gain_split=tuned.get(reference),
+        baseline=base or "baseline",
+        primary=primary,
+        follow=follow,
+    )
     data["verdict"] = jsonable(verdict)
+    data["gate_vs_guessing"] = jsonable(gate)
     data["gain_over_baseline"] = jsonable(gain)
     sections = [scores, comparison]
+    if base == untuned:
+        split = gain_split_section(results, tuned, untuned, out_dir=out_dir)
+        if split is not None:
+            sections.append(split[0])
+            data["gain_split"] = split[1]
     compliance, data["compliance"] = compliance_section(results, [*arms, *refs], size=main)
     sections.append(compliance)
     if sizes:
-        ref_lines = {b: data["scores"][b]["exact_match"]["mean"] for b in refs if b in data["scores"]}
+        ref_lines = {
+            b: data["scores"][b]["exact_match"]["mean"] for b in refs if b in data["scores"] and "@" not in b
+        }
         curve, data["learning_curve"] = curve_section(
             results, arms, out_dir=out_dir, reference=reference, primary=primary, references=ref_lines, **kw
         )
@@ -118,33 +142,48 @@ def _gain(
     if aligned.n == 0:
         return None
     s = aligned.scores
-    return paired_test(
-        s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=choose_cluster(aligned.tasks)
-    )
+    return paired_test(s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
 
 
 def _method_notes(results: Sequence[InstanceResult], main: int | None, n_boot: int) -> list[str]:
-    n_tasks = len({r.task for r in results})
-    unit = (
-        f"tasks (cluster bootstrap over {n_tasks} tasks: instances of one task are correlated, and the "
-        "question is about tasks)"
-        if n_tasks >= MIN_CLUSTERS
-        else f"instances (only {n_tasks} task(s), too few for task-level inference: the conclusions are about "
-        "these tasks, and the intervals ignore between-task variation)"
+    tasks = {r.task for r in results}
+    pairs = {r.contrast[0] for r in results if len(r.contrast) == 2}
+    clusters = len({r.unit[0] for r in results})
+    what = (
+        f"{clusters} cluster(s): {len(pairs)} contrast pair(s), each one cluster because its sides share "
+        "their inputs, and any other task"
+        if pairs
+        else f"{len(tasks)} tasks"
     )
+    if clusters >= MIN_CLUSTERS:
+        unit = f"clusters (cluster bootstrap over {what}: instances of one task are correlated, and the question is about tasks)"
+    elif pairs:
+        unit = (
+            f"items (only {what}, too few for cluster-level inference; an item is one input answered under "
+            "both rules of its pair, resampled together): the conclusions are about these tasks"
+        )
+    else:
+        unit = (
+            f"instances (only {len(tasks)} task(s), too few for task-level inference: the conclusions are about "
+            "these tasks, and the intervals ignore between-task variation)"
+        )
     seeds = sorted({r.seed for r in results})
     notes = [
         f"95% CIs are percentile bootstraps ({n_boot} resamples) over {unit}.",
         f"Seeds {seeds} are averaged per instance before any statistic; all comparisons are paired on the "
-        "same test instances.",
+        "same test instances."
+        + (
+            " The intervals do not include seed-to-seed variance (the tables say so too)."
+            if len(seeds) > 1
+            else ""
+        ),
         "Exact match with one seed is tested with the exact McNemar test, averaged or continuous scores with "
-        "a sign-flip permutation test (per task when tasks are resampled); p-values are Holm-adjusted across "
-        "arms (and across sizes for the data-size question).",
-    ]
-    notes.append(
+        "a sign-flip permutation test (per cluster when clusters are resampled); p-values are Holm-adjusted "
+        "across arms (and across sizes for the data-size question). Intervals are not adjusted.",
         "The verdict follows the (Holm-adjusted) exact or permutation test; with few discordant instances the "
-        "bootstrap interval is approximate and can exclude 0 while the test is not significant."
-    )
+        "bootstrap interval is approximate and can exclude 0 while the test is not significant.",
+        "The majority baseline is an oracle: it reads each task's test labels (marked '(oracle)').",
+    ]
     if main is not None:
         notes.append(f"Tables without a size refer to the largest training size, {main} instances per task.")
     return notes

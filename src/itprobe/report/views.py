@@ -16,9 +16,52 @@ import numpy as np
 
 from itprobe.report import plots
 from itprobe.report.analysis import ArmComparison, compliance, condition_estimate
+from itprobe.report.decompose import Part, Split
 from itprobe.report.model import Cell, Figure, Section, Table
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import Estimate, RatioEstimate
+
+ORACLES = ("majority",)  # baselines that read the test labels
+UNADJUSTED = "95% CI, unadjusted"
+CI_RULE = (
+    "Intervals are 95% percentile bootstraps for each comparison on its own (unadjusted); multiplicity "
+    "is handled by the Holm-adjusted p-values, and a verdict claims a difference only when the Holm-"
+    "adjusted p is below 0.05 (a format or meaning part: also when its interval excludes 0)."
+)
+SPLIT_RULE = (
+    "Format part: points won or lost on instances where one side answered outside the label set; meaning "
+    "part: points won or lost among answers in the label set under both (format + meaning = the EM "
+    "difference on the instances with a label set). Rank classification has no format part by "
+    "construction: every answer is a label."
+)
+
+
+def display(condition: str) -> str:
+    """A condition's name as reports show it: baselines that read the test labels say so."""
+    base = condition.split("@")[0].split("/")[0]
+    return f"{condition} (oracle)" if base in ORACLES else condition
+
+
+def seeds_note(results: Sequence[InstanceResult], conditions: Sequence[str]) -> str:
+    """The table note for conditions trained with several seeds ("" when every one has a single seed)."""
+    counts = {c: len({r.seed for r in results if r.condition == c}) for c in conditions}
+    many = {c: k for c, k in counts.items() if k > 1}
+    if not many:
+        return ""
+    k = max(many.values())
+    return (
+        f"Seeds: {', '.join(sorted(many))} average up to {k} training seeds per instance before any statistic; "
+        "the intervals resample tasks or instances only and do not include seed-to-seed variance."
+    )
+
+
+def part_text(part: Part | None, split: Split | None) -> str | None:
+    """A part of a split for a table cell; says when there is no format part by construction."""
+    if split is None or part is None:
+        return None
+    if part is split.format and not split.has_format:
+        return "none (rank)" if split.mode == "rank" else "0 (all in label set)"
+    return ci_text(part.estimate, sign=True)
 
 
 def ci_text(est: Estimate | None, scale: float = 100.0, digits: int = 1, sign: bool = False) -> str | None:
@@ -78,29 +121,36 @@ def scores_section(
             continue
         em[cond] = est_em
         n_tasks = len({r.task for r in cr})
-        rows.append([cond, est_em.n, n_tasks, ci_text(est_em), ci_text(est_rl), est_em.method])
+        n_seeds = len({r.seed for r in cr})
+        how = est_em.method + (
+            f"; {n_seeds} seeds averaged, seed variance not in the CI" if n_seeds > 1 else ""
+        )
+        rows.append([display(cond), est_em.n, n_tasks, ci_text(est_em), ci_text(est_rl), how])
         data[cond] = {"exact_match": jsonable(est_em), "rougeL": jsonable(est_rl), "n_tasks": n_tasks}
     table = Table(
         columns=["arm", "instances", "tasks", "exact match [95% CI]", "ROUGE-L [95% CI]", "resampling"],
         rows=rows,
+        note=seeds_note(results, list(em)),
     )
     section = Section(title=title, tables=[table])
     bars = [c for c in conditions if c in em and c not in references]
+    # reference lines: the baselines under the original instruction; their other test arms are in the table
+    lines = [r for r in references if r in em and "@" not in r]
     if bars:
         path, rel = plots.plot_path(out_dir, name)
         plots.bar_chart(
             path,
-            bars,
+            [display(c) for c in bars],
             [em[c] for c in bars],
             title=title,
             ylabel="exact match (%)",
-            references={r: em[r].mean for r in references if r in em},
+            references={display(r): em[r].mean for r in lines},
         )
         section.figures.append(
             Figure(
                 path=rel,
                 caption=f"{title}: exact match with 95% CIs; lines: "
-                + (", ".join(r for r in references if r in em) or "none"),
+                + (", ".join(display(r) for r in lines) or "none"),
             )
         )
     return section, data
@@ -111,8 +161,10 @@ def comparison_section(
     rouge: Sequence[ArmComparison] = (),
     *,
     title: str = "Original vs each altered arm",
+    note: str = "",
 ) -> tuple[Section, dict[str, Any]]:
-    """reference − arm per arm: difference with CI, test, raw and Holm p, gain kept over the baseline."""
+    """reference − arm per arm: difference with CI, test, raw and Holm p, its format and meaning parts, the
+    ROUGE-L difference, and the gain kept over the baseline."""
     by_arm = {c.arm: c for c in rouge}
     ref = em[0].reference if em else "original"
     # without a baseline (the audit gives its survival ratio elsewhere) the gain-kept column would be empty
@@ -122,11 +174,13 @@ def comparison_section(
         r = by_arm.get(c.arm)
         rows.append(
             [
-                c.arm,
+                display(c.arm),
                 ci_text(c.test.diff, sign=True),
                 c.test.test,
                 f"{c.test.p_value:.3g}",
                 f"{c.p_adjusted:.3g}",
+                part_text(c.split.format if c.split else None, c.split),
+                part_text(c.split.meaning if c.split else None, c.split),
                 ci_text(r.test.diff, sign=True) if r else None,
                 *([kept_text(c.kept)] if base else []),
             ]
@@ -134,14 +188,17 @@ def comparison_section(
     table = Table(
         columns=[
             "arm",
-            f"{ref} − arm, EM points [95% CI]",
+            f"{ref} − arm, EM points [{UNADJUSTED}]",
             "test",
             "p",
             "p (Holm)",
+            f"format part [{UNADJUSTED}]",
+            f"meaning part [{UNADJUSTED}]",
             f"{ref} − arm, ROUGE-L points",
             *([f"gain over {base} kept (EM)"] if base else []),
         ],
         rows=rows,
+        note=note,
     )
     text = (
         f"Paired per instance: the same test instances under {ref} and under each arm. p (Holm) is adjusted "
@@ -151,7 +208,8 @@ def comparison_section(
     data = {"exact_match": jsonable(list(em)), "rougeL": jsonable(list(rouge))}
     if not rows:
         text = f"No altered arm shares test instances with {ref}: nothing to compare."
-    return Section(title=title, paragraphs=[text], tables=[table] if rows else []), data
+    paragraphs = [text, SPLIT_RULE, CI_RULE] if rows else [text]
+    return Section(title=title, paragraphs=paragraphs, tables=[table] if rows else []), data
 
 
 def compliance_section(
@@ -178,7 +236,7 @@ def compliance_section(
                 comp.old_meaning,
             )
         ]
-        rows.append([cond, comp.n, *pct])
+        rows.append([display(cond), comp.n, *pct])
         data[cond] = jsonable(comp)
     table = Table(
         columns=[
@@ -232,10 +290,10 @@ def per_task_section(
     section = Section(
         title=title,
         tables=[
-            Table(title=f"{label} (%) per task", columns=["task", *present], rows=rows),
+            Table(title=f"{label} (%) per task", columns=["task", *map(display, present)], rows=rows),
             Table(
                 title=f"{label} (%) per category (instance mean)",
-                columns=["category", *present],
+                columns=["category", *map(display, present)],
                 rows=cat_rows,
             ),
         ],
@@ -243,7 +301,7 @@ def per_task_section(
     if tasks and present:
         grid = np.array([[per_task[t].get(c, np.nan) for c in present] for t in tasks])
         path, rel = plots.plot_path(out_dir, name)
-        plots.heatmap(path, tasks, present, grid, title=f"{label} (%) per task")
+        plots.heatmap(path, tasks, [display(c) for c in present], grid, title=f"{label} (%) per task")
         section.figures.append(Figure(path=rel, caption=f"{label} (%) per task and arm"))
     return section, {"per_task": per_task}
 

@@ -10,9 +10,9 @@ from itprobe.report import plots
 from itprobe.report.costs import CostFile, confusion_matrix, instance_costs
 from itprobe.report.curves import gain_per_doubling, learning_curve, smallest_winning_size
 from itprobe.report.model import Cell, Figure, Section, Table
-from itprobe.report.results import InstanceResult, _gold_of
-from itprobe.report.stats import Estimate, bootstrap_ci, choose_cluster, holm, paired_test
-from itprobe.report.views import ci_text, jsonable
+from itprobe.report.results import InstanceResult, _gold_of, resampling_of, units_of
+from itprobe.report.stats import Estimate, bootstrap_ci, holm, paired_test
+from itprobe.report.views import UNADJUSTED, ci_text, display, jsonable, part_text, seeds_note
 
 
 def _rows(results: Sequence[InstanceResult], condition: str, size: int | None) -> list[InstanceResult]:
@@ -51,15 +51,17 @@ def cost_section(
     confusion matrices of ``reference`` per task (at most ``max_confusions`` plotted)."""
     per_cond = {c: _mean_cost_by_key(_rows(results, c, size), costs) for c in conditions}
     per_cond = {c: v for c, v in per_cond.items() if v}
+    units = units_of(results)
     est: dict[str, Estimate] = {}
     for cond, by_key in per_cond.items():
         keys = sorted(by_key)
         est[cond] = bootstrap_ci(
-            [by_key[k] for k in keys], n_boot=n_boot, seed=seed, cluster=choose_cluster([k[0] for k in keys])
+            [by_key[k] for k in keys], n_boot=n_boot, seed=seed, cluster=resampling_of(keys, units)
         )
-    diffs = _cost_diffs(per_cond, reference, n_boot=n_boot, seed=seed)
+    diffs = _cost_diffs(per_cond, reference, units, n_boot=n_boot, seed=seed)
     rows: list[list[Cell]] = [
-        [c, e.n, ci_text(e, scale=1.0, digits=3), *diffs.get(c, (None, None))] for c, e in est.items()
+        [display(c), e.n, ci_text(e, scale=1.0, digits=3), *diffs.get(c, (None, None))]
+        for c, e in est.items()
     ]
     section = Section(
         title=title,
@@ -74,7 +76,13 @@ def cost_section(
         return section, {}
     section.tables.append(
         Table(
-            columns=["arm", "decisions", "expected cost [95% CI]", f"arm − {reference} [95% CI]", "p (Holm)"],
+            columns=[
+                "arm",
+                "decisions",
+                "expected cost [95% CI]",
+                f"arm − {reference} [{UNADJUSTED}]",
+                "p (Holm)",
+            ],
             rows=rows,
             digits=3,
         )
@@ -83,7 +91,7 @@ def cost_section(
         path, rel = plots.plot_path(out_dir, "cost")
         plots.bar_chart(
             path,
-            list(est),
+            [display(c) for c in est],
             list(est.values()),
             title="Expected cost per decision",
             ylabel="expected cost",
@@ -95,7 +103,12 @@ def cost_section(
 
 
 def _cost_diffs(
-    per_cond: dict[str, dict[tuple[str, str], float]], reference: str, *, n_boot: int, seed: int
+    per_cond: dict[str, dict[tuple[str, str], float]],
+    reference: str,
+    units: dict[tuple[str, str], tuple[str, str]],
+    *,
+    n_boot: int,
+    seed: int,
 ) -> dict[str, tuple[str | None, str]]:
     if reference not in per_cond:
         return {}
@@ -105,9 +118,7 @@ def _cost_diffs(
         if cond == reference or not keys:
             continue
         a, b = [by_key[k] for k in keys], [per_cond[reference][k] for k in keys]
-        tests.append(
-            (cond, paired_test(a, b, n_boot=n_boot, seed=seed, cluster=choose_cluster([k[0] for k in keys])))
-        )
+        tests.append((cond, paired_test(a, b, n_boot=n_boot, seed=seed, cluster=resampling_of(keys, units))))
     adjusted = holm([t.p_value for _, t in tests])
     return {
         c: (ci_text(t.diff, scale=1.0, digits=3, sign=True), f"{p:.3g}")
@@ -171,16 +182,33 @@ def curve_section(
             title="Learning curve (exact match %)",
             columns=["arm", "instances per task", "test instances", "EM [95% CI]"],
             rows=rows,
+            note=seeds_note(results, list(conditions)),
         )
     )
     cmp_rows: list[list[Cell]] = [
-        [c.size, ci_text(c.test.diff, sign=True), c.test.test, f"{c.test.p_value:.3g}", f"{c.p_adjusted:.3g}"]
+        [
+            c.size,
+            ci_text(c.test.diff, sign=True),
+            c.test.test,
+            f"{c.test.p_value:.3g}",
+            f"{c.p_adjusted:.3g}",
+            part_text(c.split.format if c.split else None, c.split),
+            part_text(c.split.meaning if c.split else None, c.split),
+        ]
         for c in win.comparisons
     ]
     section.tables.append(
         Table(
             title=f"{reference} − {primary} per size",
-            columns=["instances per task", "EM points [95% CI]", "test", "p", "p (Holm across sizes)"],
+            columns=[
+                "instances per task",
+                f"EM points [{UNADJUSTED}]",
+                "test",
+                "p",
+                "p (Holm across sizes)",
+                f"format part [{UNADJUSTED}]",
+                f"meaning part [{UNADJUSTED}]",
+            ],
             rows=cmp_rows,
         )
     )
@@ -202,13 +230,13 @@ def curve_section(
             points,
             title="Exact match vs training data",
             ylabel="exact match (%)",
-            references=references,
+            references={display(k): v for k, v in (references or {}).items()},
         )
         section.figures.append(
             Figure(
                 path=rel,
                 caption="Learning curve per arm with 95% CI bands; lines: "
-                + (", ".join(references or {}) or "none"),
+                + (", ".join(map(display, references or {})) or "none"),
             )
         )
     return section, {

@@ -8,15 +8,25 @@ key and the file.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
 from itprobe.errors import UserError
@@ -162,6 +172,10 @@ class EvalConfig(_Strict):
     # the generation protocol (itprobe.decoding): a fixed cap, never derived from the test references
     max_new_tokens: PositiveInt = DEFAULT_MAX_NEW_TOKENS
     stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
+    # the untuned row's model when it is not `model` itself, e.g. the deployed base model behind a server
+    # (openai:BASE_URL#NAME); trained cells still tune `model` locally
+    untuned_model: str | None = None
+    cache: bool = True  # the run's prediction cache (off for a server that may change weights behind a name)
 
     @model_validator(mode="after")
     def _check_stop(self) -> EvalConfig:
@@ -197,10 +211,13 @@ class ReportSettings(_Strict):
     n_boot: PositiveInt = 2000
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
 class StudyConfig(_Strict):
     """A whole study: model, data, grid (arms × sizes × seeds), training, evaluation, baselines."""
 
-    name: str = "study"
+    name: str = "study"  # also the default run folder runs/<name>: a safe slug, never a path
     description: str = ""
     model: str = "smollm2-135m-instruct"
     data: DataConfig = Field(default_factory=DataConfig)
@@ -217,6 +234,25 @@ class StudyConfig(_Strict):
     report: ReportSettings = Field(default_factory=ReportSettings)
     keep_models: bool = False  # trained weights are deleted once a cell's results are stored
 
+    @model_validator(mode="after")
+    def _check_model_is_local(self) -> StudyConfig:
+        if self.model.startswith("openai:"):
+            raise ValueError(
+                "model: training needs local weights; a served model can be the untuned row "
+                "(eval.untuned_model)"
+            )
+        return self
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not SAFE_NAME.fullmatch(value):
+            raise ValueError(
+                "must be a simple name of at most 100 letters, digits, '.', '_' or '-' starting with a letter "
+                "or digit (it names the run folder runs/<name>; use --out for another place)"
+            )
+        return value
+
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
 
@@ -225,7 +261,7 @@ class StudyConfig(_Strict):
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
 
-PACKAGED_CONFIGS = ("default", "natinst-small", "natinst-paper")
+PACKAGED_CONFIGS = ("default", "natinst-lowres", "natinst-small", "natinst-paper")
 
 
 def config_text(name_or_path: str | Path | None) -> tuple[str, str]:
@@ -238,7 +274,12 @@ def config_text(name_or_path: str | Path | None) -> tuple[str, str]:
     path = Path(name)
     if not path.is_file():
         raise UserError(f"no such config (a YAML file or one of: {', '.join(PACKAGED_CONFIGS)})", path=path)
-    return path.read_text(encoding="utf-8"), str(path)
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f"not valid UTF-8 (byte 0x{err.object[err.start]:02x}); save it as UTF-8", path=path
+        ) from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -255,7 +296,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """Return a copy of ``raw`` with each ``key.sub=value`` set (intermediate mappings are created)."""
-    result: dict[str, Any] = json.loads(json.dumps(raw))  # deep copy of plain YAML data
+    result: dict[str, Any] = copy.deepcopy(raw)  # (not a JSON round trip: YAML dates are not JSON)
     for text in overrides:
         keys, value = parse_override(text)
         node = result

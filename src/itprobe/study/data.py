@@ -46,7 +46,9 @@ def _load_suite(data: DataConfig) -> tuple[list[Task], list[Task], str]:
     return list(suite.train), list(suite.test), f"generated suite (seed {data.suite_seed})"
 
 
-def _load_source(data: DataConfig) -> tuple[list[Task], list[Task], str]:
+def _load_source(data: DataConfig, test_instances: int | None) -> tuple[list[Task], list[Task], str]:
+    """(train, test, description). Test tasks come with their first ``test_instances`` instances, output
+    spaces detected on their evaluation instances (`itprobe.tasks.load_tasks`: the first 100 or more)."""
     from itprobe.tasks import load_tasks
 
     if data.source == "suite":
@@ -55,13 +57,15 @@ def _load_source(data: DataConfig) -> tuple[list[Task], list[Task], str]:
         if not data.train or not data.test:
             raise UserError("data.source 'compact' needs both data.train and data.test (task files)")
         train = load_tasks(data.train, max_labels=data.max_labels)
-        test = load_tasks(data.test, max_labels=data.max_labels)
+        test = load_tasks(data.test, max_labels=data.max_labels, max_instances=test_instances)
         return train, test, f"{data.train} + {data.test}"
     if not data.path:
         raise UserError("data.source 'natinst' needs data.path (or --natinst PATH)")
     path = Path(data.path)
     train = load_tasks(path, split=f"{data.split}/train", max_labels=data.max_labels)
-    test = load_tasks(path, split=f"{data.split}/test", max_labels=data.max_labels)
+    test = load_tasks(
+        path, split=f"{data.split}/test", max_labels=data.max_labels, max_instances=test_instances
+    )
     return train, test, f"NatInst {data.split} split at {path}"
 
 
@@ -98,7 +102,7 @@ def select_test(tasks: list[Task], selection: TestTasksConfig, *, seed: int = 0)
 
 def load_study_data(config: StudyConfig) -> StudyData:
     """Load the config's data source and select its training and test tasks."""
-    train_all, test_all, source = _load_source(config.data)
+    train_all, test_all, source = _load_source(config.data, config.test_tasks.instances_per_task)
     overlap = {t.name for t in train_all} & {t.name for t in test_all}
     if overlap:
         raise UserError(f"tasks in both the train and test sets: {', '.join(sorted(overlap)[:5])}")

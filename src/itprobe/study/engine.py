@@ -90,13 +90,19 @@ class HFEngine:
         return f"cuda:{local_rank}" if world > 1 and torch.cuda.is_available() else None
 
     def load(self, spec: str) -> Loaded:
+        """A local model, or a served one (``openai:BASE_URL#NAME``, e.g. ``eval.untuned_model``)."""
         from transformers.utils import logging
 
-        from itprobe.models import HFLanguageModel, load_model
+        from itprobe.models import open_model
 
         logging.disable_progress_bar()  # the study's own bar covers the grid; per-load bars only add noise
-        loaded = load_model(spec, precision=self.config.eval.precision, device=self._device())
-        return Loaded(HFLanguageModel(loaded, batch_size=self.config.eval.batch_size), loaded.tokenizer)
+        model, tokenizer = open_model(
+            spec,
+            precision=self.config.eval.precision,
+            batch_size=self.config.eval.batch_size,
+            device=self._device(),
+        )
+        return Loaded(model, tokenizer)
 
     def train(self, job: TrainJob) -> Trained:
         from itprobe.training import LoraSettings, TrainConfig, train

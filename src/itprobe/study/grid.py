@@ -26,7 +26,7 @@ from itprobe.errors import UserError
 from itprobe.study.config import ArmConfig, Mode, StudyConfig
 
 CellKind = Literal["trained", "untuned", "baseline"]
-GRID_SCHEMA = 2  # bump when the meaning of a stored cell changes, so old cells are not reused
+GRID_SCHEMA = 3  # bump when the meaning of a stored cell changes, so old cells are not reused
 ORIGINAL = ArmConfig()
 
 
@@ -101,10 +101,18 @@ def _arms_json(arms: tuple[ArmConfig, ...]) -> list[dict[str, str]]:
 
 
 def expand_grid(
-    config: StudyConfig, *, model_identity: str, train_digest: str, test_digest: str
+    config: StudyConfig,
+    *,
+    model_identity: str,
+    train_digest: str,
+    test_digest: str,
+    untuned_identity: str | None = None,
 ) -> list[Cell]:
     """All cells of a study, in execution order: baselines, the untuned model, then trained cells by
-    seed, size and arm (so the first complete comparison of arms arrives as early as possible)."""
+    seed, size and arm (so the first complete comparison of arms arrives as early as possible).
+
+    ``untuned_identity`` names the untuned row's model when it is not the base model (``eval.untuned_model``).
+    """
     modes = tuple(dict.fromkeys(config.eval.modes))
     all_test = tuple(dict.fromkeys(a for arm in config.arms.train for a in test_arms_for(config, arm)))
     common = {"schema": GRID_SCHEMA, "test_data": test_digest, "prompt": config.prompt.model_dump()}
@@ -130,7 +138,7 @@ def expand_grid(
         resolved = {
             **common,
             "kind": "untuned",
-            "model": model_identity,
+            "model": untuned_identity or model_identity,
             "seed": first_seed,
             "test_arms": _arms_json(all_test),
             "modes": list(modes),

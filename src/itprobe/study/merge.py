@@ -3,16 +3,22 @@
 Cells are keyed by their content-derived id, so a cell present in several sources is copied once, and a
 merge into a directory that already holds some of them is idempotent. Each cell is copied in its own
 transaction (through `ResultsStore.write_cell`), so an interrupted merge can simply be rerun.
+
+Every source is opened and checked (``PRAGMA quick_check``) before the target is touched; should the merge
+still fail, a target store (and folder) that the merge created is removed again, so a failed merge leaves
+nothing behind.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from itprobe.errors import UserError
-from itprobe.study.store import STORE_NAME, ResultsStore
+from itprobe.fsio import check_output_dir
+from itprobe.study.store import COPY_HINT, STORE_NAME, ResultsStore
 
 
 @dataclass(frozen=True)
@@ -22,21 +28,48 @@ class MergeOutcome:
     sources: int
 
 
+def _check_source(path: Path) -> None:
+    with ResultsStore(path) as source:
+        if not source.integrity_ok(quick=True):
+            raise UserError(f"damaged results store (sqlite quick_check failed); {COPY_HINT}", path=path)
+
+
+def _remove_store(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def merge_stores(out_dir: str | Path, sources: Sequence[str | Path]) -> MergeOutcome:
     """Copy every run, task and cell of ``sources`` (run directories) into ``out_dir``'s store.
 
     Raises:
-        UserError: a source without a store, or a source that is the target itself.
+        UserError: a source without a store, an unreadable or damaged source, or a source that is the
+            target itself; nothing is created then.
     """
-    out_dir = Path(out_dir)
+    out_dir = check_output_dir(out_dir)
+    target_path = out_dir / STORE_NAME
     paths = [Path(src) / STORE_NAME for src in sources]
     for path in paths:
         if not path.is_file():
             raise UserError(f"no {STORE_NAME} here; is this a run directory?", path=path.parent)
-        if path.resolve() == (out_dir / STORE_NAME).resolve():
+        if path.resolve() == target_path.resolve():
             raise UserError("a source is the merge target itself", path=path.parent)
+    for path in paths:
+        _check_source(path)
+    new_dir, new_store = not out_dir.exists(), not target_path.exists()
+    try:
+        return _copy(target_path, paths)
+    except BaseException:
+        if new_dir:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        elif new_store:
+            _remove_store(target_path)
+        raise
+
+
+def _copy(target_path: Path, paths: Sequence[Path]) -> MergeOutcome:
     copied = present = 0
-    with ResultsStore(out_dir / STORE_NAME) as target:
+    with ResultsStore(target_path) as target:
         for path in paths:
             with ResultsStore(path) as source:
                 for run in source.runs():

@@ -3,22 +3,25 @@
 Stored rows become `itprobe.report.InstanceResult`s with one *condition* per (cell kind, train arm, test arm,
 mode) — names as in `itprobe.study.grid` — and `itprobe.report.build_study_report` computes the views; this
 module adds what only a study knows: provenance (config hash, model identity, timings), coverage of the grid,
-the arms' notes, and contrast consistency for tasks that form contrast pairs (the generated suite).
+the arms' notes (summarised per arm and note; the per-task detail goes to report.json), which conditions'
+gold follows a changed instruction (negated, relabelled test arms), the contrast pairs the bootstrap keeps
+together, and contrast consistency for tasks that form contrast pairs (the generated suite).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
-from itprobe.study.config import StudyConfig
-from itprobe.study.store import STORE_NAME, CellRecord, ResultsStore, TaskInfo
+from itprobe.models.packaged import PACKAGED
+from itprobe.study.config import ArmConfig, StudyConfig, validate_config
+from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
@@ -31,10 +34,16 @@ def condition_of(cell: CellRecord, test_arm: str) -> str:
     return base if test_arm == "original" else f"{base}@{test_arm}"
 
 
-def instance_results(cells: Sequence[CellRecord], mode: str) -> list[Any]:
-    """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s."""
+def instance_results(
+    cells: Sequence[CellRecord], mode: str, tasks: dict[str, TaskInfo] | None = None
+) -> list[Any]:
+    """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s; with
+    ``tasks``, rows of contrast-pair tasks carry their (group, side)."""
     from itprobe.report import InstanceResult
 
+    pairs = {
+        t.name: (t.contrast_group, t.contrast_side or "") for t in (tasks or {}).values() if t.contrast_group
+    }
     out = []
     for cell in cells:
         for r in cell.rows:
@@ -48,7 +57,7 @@ def instance_results(cells: Sequence[CellRecord], mode: str) -> list[Any]:
                     in_space_strict=r.in_space_strict, in_space_loose=r.in_space_loose, seed=cell.seed,
                     size=cell.size if cell.kind == "trained" else None, train_arm=cell.train_arm,
                     test_arm=r.test_arm, mode=r.mode, original_labels=r.original_labels,
-                    original_references=r.original_references,
+                    original_references=r.original_references, contrast=pairs.get(r.task, ()),
                 )
             )  # fmt: skip
     return out
@@ -58,8 +67,12 @@ def stored_config(store: ResultsStore) -> StudyConfig:
     """The config of the latest run recorded in the store."""
     runs = store.runs()
     if not runs:
-        raise UserError("no run recorded in this store", path=store.path)
-    return StudyConfig.model_validate(json.loads(runs[-1]["config_json"]))
+        raise UserError(
+            f"no run recorded in this store (a store copied without its -wal file can lose them: {COPY_HINT})",
+            path=store.path,
+        )
+    # a UserError naming the store, should a config stored by another itprobe version no longer validate
+    return validate_config(json.loads(runs[-1]["config_json"]), source=f"{store.path} (stored config)")
 
 
 def expected_cells(config: StudyConfig) -> int:
@@ -112,7 +125,7 @@ def _mode_report(
 ) -> dict[str, Path]:
     from itprobe.report import Skipped, build_study_report, write_report
 
-    results = instance_results(cells, mode)
+    results = instance_results(cells, mode, tasks)
     conditions = list(dict.fromkeys(r.condition for r in results))
     if "original" not in conditions:
         raise UserError(
@@ -129,13 +142,29 @@ def _mode_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
         provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode), n_boot=config.report.n_boot,
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
+        follow=follow_conditions(cells, conditions),
     )  # fmt: skip
+    report.data["arm_notes"] = [
+        {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
+    ]
     contrast = contrast_section(results, tasks)
     if contrast is not None:
         section, data = contrast
         report.sections.append(section)
         report.data["contrast_consistency"] = data
     return write_report(report, out_dir, stem="report")
+
+
+def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[str]) -> list[str]:
+    """Conditions tested with an arm whose gold follows the changed instruction (negated definition or a
+    label arm), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
+    follow_arms = set()
+    for cell in cells:
+        for raw in cell.resolved.get("test_arms", []):
+            arm = ArmConfig.model_validate(raw)
+            if arm.definition == "negated" or arm.label != "original":
+                follow_arms.add(arm.name)
+    return [c for c in conditions if c.split("@")[-1] in follow_arms]
 
 
 def _first_altered(conditions: Sequence[str]) -> str:
@@ -162,13 +191,30 @@ def _costs(run_dir: Path, costs: str | Path | None) -> Any:
     return load_costs(path)
 
 
+def untuned_note(model: str) -> str:
+    """What the 'untuned' row is: not tuned *here*; for a packaged model, whether its makers tuned it."""
+    packaged = PACKAGED.get(model)
+    if packaged is None:
+        return (
+            f"'untuned' is the studied model `{model}` as given, not tuned here; itprobe cannot tell whether "
+            "its makers instruction-tuned it (the paper's untuned baseline is a never-instruction-tuned model)."
+        )
+    if packaged.instruction_tuned:
+        return (
+            f"'untuned' is {packaged.describes}, not tuned here: it is not the paper's never-instruction-tuned "
+            "baseline, and a gain over it is a gain over an instruction-tuned model."
+        )
+    return f"'untuned' is {packaged.describes}: the paper's untuned baseline."
+
+
 def _arm_notes(cells: Sequence[CellRecord]) -> list[Any]:
     return list(dict.fromkeys(n for cell in cells for n in cell.notes))
 
 
 def _notes(config: StudyConfig, cells: Sequence[CellRecord], mode: str) -> list[str]:
     expected = expected_cells(config)
-    notes = [f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid."]
+    notes = [untuned_note(config.model)]
+    notes.append(f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid.")
     if len(cells) < expected:
         notes.append("The study is incomplete: rerun `itprobe run` with the same config to finish it.")
     notes += [
@@ -181,12 +227,37 @@ def _notes(config: StudyConfig, cells: Sequence[CellRecord], mode: str) -> list[
             else " (greedy generation, scored by exact match and ROUGE-L against the references)."
         ),
     ]
-    notes += sorted(
-        {f"Arm {n.test_arm}, task {n.task}: {n.note}" for n in _arm_notes(cells) if not n.skipped}
-    )
+    notes += arm_note_summary(_arm_notes(cells))
     train_notes = sorted({note for cell in cells for note in cell.info.get("notes", [])})
     notes += [f"Training: {note}" for note in train_notes]
     return notes
+
+
+def arm_note_summary(notes: Sequence[Any], *, listed: int = 3) -> list[str]:
+    """One line per (test arm, note) with the number of tasks it applies to; notes that differ per task
+    (which other definition, which new label words) are counted, with up to ``listed`` named."""
+    by_arm: dict[str, Counter[str]] = defaultdict(Counter)
+    for n in notes:
+        if not n.skipped:
+            by_arm[n.test_arm][n.note] += 1
+    lines = []
+    for arm, counts in sorted(by_arm.items()):
+        single = sorted(note for note, k in counts.items() if k == 1)
+        for note, k in sorted(counts.items()):
+            if k > 1 or len(single) <= listed:
+                lines.append(f"Arm {arm}: {_unprefixed(note)} ({k} task{'s' if k > 1 else ''}).")
+        if len(single) > listed:
+            lines.append(
+                f"Arm {arm}: a task-specific note on {len(single)} tasks (e.g. {'; '.join(single[:listed])}); "
+                "every task's note is in report.json (data.arm_notes)."
+            )
+    return lines
+
+
+def _unprefixed(note: str) -> str:
+    # arms start their notes with their own name ("delusive: variant wrong-label"); the line names the arm
+    head, sep, rest = note.partition(": ")
+    return rest if sep and " " not in head else note
 
 
 def _provenance(config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]) -> Any:
@@ -212,6 +283,7 @@ def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tupl
     from itprobe.contrast import contrast_consistency
     from itprobe.predict import Prediction
     from itprobe.report import Section, Table
+    from itprobe.report.views import display
     from itprobe.tasks.types import Contrast, OutputSpace, Task
 
     paired = [
@@ -242,17 +314,21 @@ def contrast_section(results: Sequence[Any], tasks: dict[str, TaskInfo]) -> tupl
                 "seeds": {s: rep.to_dict() for s, rep in zip(by_seed, reports, strict=True)},
             }
             chance = 100 * overall.chance if overall.chance is not None else None
-            rows.append([condition, overall.n_items, 100 * mean, chance, 100 * overall.agreement])
+            ceilings = [100 * overall.agreement, 100 * overall.input_blind]
+            rows.append([display(condition), overall.n_items, 100 * mean, chance, *ceilings])
     if not rows:
         return None
-    columns = ["condition", "items", "both rules correct (%)", "chance (%)", "rule-blind ceiling (%)"]
+    columns = ["condition", "items", "both rules correct (%)", "chance (%)"]
+    columns += ["rule-blind ceiling (%)", "input-blind ceiling (%)"]
     text = (
         "Each contrast pair applies two rules with disagreeing gold labels to the same inputs; an item counts "
         "only when it is answered correctly under every rule of its pair. A model that ignores the instruction "
         "gives an input the same answer under both rules (format only, constant, input-only) and cannot "
         "exceed the rule-blind ceiling: the share of items whose golds agree across the rules. The majority "
         "baseline is not rule-blind (it peeks at each task's gold labels) and random guessing answers the two "
-        "sides independently, so both can pass the ceiling. Trained conditions at their largest size; seeds "
+        "sides independently, so both can pass the ceiling. A model that ignores the input but gives each "
+        "task its own constant answer reaches the input-blind ceiling: the share of items in the most "
+        "frequent combination of golds across the rules. Trained conditions at their largest size; seeds "
         "averaged."
     )
     table = Table(title="Contrast consistency", columns=columns, rows=rows)

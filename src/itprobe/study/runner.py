@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
+from itprobe.models.base import rank_unavailable
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.engine import Engine, HFEngine, Loaded, Trained, TrainJob, barrier, is_main_process
@@ -98,11 +99,13 @@ def run_study(
     store = _open_store(run_dir, options.resume)
     engine = engine if engine is not None else HFEngine(config)
     base = engine.load(config.model)  # 2. the model's identity names every cell
+    untuned = _untuned_model(config, engine, base)
     cells = expand_grid(
         config,
         model_identity=base.model.identity,
         train_digest=data.train_digest,
         test_digest=data.test_digest,
+        untuned_identity=untuned.model.identity,
     )
     mine = select_shard(cells, options.shard)
     todo = [cell for cell in mine if cell.id not in store.done_cells()]
@@ -114,8 +117,8 @@ def run_study(
         store.record_tasks([task_info(t) for t in data.test])
     weights = [cell_work(cell, config, data) for cell in todo]
     with GridProgress(len(mine), len(mine) - len(todo), weights, enabled=options.progress) as bar:
-        ctx = _Context(config, data, engine, run_dir, options.resume, bar, base=base)
-        del base
+        ctx = _Context(config, data, engine, run_dir, options.resume, bar, base=untuned)
+        del base, untuned
         _run_cells(todo, ctx, store, run_id)  # 3. the grid
     store.close()
     reports: dict[str, Path] = {}
@@ -142,6 +145,22 @@ def _run_cells(todo: list[Cell], ctx: _Context, store: ResultsStore, run_id: str
             store.write_cell(record, run_id=run_id)
         _drop_model(cell, ctx)
         ctx.progress.finish_cell(cell.name, record.finished_at - record.started_at)
+
+
+def _untuned_model(config: StudyConfig, engine: Engine, base: Loaded) -> Loaded:
+    """The untuned row's model: ``eval.untuned_model`` (e.g. a served model) or the base model itself.
+
+    Raises:
+        UserError: rank mode is asked for and the untuned model cannot rank (a server without log-probs).
+    """
+    spec = config.eval.untuned_model
+    if spec is None or "untuned" not in config.baselines:
+        return base
+    untuned = engine.load(spec)
+    why = rank_unavailable(untuned.model) if "rank" in config.eval.modes else None
+    if why is not None:
+        raise UserError(f"eval.untuned_model: rank classification is not possible: {why} (eval.modes)")
+    return untuned
 
 
 def _open_store(run_dir: Path, resume: bool) -> ResultsStore:
@@ -270,7 +289,7 @@ def _evaluate(
                 tasks,
                 prompt,
                 mode=mode,
-                cache_dir=ctx.run_dir / "cache",
+                cache_dir=ctx.run_dir / "cache" if ctx.config.eval.cache else None,
                 progress=False,
                 tokenizer=loaded.tokenizer,
                 length_normalized=ctx.config.eval.length_normalized,

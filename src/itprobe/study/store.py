@@ -3,7 +3,12 @@
 Every finished cell is written in ONE transaction (cell row, predictions, instance scores, timings), so a
 cell is either wholly in the store or absent: a run killed at any moment loses only the cell in progress,
 and a rerun finds exactly the finished ones. WAL mode plus a busy timeout lets several processes (two runs,
-shards of one grid on a shared disk) write the same file; a cell finished twice is kept once.
+shards of one grid on a shared disk) write the same file; a cell finished twice is kept once. After every
+write the WAL is checkpointed (passively: never waiting for readers), so ``results.sqlite`` alone holds the
+finished cells even when its ``-wal`` file is lost in a copy.
+
+A file that sqlite cannot read, or an sqlite file that is not a results store, is a `UserError` naming the
+file, raised by any method (never an ``sqlite3`` traceback); a foreign file is never written to.
 """
 
 from __future__ import annotations
@@ -11,14 +16,21 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from itprobe.errors import UserError
+from itprobe.fsio import touch
 
 STORE_NAME = "results.sqlite"
 SCHEMA_VERSION = 1
+COPY_HINT = f"copy the whole run folder, {STORE_NAME} with its {STORE_NAME}-wal file"
+_TABLES = frozenset({"meta", "runs", "tasks", "cells", "predictions", "scores", "timings", "notes"})
+F = TypeVar("F", bound=Callable[..., Any])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -134,18 +146,56 @@ def _unflag(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
+def unreadable(path: Path, err: sqlite3.DatabaseError) -> UserError:
+    """The one-line error for a store sqlite cannot read (corrupt, truncated, not a database, locked)."""
+    if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+        return UserError(f"results store is locked by another process for too long ({err})", path=path)
+    return UserError(
+        f"not a readable results store ({err}); if it is a copy, {COPY_HINT}; otherwise move it away and "
+        "rerun the cells",
+        path=path,
+    )
+
+
+def _guarded(method: F) -> F:
+    """Turn sqlite errors inside a store method into `unreadable`'s one-line `UserError`."""
+
+    @wraps(method)
+    def wrapper(self: ResultsStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as err:
+            raise unreadable(self.path, err) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 class ResultsStore:
     """A handle on ``results.sqlite``; safe to open from several processes at once."""
 
     def __init__(self, path: str | Path, *, timeout_s: float = 120.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        touch(self.path)  # created with the permission rule; sqlite gives -wal and -shm the same mode
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the lock up front
         self._conn = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        try:
+            self._open(timeout_s)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @_guarded
+    def _open(self, timeout_s: float) -> None:
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "cells" not in tables:
+            found = ", ".join(sorted(tables)[:5])
+            raise UserError(f"not an itprobe results store (its tables: {found})", path=self.path)
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        if tables >= _TABLES:
+            return
         with self._transaction() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -157,6 +207,10 @@ class ResultsStore:
         return cls(Path(run_dir) / STORE_NAME)
 
     def close(self) -> None:
+        # fold the WAL into the main file, so the store is one self-contained file again; when busy (another
+        # process uses the store) or unreadable, sqlite finishes it later
+        with suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
 
     def __enter__(self) -> ResultsStore:
@@ -174,9 +228,11 @@ class ResultsStore:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # -- writing -------------------------------------------------------------------------------------
 
+    @_guarded
     def record_run(
         self,
         run_id: str,
@@ -200,11 +256,13 @@ class ResultsStore:
         with self._transaction() as conn:
             _insert(conn, "runs", [row], verb="INSERT OR REPLACE")
 
+    @_guarded
     def record_tasks(self, tasks: Sequence[TaskInfo]) -> None:
         rows = [{**asdict(t), "labels": _dumps(list(t.labels)), "meta": _dumps(t.meta)} for t in tasks]
         with self._transaction() as conn:
             _insert(conn, "tasks", rows, verb="INSERT OR IGNORE")
 
+    @_guarded
     def write_cell(self, record: CellRecord, *, run_id: str) -> bool:
         """Store a finished cell atomically; False (and nothing written) if the cell is already stored."""
         cell = {name: getattr(record, name) for name in _CELL_COLUMNS}
@@ -225,16 +283,20 @@ class ResultsStore:
 
     # -- reading -------------------------------------------------------------------------------------
 
+    @_guarded
     def done_cells(self) -> set[str]:
         return {row[0] for row in self._conn.execute("SELECT cell_id FROM cells")}
 
+    @_guarded
     def cell_runs(self) -> dict[str, str]:
         """The run that stored each cell."""
         return {row[0]: row[1] for row in self._conn.execute("SELECT cell_id, run_id FROM cells")}
 
+    @_guarded
     def runs(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self._conn.execute("SELECT * FROM runs ORDER BY started_at, run_id")]
 
+    @_guarded
     def tasks(self) -> dict[str, TaskInfo]:
         out = {}
         for row in self._conn.execute("SELECT * FROM tasks ORDER BY name"):
@@ -243,6 +305,7 @@ class ResultsStore:
             out[row["name"]] = TaskInfo(**values)
         return out
 
+    @_guarded
     def cells(self, *, with_rows: bool = True) -> list[CellRecord]:
         """Every stored cell (ordered by id), with its answers unless ``with_rows`` is False."""
         out = []
@@ -274,8 +337,11 @@ class ResultsStore:
         )
         return tuple(_prediction_row(row) for row in cur)
 
-    def integrity_ok(self) -> bool:
-        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    @_guarded
+    def integrity_ok(self, *, quick: bool = False) -> bool:
+        """sqlite's ``integrity_check`` (or the faster ``quick_check``, which skips index contents)."""
+        check = "quick_check" if quick else "integrity_check"
+        return self._conn.execute(f"PRAGMA {check}").fetchone()[0] == "ok"
 
 
 _CELL_COLUMNS = (

@@ -12,19 +12,20 @@ visited in registry order, and no set is iterated.
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
+from itprobe.fsio import atomic_write
 from itprobe.suites.families import ALL_FAMILIES
 from itprobe.suites.family import Family, Rule, definition, n_phrasings, sentence
 from itprobe.tasks.types import Contrast, Example, Instance, Negation, OutputSpace, Task
 
-GENERATOR_VERSION = "itprobe-suite/1"
+GENERATOR_VERSION = "itprobe-suite/2"
 MAX_TRIES = 5000
 SKILL_TITLES: dict[str, str] = {
     "arithmetic": "Arithmetic",
@@ -113,6 +114,54 @@ def choose_test_families(families: list[Family], seed: int, n: int) -> tuple[str
     return tuple(sorted(chosen))
 
 
+def _spread(counts: Counter[str], keys: Sequence[str]) -> int:
+    return max(counts[key] for key in keys) - min(counts[key] for key in keys)
+
+
+def balanced_cells(cells: Sequence[tuple[str, ...]], n: int, rng: random.Random) -> list[tuple[str, ...]]:
+    """``n`` cells in a random order whose every prefix is as balanced as its length allows.
+
+    In the first m cells, for every m: each cell occurs within one of every other (so a pair's agreement
+    and disagreement keep their designed shares) and, under each rule, each label occurs within one of
+    every other label. A study keeps a task's first ``instances_per_task`` instances, so whatever it keeps
+    is balanced and no constant answer per task gets ahead of a uniform guess by more than one instance.
+    A depth-first search with the candidates of each step in random order; it backtracks only where a
+    greedy choice would strand a later prefix (three-label families).
+    """
+    names = [str(i) for i in range(len(cells))]
+    rules = range(len(cells[0]))
+    labels = [sorted({cell[r] for cell in cells}) for r in rules]
+    used: Counter[str] = Counter()
+    seen = [Counter[str]() for _ in rules]
+
+    def step(i: int, sign: int) -> None:
+        used[names[i]] += sign
+        for r in rules:
+            seen[r][cells[i][r]] += sign
+
+    def balanced() -> bool:
+        return _spread(used, names) <= 1 and all(_spread(seen[r], labels[r]) <= 1 for r in rules)
+
+    order: list[int] = []
+    stack = [rng.sample(range(len(cells)), len(cells))]
+    while len(order) < n:
+        if not stack:
+            raise UserError(f"no balanced order of the cells {list(cells)}")
+        if not stack[-1]:  # every candidate of this step failed: undo the previous step's choice
+            stack.pop()
+            if order:
+                step(order.pop(), -1)
+            continue
+        candidate = stack[-1].pop()
+        step(candidate, +1)
+        if balanced():
+            order.append(candidate)
+            stack.append(rng.sample(range(len(cells)), len(cells)))
+        else:
+            step(candidate, -1)
+    return [cells[i] for i in order]
+
+
 def _draw_inputs(
     family: Family, rng: random.Random, cells: list[tuple[str, ...]], taken: set[str]
 ) -> list[Any]:
@@ -184,8 +233,7 @@ def family_tasks(family: Family, seed: int, n: int, n_examples: int, reserved: s
     k = len(family.cells)
     # positive examples from the first cells (they differ on every rule), negatives from the next ones
     example_cells = [family.cells[i % k] for i in range(2 * n_examples)]
-    instance_cells = [family.cells[i % k] for i in range(n)]
-    rng.shuffle(instance_cells)
+    instance_cells = balanced_cells(family.cells, n, rng)
     taken = set(reserved)
     examples = _draw_inputs(family, rng, example_cells, taken)
     parts = {
@@ -252,15 +300,7 @@ def suite_manifest(suite: Suite, seed: int, config: SuiteConfig) -> dict[str, An
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def write_suite(out_dir: str | Path, seed: int = 0, config: SuiteConfig = SuiteConfig()) -> dict[str, Path]:

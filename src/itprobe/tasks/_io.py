@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import tempfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from itprobe.errors import UserError
+from itprobe.fsio import atomic_file
 
 Line = tuple[int, str]  # (1-based line number, text without the newline)
 
@@ -103,22 +102,11 @@ def atomic_write(path: Path, lines: Iterable[str]) -> None:
 
     Gzip output (name ends in ``.gz``) has a zero timestamp so equal content gives equal bytes.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if is_gzip(path):
-                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-                    for line in lines:
-                        gz.write(line.encode("utf-8"))
-            else:
+    with atomic_file(path) as raw:
+        if is_gzip(path):
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
                 for line in lines:
-                    raw.write(line.encode("utf-8"))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+                    gz.write(line.encode("utf-8"))
+        else:
+            for line in lines:
+                raw.write(line.encode("utf-8"))

@@ -1,7 +1,9 @@
 """`load_tasks`: one entry point for every task source, with the format detected from the path.
 
 - a directory holding ``tasks/``: an official NatInst checkout (`itprobe.tasks.official`); ``split`` is
-  ``"<split>/<train|test>"``, default ``"default/test"``;
+  ``"<split>/<train|test>"``, default ``"default/test"``. A test split is read as Tk-Instruct evaluates
+  it, the first 100 instances of each task (`official.EVAL_INSTANCES`), unless ``max_instances`` says
+  otherwise; a train split keeps every instance;
 - a directory holding ``train_tasks.jsonl[.gz]`` / ``test_tasks.jsonl[.gz]`` (like
   ``../shared/data/natinst``): ``split`` ``"train"`` or ``"test"`` (default) picks the file;
 - a ``.csv`` file: the simple user format (`itprobe.tasks.user`);
@@ -11,9 +13,14 @@
 
 For a file, ``split`` filters the tasks by a list of names: a path to a text file (one name per line),
 or ``"train"``/``"test"`` for the ``<part>_tasks.txt`` next to the file; listed tasks the file lacks are
-skipped. ``names`` then selects tasks by full name or by their ``taskNNN`` prefix. Output spaces are
-assigned last (`itprobe.tasks.spaces.assign_output_spaces`), after ``max_instances`` truncation, so the
-label set is detected on the instances that will be evaluated.
+skipped. ``names`` then selects tasks by full name or by their ``taskNNN`` prefix.
+
+Output spaces are assigned (`itprobe.tasks.spaces.assign_output_spaces`) on a task's *evaluation
+instances*, its first 100 (Tk-Instruct's evaluation set, `official.EVAL_INSTANCES`) or its first
+``max_instances`` when that is larger, before ``max_instances`` cuts what is kept: asking to score the
+first 8 instances must not shrink the label set to the labels those 8 happen to have. A file read without
+``max_instances`` is detected on all of its instances, except a checkout's test split, which is read as
+Tk-Instruct evaluates it (the first 100).
 """
 
 from __future__ import annotations
@@ -29,7 +36,14 @@ from typing import Literal
 from itprobe.errors import UserError
 from itprobe.tasks._io import Line, decode_utf8, is_gzip, parse_json_line, read_lines
 from itprobe.tasks.compact import parse_compact
-from itprobe.tasks.official import is_checkout, load_checkout, read_task_list, split_file
+from itprobe.tasks.official import (
+    EVAL_INSTANCES,
+    is_checkout,
+    is_test_split,
+    load_checkout,
+    read_task_list,
+    split_file,
+)
 from itprobe.tasks.references import parse_references
 from itprobe.tasks.spaces import assign_output_spaces, read_label_file
 from itprobe.tasks.types import Task
@@ -55,7 +69,8 @@ def load_tasks(
         names: only these tasks (full name or ``taskNNN``); an unknown name is a `UserError`.
         max_labels: output-space detection threshold (0 disables detection).
         label_file: JSON/YAML ``{task: [labels]}`` that overrides declared and detected label sets.
-        max_instances: keep the first N instances of each task (Tk-Instruct evaluates 100).
+        max_instances: keep the first N instances of each task. None keeps all of them, except for a
+            checkout's test split: its first 100, the instances Tk-Instruct evaluates.
 
     Raises:
         UserError: for anything wrong with the input, naming file, line and field.
@@ -65,11 +80,14 @@ def load_tasks(
         raise UserError(f"max_instances must be at least 1, got {max_instances}")
     if not path.exists():
         raise UserError("no such file or directory", path=path)
+    detect_on = max(EVAL_INSTANCES, max_instances) if max_instances is not None else None
     if is_checkout(path):
+        if max_instances is None and is_test_split(split):
+            detect_on = max_instances = EVAL_INSTANCES
         listing = split_file(path, split or "default/test")
         available = [name for _, name in read_task_list(listing)]
         wanted = set(_resolve_names(names, available, listing)) if names else None
-        tasks = load_checkout(path, split, wanted, max_instances)
+        tasks = load_checkout(path, split, wanted, detect_on)
     else:
         file = _folder_file(path, split) if path.is_dir() else path
         tasks = load_file(file)
@@ -78,7 +96,7 @@ def load_tasks(
         if names:
             keep = set(_resolve_names(names, [t.name for t in tasks], file))
             tasks = [t for t in tasks if t.name in keep]
-    return _finish(tasks, path, max_labels, label_file, max_instances)
+    return _finish(tasks, path, max_labels, label_file, max_instances, detect_on)
 
 
 def load_references(
@@ -87,7 +105,7 @@ def load_references(
     """The leaderboard reference file as tasks with empty inputs; categories from ``task_category``."""
     path = Path(path)
     tasks = parse_references(path, _non_empty_lines(path))
-    return _finish(tasks, path, max_labels, label_file, None)
+    return _finish(tasks, path, max_labels, label_file, None, None)
 
 
 def detect_format(path: str | Path) -> Format:
@@ -193,14 +211,23 @@ def _resolve_names(names: Sequence[str], available: Sequence[str], source: Path)
     return resolved
 
 
+def _first(tasks: list[Task], n: int | None) -> list[Task]:
+    return tasks if n is None else [dataclasses.replace(t, instances=t.instances[:n]) for t in tasks]
+
+
 def _finish(
-    tasks: list[Task], path: Path, max_labels: int, label_file: str | Path | None, max_instances: int | None
+    tasks: list[Task],
+    path: Path,
+    max_labels: int,
+    label_file: str | Path | None,
+    max_instances: int | None,
+    detect_on: int | None,
 ) -> list[Task]:
+    """Output spaces detected on the first ``detect_on`` instances, then the first ``max_instances`` kept."""
     if not tasks:
         raise UserError("no tasks found", path=path)
-    if max_instances is not None:
-        tasks = [dataclasses.replace(t, instances=t.instances[:max_instances]) for t in tasks]
     labels = read_label_file(label_file) if label_file is not None else None
-    return assign_output_spaces(
-        tasks, max_labels=max_labels, labels=labels, label_source=str(label_file or "")
+    spaced = assign_output_spaces(
+        _first(tasks, detect_on), max_labels=max_labels, labels=labels, label_source=str(label_file or "")
     )
+    return _first(spaced, max_instances)

@@ -3,8 +3,9 @@
 
 Read as Tk-Instruct does: the first entry of ``Definition`` is the definition (any further ones are kept
 in ``meta["definition_alternatives"]``), all positive and negative examples are kept (the prompt encoder
-takes the first N), and tasks come in the order of the split file. Tk-Instruct evaluates the first 100
-instances of each test task; pass ``max_instances=100`` to do the same. The remaining keys
+takes the first N), and tasks come in the order of the split file. Tk-Instruct evaluates the first
+`EVAL_INSTANCES` (100) instances of each test task; `itprobe.tasks.load_tasks` reads a test split that
+way unless told otherwise, so output spaces are detected on those instances and nothing scores more. The remaining keys
 (``Source``, ``Domains``, ``Instance License``, ...) go into `Task.meta` under snake-case names
 (``source``, ``domains``, ``instance_license``), with ``num_instances_total`` added.
 """
@@ -24,10 +25,16 @@ from itprobe.tasks.compact import meta_value, to_examples, to_instances
 from itprobe.tasks.types import Task
 
 DEFAULT_SPLIT = "default/test"
+EVAL_INSTANCES = 100  # Tk-Instruct's evaluation instances per test task (the first ones, in file order)
 
 
 def is_checkout(path: Path) -> bool:
     return path.is_dir() and (path / "tasks").is_dir()
+
+
+def is_test_split(split: str | None) -> bool:
+    """Whether ``split`` (None = the default) names a test split (``"default/test"``, ``"test"``)."""
+    return (split or DEFAULT_SPLIT).rpartition("/")[2] == "test"
 
 
 def split_file(checkout: Path, split: str) -> Path:

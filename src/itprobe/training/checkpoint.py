@@ -11,7 +11,10 @@ Layout of ``OUT/checkpoints/step-000050/``:
 There is no RNG state to save: data order is a function of (seed, epoch) and dropout is re-seeded from
 (seed, step, rank, micro-step) before every forward pass, so a resumed run draws exactly what the
 uninterrupted run would have drawn. A checkpoint is written into a temporary directory and renamed into
-place, so a crash (even ``kill -9``) leaves either the complete checkpoint or none.
+place, and an old one is renamed away before it is deleted (`itprobe.fsio.remove_tree`), so a crash (even
+``kill -9``) at any moment leaves complete ``step-N`` folders only; what it left under hidden names
+(``.step-...``), and any ``step-N`` folder missing one of `FILES`, is ignored and removed by the next save
+or resume (`remove_partial`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from itprobe.fsio import apply_modes, remove_tree, temp_dir
+
 PREFIX = "step-"
+FILES = ("weights.safetensors", "optimizer.safetensors", "optimizer.json", "state.json")
 
 
 @dataclass(frozen=True)
@@ -86,33 +91,48 @@ def save_checkpoint(
 ) -> Path:
     """Write checkpoint ``root/step-NNNNNN`` atomically and delete all but the newest ``keep``."""
     root.mkdir(parents=True, exist_ok=True)
+    remove_partial(root)
     final = root / f"{PREFIX}{state.step:06d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
+    tmp = temp_dir(root, f".{final.name}-")
     try:
         save_file(trainable_state(model), str(tmp / "weights.safetensors"))
         opt_tensors, opt_meta = _optimizer_split(optimizer)
         save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
         (tmp / "optimizer.json").write_text(json.dumps(opt_meta))
         (tmp / "state.json").write_text(json.dumps(asdict(state)))
+        apply_modes(tmp)  # safetensors writes 0600 files
         _fsync_dir(tmp)
-        if final.exists():
-            shutil.rmtree(final)
+        remove_tree(final)
         os.replace(tmp, final)
         _fsync_dir(root)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     for old in list_checkpoints(root)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        remove_tree(old)
     return final
 
 
+def _complete(path: Path) -> bool:
+    return path.is_dir() and all((path / name).is_file() for name in FILES)
+
+
 def list_checkpoints(root: Path) -> list[Path]:
-    """Complete checkpoints under ``root``, oldest first (temporary directories are ignored)."""
+    """Complete checkpoints under ``root``, oldest first (temporary and partial folders are ignored)."""
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if p.name.startswith(PREFIX) and (p / "state.json").exists()]
+    found = [p for p in root.iterdir() if p.name.startswith(PREFIX) and _complete(p)]
     return sorted(found, key=lambda p: int(p.name[len(PREFIX) :]))
+
+
+def remove_partial(root: Path) -> None:
+    """Delete what an interrupted save or clean-up left under ``root``: hidden ``.step-...`` folders and
+    ``step-N`` folders missing a file. Main process only (another rank may be reading)."""
+    if not root.is_dir():
+        return
+    for path in root.iterdir():
+        if path.name.startswith(f".{PREFIX}") or (path.name.startswith(PREFIX) and not _complete(path)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def read_state(path: Path) -> RunState:

@@ -224,6 +224,7 @@ def _prepare_out_dir(config: TrainConfig, accelerator: Any, resolved: dict[str, 
         config.out_dir.mkdir(parents=True, exist_ok=True)
         if not config.resume:
             shutil.rmtree(config.out_dir / "checkpoints", ignore_errors=True)
+        ckpt.remove_partial(config.out_dir / "checkpoints")  # what an interrupted save left
         write_json_atomic(config.out_dir / CONFIG_FILE, resolved)
     accelerator.wait_for_everyone()
 

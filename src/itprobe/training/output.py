@@ -12,12 +12,13 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from itprobe.fsio import apply_modes, atomic_write, remove_tree, temp_dir
 
 METADATA_FILE = "itprobe_model.json"
 LOG_FILE = "train.log"
@@ -26,12 +27,7 @@ CONFIG_FILE = "train_config.json"
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON through a temporary file and a rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 @dataclass(frozen=True)
@@ -124,14 +120,14 @@ def save_final_model(
     Written into a temporary directory and renamed, so ``OUT/model`` is either complete or absent.
     """
     target = out_dir / "model"
-    tmp = Path(tempfile.mkdtemp(prefix=".model-", dir=out_dir))
+    tmp = temp_dir(out_dir, ".model-")
     try:
         extra = {"state_dict": state_dict} if state_dict is not None else {}
         model.save_pretrained(str(tmp), safe_serialization=True, **extra)
         tokenizer.save_pretrained(str(tmp))
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
+        apply_modes(tmp)  # safetensors writes 0600 files
+        remove_tree(target)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -1,0 +1,131 @@
+"""What itprobe writes: output paths checked before any work, atomic writes, one permission rule.
+
+Permission rule (docs/design.md): every file itprobe writes gets ``0666 & ~umask`` and every folder
+``0777 & ~umask`` (0644 / 0755 under the usual umask 022): what a plain ``open`` or ``mkdir`` gives.
+Atomic writes go through a temporary file or folder beside the target, created private by ``mkstemp`` /
+``mkdtemp`` (0600 / 0700), which is given those modes before it is renamed into place; on failure the
+temporary is removed, so a target is either complete or untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from itprobe.errors import UserError
+
+
+def umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def file_mode() -> int:
+    return 0o666 & ~umask()
+
+
+def dir_mode() -> int:
+    return 0o777 & ~umask()
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """The nearest existing ancestor of ``path``; a file in the way is a `UserError`."""
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{parent} is a file, not a directory", path=path)
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UserError(f"cannot write in {parent} (permission denied)", path=path)
+            return parent
+    raise UserError("no existing folder above it", path=path)  # pragma: no cover (the root exists)
+
+
+def check_output_file(path: str | Path) -> Path:
+    """Refuse, before any work, an output file that cannot be written: a directory, a path under a file,
+    a folder without write permission. Creates nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError("is a directory; give a file name", path=path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError("cannot be overwritten (permission denied)", path=path)
+    _existing_ancestor(path)
+    return path
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """Refuse, before any work, an output folder that cannot be used: an existing file, a path under a
+    file, a folder without write permission. Creates nothing."""
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            raise UserError("exists and is not a directory; give a folder", path=path)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UserError("cannot write in it (permission denied)", path=path)
+        return path
+    _existing_ancestor(path)
+    return path
+
+
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
+    """A handle on a temporary file beside ``path``, renamed onto ``path`` (with `file_mode`) when the
+    block succeeds and removed when it fails."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically (see `atomic_file`)."""
+    with atomic_file(path) as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)
+
+
+def temp_dir(parent: Path, prefix: str) -> Path:
+    """A new temporary folder in ``parent`` with `dir_mode` (mkdtemp makes 0700), to fill and rename."""
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(tmp, dir_mode())
+    return tmp
+
+
+def apply_modes(root: Path) -> None:
+    """Give ``root`` and everything under it the rule's modes (for a folder filled by other libraries:
+    safetensors, for one, writes 0600 files)."""
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, dir_mode() if path.is_dir() else file_mode())
+
+
+def touch(path: Path) -> Path:
+    """Create ``path`` if absent, with `file_mode` (before sqlite opens it: sqlite would make it 0644 and
+    give its -wal and -shm files the database's mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o666, exist_ok=True)
+    return path
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder atomically from readers' point of view: rename it to a hidden name first, then
+    delete, so an interrupted removal never leaves a half-deleted folder under its real name."""
+    if not path.exists():
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.trash-", dir=path.parent))
+    os.replace(path, trash / path.name)
+    shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,246 @@
+"""`itprobe run CONFIG --plan`: every cell of a study, what it trains and evaluates, and what it will cost,
+before any model time is spent.
+
+The estimate counts floating-point work from token counts (the prompts are encoded with the model's
+tokenizer; the weights are never loaded: parameters are counted on the ``meta`` device) and divides it by
+this machine's measured dense-matmul rate (a one-second probe) times an efficiency per workload. The
+efficiencies were measured on full runs (docs/study.md); an estimate is a planning figure, not a promise,
+and the plan says which machine and precision it assumed.
+
+Work per token, for a model with ``P`` non-embedding parameters and an output projection of ``V × H``:
+training ``6P`` (LoRA: ``4P``, no weight gradients for frozen weights) plus ``6VH`` per target token;
+prompt encoding ``2P`` per token (the prefix that a task's instances share runs once per batch, so only
+the instance part counts, plus one prefix per task and batch) plus ``2VH`` per scored position; greedy
+decoding ``2(P + VH)`` per new token, with the cap taken as the number of new tokens (an upper bound).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from itprobe.arms import apply_arms_to_tasks
+from itprobe.prompts import encode_task
+from itprobe.study.config import ArmConfig, StudyConfig
+from itprobe.study.data import StudyData
+from itprobe.study.grid import Cell
+from itprobe.tasks.types import Task
+
+# share of the measured matmul rate each workload reaches (fp32, 2-core CPU, 270M model; docs/study.md)
+EFFICIENCY = {"train": 0.45, "encode": 0.6, "decode": 0.3}
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """What the cost model needs to know about the model (from its config, weights never loaded)."""
+
+    body_params: int  # parameters that every token multiplies with (embeddings excluded)
+    head_params: int  # the output projection (vocabulary × hidden)
+
+
+@dataclass(frozen=True)
+class EvalPass:
+    test_arm: str
+    mode: str
+    instances: int
+    suffix_tokens: int  # prompt tokens that are not the task's shared prefix
+    prefix_tokens: int  # one shared prefix per task and batch
+    flops: float
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    cell: Cell
+    done: bool
+    train_examples: int
+    train_tokens: int
+    train_flops: float
+    passes: tuple[EvalPass, ...]
+
+    @property
+    def flops(self) -> float:
+        return self.train_flops + sum(p.flops for p in self.passes)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    cells: tuple[CellPlan, ...]
+    size: ModelSize
+    matmul_flops: float  # measured on this machine, in the evaluation precision
+    precision: str
+
+    def seconds(self, cell: CellPlan) -> float:
+        rate = self.matmul_flops
+        train = cell.train_flops / (rate * EFFICIENCY["train"])
+        evals = 0.0
+        for p in cell.passes:
+            evals += p.flops / (
+                rate * (EFFICIENCY["decode"] if p.mode == "generate" else EFFICIENCY["encode"])
+            )
+        return train + evals
+
+    def render(self) -> str:
+        lines = [
+            f"model: {self.size.body_params / 1e6:.0f}M non-embedding + {self.size.head_params / 1e6:.0f}M "
+            f"output-projection parameters; this machine's {self.precision} matmul rate: "
+            f"{self.matmul_flops / 1e9:.0f} GFLOP/s",
+            "",
+            f"{'cell':<26} {'status':<6} {'trains on':>19}  {'evaluates (test arms x modes)':<40} {'est.':>6}",
+        ]
+        todo = 0.0
+        for cp in self.cells:
+            trains = f"{cp.train_examples} ex, {cp.train_tokens / 1e3:.0f}k tok" if cp.train_examples else "-"
+            arms = "+".join(dict.fromkeys(p.test_arm for p in cp.passes))
+            modes = ",".join(dict.fromkeys(p.mode for p in cp.passes))
+            evals = f"{arms} x {modes}" if cp.passes else "baseline (no model)"
+            seconds = self.seconds(cp)
+            todo += 0.0 if cp.done else seconds
+            status = "done" if cp.done else "todo"
+            lines.append(f"{cp.cell.name:<26} {status:<6} {trains:>19}  {evals:<40} {_hms(seconds):>6}")
+        passes = [p for cp in self.cells for p in cp.passes]
+        n_eval = max((p.instances for p in passes), default=0)
+        tokens = max((p.suffix_tokens + p.prefix_tokens for p in passes), default=0)
+        lines += [
+            "",
+            f"{sum(not c.done for c in self.cells)} of {len(self.cells)} cells to run; {len(passes)} evaluation "
+            f"passes of {n_eval} test instances (up to {tokens / 1e3:.0f}k prompt tokens each, shared "
+            "prefixes counted once per batch)",
+            f"estimated time left on this machine: {_hms(todo)} (generation counted at its token cap, an "
+            "upper bound)",
+        ]
+        return "\n".join(lines)
+
+
+def _hms(seconds: float) -> str:
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def model_size(location: str | Path, *, trust_remote_code: bool = False) -> ModelSize:
+    """Parameter counts of a model directory or hub id without loading its weights."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
+    auto = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
+    with torch.device("meta"):
+        model = auto.from_config(config, trust_remote_code=trust_remote_code)
+    total = sum(p.numel() for p in model.parameters())
+    head = model.get_output_embeddings().weight.numel()
+    embeddings = model.get_input_embeddings().weight.numel()
+    tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    body = total - embeddings - (0 if tied else head)
+    return ModelSize(body, head)
+
+
+def matmul_rate(dtype: Any, seconds: float = 1.0) -> float:
+    """Dense matmul FLOP/s of this machine in ``dtype`` (square 1024 matrices, best of a short loop)."""
+    import torch
+
+    n = 1024
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    torch.mm(a, b)
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        tick = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * n**3 / (time.perf_counter() - tick))
+    return best
+
+
+def _prompt_tokens(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any, k: int | None) -> list[int]:
+    prompt = config.prompt.to_prompt_config()
+    return [len(tokenizer(p.text)["input_ids"]) for t in tasks for p in encode_task(t, prompt, tokenizer, k)]
+
+
+def _eval_pass(
+    tasks: Sequence[Task], arm: ArmConfig, mode: str, config: StudyConfig, tokenizer: Any, size: ModelSize
+) -> EvalPass:
+    """Token counts as the engine batches them: a task's instances in batches of ``eval.batch_size``, the
+    prefix that a batch shares once, each instance's remaining suffix."""
+    from itprobe.models.prefix import common_prefix_length
+
+    prompt = config.prompt.to_prompt_config()
+    suffix = prefix = instances = 0
+    batch = config.eval.batch_size
+    for task in tasks:
+        ids = [tokenizer(p.text.rstrip())["input_ids"] for p in encode_task(task, prompt, tokenizer)]
+        instances += len(ids)
+        for start in range(0, len(ids), batch):
+            rows = ids[start : start + batch]
+            shared = common_prefix_length(rows) if len(rows) > 1 else 0
+            prefix += shared
+            suffix += sum(len(row) - shared for row in rows)
+    flops = 2.0 * size.body_params * (suffix + prefix) + 2.0 * size.head_params * instances
+    if mode == "generate":
+        flops += 2.0 * (size.body_params + size.head_params) * instances * config.eval.max_new_tokens
+    return EvalPass(arm.name, mode, instances, suffix, prefix, flops)
+
+
+def plan_study(
+    config: StudyConfig,
+    data: StudyData,
+    cells: Sequence[Cell],
+    done: set[str],
+    tokenizer: Any,
+    size: ModelSize,
+) -> StudyPlan:
+    """The plan of ``cells`` (``done``: ids already in the store)."""
+    from itprobe.models.precision import resolve_precision
+
+    passes: dict[tuple[ArmConfig, str], EvalPass] = {}
+    plans = []
+    for cell in cells:
+        cell_passes: list[EvalPass] = []
+        if cell.kind != "baseline":
+            for arm in cell.test_arms:
+                tasks, _ = apply_arms_to_tasks(list(data.test), arm.to_spec(cell.seed))
+                for mode in cell.modes:
+                    if (arm, mode) not in passes:
+                        passes[arm, mode] = _eval_pass(tasks, arm, mode, config, tokenizer, size)
+                    cell_passes.append(passes[arm, mode])
+        examples = tokens = 0
+        train_flops = 0.0
+        if cell.kind == "trained" and cell.size is not None:
+            lengths = _prompt_tokens(data.train, config, tokenizer, cell.size)
+            epochs = config.training.epochs
+            examples = math.ceil(epochs * len(lengths))
+            tokens = math.ceil(epochs * sum(lengths))
+            per_token = 4.0 if config.training.method == "lora" else 6.0
+            targets = examples * config.training.max_target_tokens // 4  # answers are mostly short
+            train_flops = per_token * size.body_params * (tokens + targets) + 6.0 * size.head_params * targets
+        plans.append(CellPlan(cell, cell.id in done, examples, tokens, train_flops, tuple(cell_passes)))
+    dtype = resolve_precision(config.eval.precision, "cpu")
+    precision = str(dtype).removeprefix("torch.")
+    return StudyPlan(tuple(plans), size, matmul_rate(dtype), precision)
+
+
+def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
+    """Load the data and the tokenizer (not the weights) and plan every cell; cells already in
+    ``run_dir``'s store are marked done."""
+    from transformers import AutoTokenizer
+
+    from itprobe.models.loading import spec_identity
+    from itprobe.study.data import load_study_data
+    from itprobe.study.grid import expand_grid
+    from itprobe.study.store import STORE_NAME, ResultsStore
+
+    data = load_study_data(config)
+    location, identity = spec_identity(config.model)
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    cells = expand_grid(
+        config,
+        model_identity=identity or config.model,
+        train_digest=data.train_digest,
+        test_digest=data.test_digest,
+    )
+    done: set[str] = set()
+    store_path = Path(run_dir) / STORE_NAME
+    if store_path.exists():
+        with ResultsStore(store_path) as store:
+            done = set(store.done_cells())
+    return plan_study(config, data, cells, done, tokenizer, model_size(location))
