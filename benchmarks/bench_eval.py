@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--natinst", type=Path, default=benchlib.NATINST)
     parser.add_argument("--tasks", type=int, default=10)
-    parser.add_argument("--instances", type=int, default=4, help="per task, in the speed rounds")
+    parser.add_argument(
+        "--instances", type=int, default=8, help="per task, in the speed rounds (a full batch)"
+    )
     parser.add_argument("--agreement-instances", type=int, default=2, help="per task, in the fp32 round")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)

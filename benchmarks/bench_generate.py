@@ -166,9 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--natinst", type=Path, default=benchlib.NATINST)
     parser.add_argument("--tasks", type=int, default=10)
-    parser.add_argument(
-        "--instances", type=int, default=6, help="per task (6: the default run fits 10 minutes)"
-    )
+    parser.add_argument("--instances", type=int, default=8, help="per task (8: one full batch per task)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--precision", default="fp32", help="comma-separated: fp32, bf16")

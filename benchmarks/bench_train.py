@@ -15,13 +15,13 @@ Phases, each in its own subprocess (so peak RSS is per phase):
   replays itprobe's batch plan): the per-step losses must agree, and their speed ratio isolates itprobe's loop.
 - ``itprobe-flops``: itprobe's defaults once more under torch's ``FlopCounterMode`` (untimed), for the MFU.
 
-The speed pair runs interleaved for ``--rounds`` rounds (baseline, itprobe, baseline, ...); each round's
-figure is its tokens/s (non-padding tokens over all steps but the first, the warm-up), and the headline
-``speedup`` is the ratio of the medians, best against best in the same precision. Both it and the fp32
-identical-batches ratio are printed. MFU = FLOPs counted per token x median tokens/s / measured matmul peak of
+The four timed phases run interleaved for ``--rounds`` rounds (baseline, itprobe, baseline-same-order,
+itprobe-fp32, baseline, ...); each round's figure is its tokens/s (non-padding tokens over all steps but the
+first, the warm-up), and the headline ``speedup`` is the ratio of the medians, best against best in the same
+precision. The fp32 identical-batches ratio (``speedup_fp32_identical_batches``) is printed beside it. MFU = FLOPs counted per token x median tokens/s / measured matmul peak of
 the compute dtype (benchlib).
 
-    .venv/bin/python benchmarks/bench_train.py            # about 6 minutes on an idle 2-core machine
+    .venv/bin/python benchmarks/bench_train.py            # about 9 minutes at load average 5 on 2 cores
     .venv/bin/python benchmarks/bench_train.py --full     # 64 tasks, 6 steps, batch 8
 
 ``--threads`` defaults to 1: on a shared, oversubscribed machine OpenMP's spinning threads made a
@@ -338,19 +338,21 @@ def run_all(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tasks_file = Path(tmp) / "bench_tasks.jsonl"  # a temporary subset, never inside the project
         save_tasks(load_tasks(NATINST)[: args.tasks], tasks_file)
-        speed: dict[str, list[dict[str, Any]]] = {"baseline": [], "itprobe": []}
-        for _ in range(args.rounds):  # interleaved: baseline, itprobe, baseline, itprobe, ...
-            for phase in speed:
-                speed[phase].append(_subprocess(phase, tasks_file, args))
         order = Path(tmp) / "order.json"
-        order.write_text(json.dumps(speed["itprobe"][0]["plan"]))  # the plan does not depend on precision
-        same = _subprocess("baseline-same-order", tasks_file, args, order)
-        fp32 = _subprocess("itprobe-fp32", tasks_file, args)
+        order.write_text(json.dumps(_plan(tasks_file, args)))  # itprobe's batch plan, for the fp32 pair
+        phases = ("baseline", "itprobe", "baseline-same-order", "itprobe-fp32")
+        runs: dict[str, list[dict[str, Any]]] = {phase: [] for phase in phases}
+        for _ in range(args.rounds):  # interleaved: the four phases in turn, round after round
+            for phase in phases:
+                extra = order if phase == "baseline-same-order" else None
+                runs[phase].append(_subprocess(phase, tasks_file, args, extra))
         counted = _subprocess("itprobe-flops", tasks_file, args)
-    for data in (*speed["itprobe"], fp32):
+    for data in (*runs["itprobe"], *runs["itprobe-fp32"]):
         data.pop("plan")
-    baseline, itprobe = _summary(speed["baseline"]), _summary(speed["itprobe"])
-    rel = [abs(a - b) / abs(b) for a, b in zip(fp32["losses"], same["losses"], strict=False)]
+    baseline, itprobe = _summary(runs["baseline"]), _summary(runs["itprobe"])
+    same, fp32 = _summary(runs["baseline-same-order"]), _summary(runs["itprobe-fp32"])
+    losses_fp32, losses_same = runs["itprobe-fp32"][-1]["losses"], runs["baseline-same-order"][-1]["losses"]
+    rel = [abs(a - b) / abs(b) for a, b in zip(losses_fp32, losses_same, strict=False)]
     itprobe["mfu"] = round(
         itprobe["median_tokens_per_s"] * counted["flops_per_token"] / (peak[auto_dtype] * 1e9), 4
     )
@@ -373,15 +375,11 @@ def run_all(args: argparse.Namespace) -> None:
         },
         "baseline": baseline,
         "itprobe": itprobe,
-        "fp32_identical_batches": {
-            "baseline_tokens_per_s": round(same["tokens_per_s"], 2),
-            "itprobe_tokens_per_s": round(fp32["tokens_per_s"], 2),
-            "itprobe_losses": fp32["losses"],
-            "baseline_losses": same["losses"],
-        },
+        "baseline_fp32_identical_batches": same,
+        "itprobe_fp32_identical_batches": fp32,
         "flops": counted,
         "speedup": round(itprobe["median_tokens_per_s"] / baseline["median_tokens_per_s"], 3),
-        "speedup_fp32_identical_batches": round(fp32["tokens_per_s"] / same["tokens_per_s"], 3),
+        "speedup_fp32_identical_batches": round(fp32["median_tokens_per_s"] / same["median_tokens_per_s"], 3),
         "agreement": {"max_relative_loss_difference_fp32": float(f"{max(rel):.3g}") if rel else None},
         "mfu": {"training": itprobe["mfu"]},
     }
