@@ -139,7 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.full:
         args.instances = args.agreement_instances = 20
         precisions = sorted({"fp32", speed_precision})
-    info = benchlib.machine()
+    from importlib.metadata import version
+
+    info = {**benchlib.machine(), "lm_eval": version("lm_eval")}
     peak = benchlib.matmul_peak()
     model_dir = packaged_model_dir("smollm2-135m-instruct")
     requests = build_requests(args.natinst, args.tasks, args.instances)
