@@ -1,35 +1,37 @@
-"""Rank classification: itprobe against EleutherAI lm-evaluation-harness on the same requests.
+"""Rank classification: itprobe against EleutherAI lm-evaluation-harness on the same requests (not a test).
 
-Both score every label of the output space of N classification test tasks x M instances of
-``../shared/data/natinst`` (Tk-Instruct prompts: definition + 2 positive examples) with the packaged
-SmolLM2-135M-Instruct (the same safetensors directory). The harness runs its own ``HFLM`` (``hf`` model) and
-``loglikelihood`` on one ``(prompt, label)`` request per label, exactly what its multiple-choice tasks send;
-itprobe runs ``HFLanguageModel.score_choices``. Timings include tokenisation and exclude model loading.
+Both score every label of the output space of the first ``--tasks`` classification test tasks of
+``../shared/data/natinst`` x ``--instances`` each (Tk-Instruct prompts: definition + 2 positive examples)
+with the packaged SmolLM2-135M-Instruct (the same safetensors directory), batch ``--batch-size``. The harness
+runs its own ``HFLM`` and ``loglikelihood`` on one ``(prompt, label)`` request per label, what its
+multiple-choice tasks send, with its log-softmax in fp32 (``softmax_dtype``); itprobe runs
+`HFLanguageModel.score_choices`. Timings include tokenisation and exclude model loading (each setting's model
+is loaded once).
 
-Reported: instances/s of each setting, agreement with itprobe fp32 (share of instances with the same
-argmax; largest absolute log-likelihood difference), and the speedup of itprobe's fastest correct setting
-over the harness's fastest correct setting. "Correct" here: same argmax as the fp32 reference on at least
-``--min-agreement`` of the instances (bf16 rounding flips near-ties, so 100% is demanded of fp32 only).
+- **Speed**: itprobe and the harness at the precision that is fastest for both on this machine (``auto``: bf16
+  where the CPU runs it natively, else fp32; itprobe applies it by autocast, the harness loads bf16 weights),
+  interleaved for ``--rounds`` rounds; ``speedup`` = the harness's median seconds / itprobe's.
+- **Agreement** in fp32, the exact mode: share of instances with the same arg-max label and the largest
+  log-likelihood difference, over the first ``--agreement-instances`` of each task (one interleaved round, also
+  timed: the fp32 same-precision ratio).
+- **MFU** of itprobe's speed setting (see benchlib).
 
-Not a test: timings depend on the machine and its load (recorded). Run:
+``--full``: 20 instances per task, fp32 and bf16 both timed in the interleaved rounds, agreement on all.
 
-    .venv/bin/pip install lm-eval
+    .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/bench_eval.py --out benchmarks/results/bench_eval.json
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-NATINST = ROOT.parent / "shared" / "data" / "natinst"
+import benchlib
 
 
 @dataclass(frozen=True)
@@ -54,197 +56,143 @@ def build_requests(natinst: Path, n_tasks: int, n_instances: int) -> list[Reques
     return requests
 
 
-def run_itprobe(
-    model_dir: Path, precision: str, batch_size: int, requests: list[Request]
-) -> tuple[float, list]:
+def itprobe_setting(model_dir: Path, precision: str, batch_size: int, requests: list[Request]) -> Callable:
     from itprobe.models import HFLanguageModel, load_model
 
     lm = HFLanguageModel(load_model(str(model_dir), precision=precision, device="cpu"), batch_size=batch_size)
-    start = time.perf_counter()
-    scores = lm.score_choices([r.prompt for r in requests], [r.labels for r in requests])
-    seconds = time.perf_counter() - start
-    return seconds, [[s.logprob for s in row] for row in scores]
+
+    def run() -> list[list[float]]:
+        scores = lm.score_choices([r.prompt for r in requests], [r.labels for r in requests])
+        return [[s.logprob for s in row] for row in scores]
+
+    return run
 
 
-def run_harness(model_dir: Path, dtype: str, batch_size: int, requests: list[Request]) -> tuple[float, list]:
+def harness_setting(model_dir: Path, precision: str, batch_size: int, requests: list[Request]) -> Callable:
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
 
+    dtype = {"fp32": "float32", "bf16": "bfloat16"}[precision]
     lm = HFLM(
-        pretrained=str(model_dir),
-        device="cpu",
-        dtype=dtype,
-        batch_size=batch_size,
-        softmax_dtype="float32",  # its default takes log-softmax in the model dtype; fp32 keeps bf16 honest
+        pretrained=str(model_dir), device="cpu", dtype=dtype, batch_size=batch_size, softmax_dtype="float32"
     )
     flat = [
         Instance("loglikelihood", {}, (r.prompt, label), idx=j, metadata=("bench", i, 1))
         for i, r in enumerate(requests)
         for j, label in enumerate(r.labels)
     ]
-    start = time.perf_counter()
-    results = lm.loglikelihood(flat, disable_tqdm=True)
-    seconds = time.perf_counter() - start
-    scores: list[list[float]] = [[] for _ in requests]
-    for inst, (logprob, _greedy) in zip(flat, results, strict=True):
-        scores[inst.doc_id].append(float(logprob))
-    return seconds, scores
+
+    def run() -> list[list[float]]:
+        scores: list[list[float]] = [[] for _ in requests]
+        for inst, (logprob, _greedy) in zip(flat, lm.loglikelihood(flat, disable_tqdm=True), strict=True):
+            scores[inst.doc_id].append(float(logprob))
+        return scores
+
+    return run
 
 
-def agreement(reference: list, other: list) -> dict[str, float]:
+def agreement(reference: list, other: list) -> dict[str, Any]:
+    """Same arg-max label (ties to the first) and the largest log-likelihood difference."""
+
     def argmax(row: list[float]) -> int:
         return max(range(len(row)), key=lambda j: (row[j], -j))
 
     same = sum(argmax(a) == argmax(b) for a, b in zip(reference, other, strict=True))
     diff = max(abs(x - y) for a, b in zip(reference, other, strict=True) for x, y in zip(a, b, strict=True))
-    return {"same_argmax_share": same / len(reference), "max_abs_logprob_diff": diff}
+    return {"identical_predictions": same, "n": len(reference), "max_abs_logprob_diff": float(f"{diff:.3g}")}
 
 
-def machine() -> dict[str, object]:
-    import torch
-    import transformers
-
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import lm_eval
-
-        harness = getattr(lm_eval, "__version__", "unknown")
-    except ImportError:
-        harness = None
-    from itprobe.models.precision import cpu_has_fast_bf16
-
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cpu_native_bf16": cpu_has_fast_bf16(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "lm_eval": harness,
-        "load_average_before": list(os.getloadavg()),
-    }
-
-
-PROFILED = {
-    "tokenise prompts and labels": "encode_choices",
-    "shared-prefix pass (one row per batch)": "_prefix_cache",
-    "prompt pass (suffixes, cache expanded)": "_encode_prompts",
-    "multi-token label pass": "_score_continuations",
-}
-
-
-def profile_itprobe(model_dir: Path, precision: str, batch_size: int, requests: list[Request]) -> dict:
-    """Where itprobe's time goes: cumulative seconds of its stages (cProfile) and the top torch ops."""
-    import cProfile
-    import pstats
-
-    import torch
-    from torch.profiler import ProfilerActivity, profile
-
-    from itprobe.models import HFLanguageModel, load_model
-
-    lm = HFLanguageModel(load_model(str(model_dir), precision=precision, device="cpu"), batch_size=batch_size)
-    prompts, labels = [r.prompt for r in requests], [r.labels for r in requests]
-    profiler = cProfile.Profile()
-    start = time.perf_counter()
-    profiler.runcall(lm.score_choices, prompts, labels)
-    total = time.perf_counter() - start
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    stages = {}
-    for label, func in PROFILED.items():
-        stages[label] = round(sum(v[3] for k, v in stats.items() if k[2] == func), 2)
-    # _encode_prompts includes the prefix pass; report the suffix pass on its own
-    stages["prompt pass (suffixes, cache expanded)"] -= stages["shared-prefix pass (one row per batch)"]
-    with profile(activities=[ProfilerActivity.CPU]) as prof, torch.inference_mode():
-        lm.score_choices(prompts[: 2 * batch_size], labels[: 2 * batch_size])
-    ops = prof.key_averages()
-    op_total = sum(e.self_cpu_time_total for e in ops) or 1
-    top = sorted(ops, key=lambda e: -e.self_cpu_time_total)[:8]
-    return {
-        "precision": precision,
-        "seconds": round(total, 2),
-        "stages_seconds": {k: round(v, 2) for k, v in stages.items()},
-        "top_torch_ops_share": {e.key: round(e.self_cpu_time_total / op_total, 3) for e in top},
-    }
+def timed_settings(
+    model_dir: Path, precisions: list[str], args: argparse.Namespace, requests: list[Request], rounds: int
+) -> tuple[dict[str, Any], dict[str, list], dict[str, Callable]]:
+    settings: dict[str, Callable] = {}
+    for precision in precisions:
+        settings[f"itprobe:{precision}"] = itprobe_setting(model_dir, precision, args.batch_size, requests)
+        settings[f"harness:{precision}"] = harness_setting(model_dir, precision, args.batch_size, requests)
+    seconds, results = benchlib.interleaved(settings, rounds)
+    return {name: benchlib.timing(times, len(requests)) for name, times in seconds.items()}, results, settings
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--natinst", type=Path, default=NATINST)
+    parser.add_argument("--natinst", type=Path, default=benchlib.NATINST)
     parser.add_argument("--tasks", type=int, default=10)
-    parser.add_argument("--instances", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--min-agreement", type=float, default=0.95)
-    parser.add_argument("--settings", default="itprobe:fp32,harness:float32,itprobe:bf16,harness:bfloat16")
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument(
-        "--profile", default=None, metavar="PRECISION", help="only profile itprobe (fp32|bf16)"
+        "--instances", type=int, default=8, help="per task, in the speed rounds (a full batch)"
     )
+    parser.add_argument("--agreement-instances", type=int, default=2, help="per task, in the fp32 round")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: the machine is shared)")
+    parser.add_argument("--full", action="store_true", help="20 instances per task, fp32 and bf16 both timed")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
 
     import torch
 
     from itprobe.models.packaged import packaged_model_dir
+    from itprobe.models.precision import cpu_has_fast_bf16
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    speed_precision = "bf16" if cpu_has_fast_bf16() else "fp32"
+    precisions = [speed_precision]
+    if args.full:
+        args.instances = args.agreement_instances = 20
+        precisions = sorted({"fp32", speed_precision})
+    from importlib.metadata import version
+
+    info = {**benchlib.machine(), "lm_eval": version("lm_eval")}
+    peak = benchlib.matmul_peak()
     model_dir = packaged_model_dir("smollm2-135m-instruct")
     requests = build_requests(args.natinst, args.tasks, args.instances)
-    if args.profile:
-        print(json.dumps(profile_itprobe(model_dir, args.profile, args.batch_size, requests), indent=2))
-        return
-    info = machine()
-    runs: dict[str, dict] = {}
-    scores: dict[str, list] = {}
-    for setting in args.settings.split(","):
-        tool, precision = setting.split(":")
-        runner = run_itprobe if tool == "itprobe" else run_harness
-        seconds, scores[setting] = runner(model_dir, precision, args.batch_size, requests)
-        runs[setting] = {"seconds": round(seconds, 2), "instances_per_s": round(len(requests) / seconds, 3)}
-        print(f"{setting}: {seconds:.1f} s", file=sys.stderr)
-    reference = scores.get("itprobe:fp32")
-    if reference is not None:
-        for setting, run in runs.items():
-            run.update(agreement(reference, scores[setting]))
-
-    def fastest(tool: str) -> str:
-        correct = [
-            s
-            for s in runs
-            if s.startswith(tool) and runs[s].get("same_argmax_share", 1) >= args.min_agreement
-        ]
-        return max(correct, key=lambda s: runs[s]["instances_per_s"])
-
-    best_itprobe, best_harness = fastest("itprobe"), fastest("harness")
-    info["load_average_after"] = list(os.getloadavg())
+    runs, scores, settings = timed_settings(model_dir, precisions, args, requests, args.rounds)
+    if "fp32" in precisions:
+        fp32_scores = {k: scores[f"{k}:fp32"] for k in ("itprobe", "harness")}
+        exact_requests = requests
+    else:
+        exact_requests = build_requests(args.natinst, args.tasks, args.agreement_instances)
+        exact_runs, fp32_scores, _ = timed_settings(model_dir, ["fp32"], args, exact_requests, 1)
+        fp32_scores = {k: fp32_scores[f"{k}:fp32"] for k in ("itprobe", "harness")}
+        runs.update(exact_runs)
+    fp32_agreement = agreement(fp32_scores["itprobe"], fp32_scores["harness"])
+    if speed_precision != "fp32":  # how far the fast mode moves each tool from exact itprobe
+        index = {(r.task, r.id): i for i, r in enumerate(requests)}
+        rows = [index[(r.task, r.id)] for r in exact_requests]
+        for tool in ("itprobe", "harness"):
+            fast = [scores[f"{tool}:{speed_precision}"][i] for i in rows]
+            runs[f"{tool}:{speed_precision}"]["vs_itprobe_fp32"] = agreement(fp32_scores["itprobe"], fast)
+    flops = benchlib.count_flops(settings[f"itprobe:{speed_precision}"])
+    fastest = {  # per instance: the fp32 round may cover fewer instances than the speed rounds
+        tool: min((s for s in runs if s.startswith(tool)), key=lambda s: 1 / runs[s]["items_per_s"])
+        for tool in ("itprobe", "harness")
+    }
+    info["load_average_after"] = benchlib.load_average()
+    info["matmul_peak_gflops"] = peak
+    speed_itprobe, speed_harness = runs[f"itprobe:{speed_precision}"], runs[f"harness:{speed_precision}"]
     result = {
-        "benchmark": "rank classification, itprobe vs lm-evaluation-harness HFLM.loglikelihood",
+        "benchmark": "rank classification: itprobe score_choices vs lm-evaluation-harness HFLM.loglikelihood",
         "model": "smollm2-135m-instruct (packaged, safetensors)",
-        "data": f"{len(requests)} instances: first {args.tasks} classification test tasks x {args.instances}",
-        "n_label_scores": sum(len(r.labels) for r in requests),
-        "batch_size": args.batch_size,
+        "workload": {
+            "speed": f"{len(requests)} instances: first {args.tasks} classification test tasks x {args.instances}",
+            "agreement": f"{len(exact_requests)} instances: first {args.agreement_instances} of each task, fp32",
+            "label_scores": sum(len(r.labels) for r in requests),
+            "batch_size": args.batch_size,
+            "rounds": args.rounds,
+        },
         "machine": info,
         "runs": runs,
-        "fp32_agreement": runs.get("harness:float32", {}),
-        "itprobe_best": best_itprobe,
-        "harness_best": best_harness,
-        "speedup": round(runs[best_itprobe]["instances_per_s"] / runs[best_harness]["instances_per_s"], 3),
+        "fastest_setting": fastest,
+        "speed_precision": speed_precision,
+        "speedup": round(speed_harness["median_seconds"] / speed_itprobe["median_seconds"], 3),
+        "speedup_fp32": round(
+            runs["harness:fp32"]["median_seconds"] / runs["itprobe:fp32"]["median_seconds"], 3
+        ),
+        "agreement": fp32_agreement,
+        "flops_itprobe": flops,
+        "mfu": {"rank": benchlib.mfu(flops, speed_itprobe["median_seconds"], peak[speed_precision])},
     }
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    print(text)
+    benchlib.emit(result, args.out)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

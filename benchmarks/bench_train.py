@@ -1,4 +1,4 @@
-"""Training throughput: itprobe vs a plain Hugging Face `Trainer` SFT baseline (not a test).
+"""Training throughput: itprobe against the Hugging Face ``Trainer`` at its best settings (not a test).
 
 Same packaged model (smollm2-135m-instruct, fp32 weights), same data (Tk-Instruct prompts of the first
 ``--tasks`` NatInst train tasks in ../shared/data/natinst, one seeded instance each, tokenized once by
@@ -6,22 +6,26 @@ Same packaged model (smollm2-135m-instruct, fp32 weights), same data (Tk-Instruc
 
 Phases, each in its own subprocess (so peak RSS is per phase):
 
-- ``baseline``: `Trainer` with its default random sampler, padding to the longest in the batch
-  (`DataCollatorForSeq2Seq`), full-vocabulary logits, prompt labels -100, fp32.
+- ``baseline``: `Trainer` at its best settings for this hardware: length-grouped batches
+  (``train_sampling_strategy="group_by_length"``, formerly ``group_by_length=True``), bf16 autocast (``bf16=True``) where the CPU runs bf16 natively, else fp32;
+  padding to the longest in the batch (`DataCollatorForSeq2Seq`), full-vocabulary logits, prompt labels -100.
 - ``itprobe``: `itprobe.train.train` with its defaults (length-grouped batches, logits at target positions
-  only, ``precision=auto``).
-- ``itprobe-fp32`` and ``baseline-same-order``: both in fp32 on identical batches (the baseline's sampler
-  replays itprobe's batch plan), to check that the per-step losses agree.
+  only, ``precision=auto``: the same bf16 autocast where the CPU has it).
+- ``baseline-same-order`` and ``itprobe-fp32``: both in fp32 on identical batches (the baseline's sampler
+  replays itprobe's batch plan): the per-step losses must agree, and their speed ratio isolates itprobe's loop.
+- ``itprobe-flops``: itprobe's defaults once more under torch's ``FlopCounterMode`` (untimed), for the MFU.
 
-Throughput counts non-padding tokens (prompt + target) per second, excluding the first (warm-up) step.
-MFU = tokens/s × 6·N (N = parameters, the tied embedding counted once; attention-score FLOPs ignored)
-divided by the machine's measured dense matmul peak (bf16 peak for bf16 runs, fp32 otherwise).
+The four timed phases run interleaved for ``--rounds`` rounds (baseline, itprobe, baseline-same-order,
+itprobe-fp32, baseline, ...); each round's figure is its tokens/s (non-padding tokens over all steps but the
+first, the warm-up), and the headline ``speedup`` is the ratio of the medians, best against best in the same
+precision. The fp32 identical-batches ratio (``speedup_fp32_identical_batches``) is printed beside it. MFU = FLOPs counted per token x median tokens/s / measured matmul peak of
+the compute dtype (benchlib).
 
-    .venv/bin/python benchmarks/bench_train.py            # a few minutes
-    .venv/bin/python benchmarks/bench_train.py --steps 6 --tasks 64 --threads 2
+    .venv/bin/python benchmarks/bench_train.py            # about 9 minutes at load average 5 on 2 cores
+    .venv/bin/python benchmarks/bench_train.py --full     # 64 tasks, 6 steps, batch 8
 
 ``--threads`` defaults to 1: on a shared, oversubscribed machine OpenMP's spinning threads made a
-SmolLM2 step 4-10× slower with 2 threads than with 1. On an idle machine pass the core count.
+SmolLM2 step 4-10x slower with 2 threads than with 1. On an idle machine pass the core count.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,9 +42,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-NATINST = ROOT.parent / "shared" / "data" / "natinst" / "train_tasks.jsonl.gz"
-RESULT = ROOT / "benchmarks" / "results" / "bench_train.json"
+import benchlib
+
+NATINST = benchlib.NATINST / "train_tasks.jsonl.gz"
+RESULT = benchlib.RESULTS / "bench_train.json"
 MODEL = "smollm2-135m-instruct"
 
 
@@ -73,14 +78,9 @@ def _timed(step_seconds: list[float], step_tokens: list[int]) -> float:
     return sum(toks) / sum(secs)
 
 
-def _best(step_seconds: list[float], step_tokens: list[int]) -> float:
-    """The fastest step's tokens per second (first step excluded): robust to load from other processes."""
-    pairs = list(zip(step_seconds, step_tokens, strict=True))
-    pairs = pairs[1:] if len(pairs) > 1 else pairs
-    return max(t / s for s, t in pairs)
-
-
-def phase_itprobe(tasks_file: Path, args: argparse.Namespace, precision: str) -> dict[str, Any]:
+def phase_itprobe(
+    tasks_file: Path, args: argparse.Namespace, precision: str, count: bool = False
+) -> dict[str, Any]:
     from itprobe.models.packaged import packaged_model_dir
     from itprobe.prompts import PromptConfig
     from itprobe.tasks import load_tasks
@@ -108,7 +108,11 @@ def phase_itprobe(tasks_file: Path, args: argparse.Namespace, precision: str) ->
             checkpoint_every=0,
             resume=False,
         )
-        result = train(config, load_tasks(tasks_file), progress=False, on_step=on_step)
+        tasks = load_tasks(tasks_file)
+        if count:
+            flops = benchlib.count_flops(lambda: train(config, tasks, progress=False, on_step=on_step))
+            return {"flops": flops, "tokens": sum(tokens), "flops_per_token": flops / sum(tokens)}
+        result = train(config, tasks, progress=False, on_step=on_step)
     plan = _plan(tasks_file, args)
     return {
         "losses": list(result.losses),
@@ -152,7 +156,9 @@ def phase_baseline(
     )
 
     from itprobe.models.packaged import packaged_model_dir
+    from itprobe.models.precision import cpu_has_fast_bf16
 
+    best = order is None  # the speed phase: the Trainer's best settings; else fp32 on a given batch order
     folder = packaged_model_dir(MODEL)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
@@ -208,6 +214,8 @@ def phase_baseline(
             seed=args.seed,
             dataloader_num_workers=0,
             disable_tqdm=True,
+            train_sampling_strategy="group_by_length" if best else "random",
+            bf16=best and cpu_has_fast_bf16(),
         )
         cls = SameOrder if order is not None else Trainer
         trainer = cls(model=model, args=targs, train_dataset=rows, data_collator=collate)
@@ -221,59 +229,6 @@ def phase_baseline(
         "step_seconds": times,
         "step_tokens": tokens,
         "peak_rss_mib": _peak_rss_mib(),
-    }
-
-
-def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Two rounds of one system: per step, the faster of the two (the batches are the same)."""
-    faster = [min(x, y) for x, y in zip(a["step_seconds"], b["step_seconds"], strict=True)]
-    merged = {**a, "step_seconds": faster, "peak_rss_mib": max(a["peak_rss_mib"], b["peak_rss_mib"])}
-    merged["tokens_per_s"] = _timed(faster, a["step_tokens"])
-    merged["phase_wall_s"] = a["phase_wall_s"] + b["phase_wall_s"]
-    return merged
-
-
-def matmul_peak(n: int = 2048, reps: int = 5) -> dict[str, float]:
-    """Best dense n×n×n matmul throughput in fp32 and bf16 (GFLOP/s) with torch's thread setting."""
-    import torch
-
-    out = {}
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-        a @ b
-        best = min(_time(lambda a=a, b=b: a @ b) for _ in range(reps))
-        out[name] = 2 * n**3 / best / 1e9
-    return out
-
-
-def _time(fn: Any) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def machine() -> dict[str, Any]:
-    import torch
-
-    from itprobe.models.precision import cpu_flags
-
-    model_name = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    flags = cpu_flags()
-    return {
-        "cpu": model_name,
-        "logical_cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "bf16_flags": sorted(flags & {"amx_bf16", "avx512_bf16"}),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "load_average_start": os.getloadavg(),
     }
 
 
@@ -308,9 +263,7 @@ def _subprocess(
     data = json.loads(result_path.read_text())
     data["phase_wall_s"] = round(time.perf_counter() - started, 1)
     result_path.unlink()
-    print(
-        f"[bench_train] {phase}: {data['tokens_per_s']:.1f} tok/s, losses {data['losses']}", file=sys.stderr
-    )
+    print(f"[bench_train] {phase}: {data.get('tokens_per_s', 0):.1f} tok/s", file=sys.stderr)
     return data
 
 
@@ -326,15 +279,17 @@ def main() -> None:
     parser.add_argument("--max-source-tokens", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads per phase")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat the speed pair, keep the faster steps")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the speed pair")
+    parser.add_argument("--full", action="store_true", help="64 tasks, 6 steps, batch 8")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--tasks-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--phase-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--order", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--no-save", action="store_true", help="do not write benchmarks/results/bench_train.json"
-    )
+    parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON")
+    parser.add_argument("--no-save", action="store_true", help="do not write the JSON file")
     args = parser.parse_args()
+    if args.full:
+        args.tasks, args.steps, args.batch_size = 64, 6, 8
     import torch
 
     torch.set_num_threads(args.threads)
@@ -349,9 +304,26 @@ def run_phase(args: argparse.Namespace) -> None:
         data = phase_baseline(args.tasks_file, args, None)
     elif args.phase == "baseline-same-order":
         data = phase_baseline(args.tasks_file, args, json.loads(args.order.read_text()))
+    elif args.phase == "itprobe-flops":
+        data = phase_itprobe(args.tasks_file, args, "auto", count=True)
     else:
         data = phase_itprobe(args.tasks_file, args, "fp32" if args.phase == "itprobe-fp32" else "auto")
     args.phase_out.write_text(json.dumps(data))
+
+
+def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """A setting's rounds: tokens/s of each, their median, and the last round's losses and memory."""
+    rates = [r["tokens_per_s"] for r in rounds]
+    return {
+        "tokens_per_s_per_round": [round(x, 2) for x in rates],
+        "median_tokens_per_s": round(statistics.median(rates), 2),
+        "spread": round((max(rates) - min(rates)) / statistics.median(rates), 3),
+        "step_seconds_last_round": [round(x, 3) for x in rounds[-1]["step_seconds"]],
+        "step_tokens": rounds[-1]["step_tokens"],
+        "losses_last_round": rounds[-1]["losses"],
+        "peak_rss_mib": round(max(r["peak_rss_mib"] for r in rounds)),
+        "phase_wall_s": [r["phase_wall_s"] for r in rounds],
+    }
 
 
 def run_all(args: argparse.Namespace) -> None:
@@ -360,34 +332,33 @@ def run_all(args: argparse.Namespace) -> None:
 
     if not NATINST.exists():
         sys.exit(f"bench_train: {NATINST} is absent")
-    info = machine()
-    peak = matmul_peak()
+    info = benchlib.machine()
+    peak = benchlib.matmul_peak()
+    auto_dtype = "bf16" if str(resolve_precision("auto", "cpu")) == "torch.bfloat16" else "fp32"
     with tempfile.TemporaryDirectory() as tmp:
         tasks_file = Path(tmp) / "bench_tasks.jsonl"  # a temporary subset, never inside the project
         save_tasks(load_tasks(NATINST)[: args.tasks], tasks_file)
-        # speed pair first, then the fp32 parity pair; each pair back to back so load drifts less between them
-        baseline = _subprocess("baseline", tasks_file, args)
-        itprobe = _subprocess("itprobe", tasks_file, args)
-        for _ in range(args.rounds - 1):  # more rounds: keep each system's fastest steps
-            baseline = _merge(baseline, _subprocess("baseline", tasks_file, args))
-            itprobe = _merge(itprobe, _subprocess("itprobe", tasks_file, args))
         order = Path(tmp) / "order.json"
-        order.write_text(json.dumps(itprobe.pop("plan")))  # the plan does not depend on precision
-        same = _subprocess("baseline-same-order", tasks_file, args, order)
-        fp32 = _subprocess("itprobe-fp32", tasks_file, args)
-        fp32.pop("plan")
-    auto_dtype = "bf16" if str(resolve_precision("auto", "cpu")) == "torch.bfloat16" else "fp32"
-    n_params = 134_515_008  # SmolLM2-135M, tied embedding counted once
-
-    def mfu(tps: float, dtype: str) -> float:
-        return round(tps * 6 * n_params / (peak[dtype] * 1e9), 4)
-
-    rel = [abs(a - b) / abs(b) for a, b in zip(fp32["losses"], same["losses"], strict=False)]
-    for phase in (baseline, same, fp32, itprobe):
-        phase["best_step_tokens_per_s"] = _best(phase["step_seconds"], phase["step_tokens"])
+        order.write_text(json.dumps(_plan(tasks_file, args)))  # itprobe's batch plan, for the fp32 pair
+        phases = ("baseline", "itprobe", "baseline-same-order", "itprobe-fp32")
+        runs: dict[str, list[dict[str, Any]]] = {phase: [] for phase in phases}
+        for _ in range(args.rounds):  # interleaved: the four phases in turn, round after round
+            for phase in phases:
+                extra = order if phase == "baseline-same-order" else None
+                runs[phase].append(_subprocess(phase, tasks_file, args, extra))
+        counted = _subprocess("itprobe-flops", tasks_file, args)
+    for data in (*runs["itprobe"], *runs["itprobe-fp32"]):
+        data.pop("plan")
+    baseline, itprobe = _summary(runs["baseline"]), _summary(runs["itprobe"])
+    same, fp32 = _summary(runs["baseline-same-order"]), _summary(runs["itprobe-fp32"])
+    losses_fp32, losses_same = runs["itprobe-fp32"][-1]["losses"], runs["baseline-same-order"][-1]["losses"]
+    rel = [abs(a - b) / abs(b) for a, b in zip(losses_fp32, losses_same, strict=False)]
+    itprobe["mfu"] = round(
+        itprobe["median_tokens_per_s"] * counted["flops_per_token"] / (peak[auto_dtype] * 1e9), 4
+    )
     report = {
-        "benchmark": "bench_train",
-        "machine": {**info, "load_average_end": os.getloadavg(), "matmul_peak_gflops": peak},
+        "benchmark": "bench_train: itprobe vs Hugging Face Trainer at its best settings",
+        "machine": {**info, "load_average_after": benchlib.load_average(), "matmul_peak_gflops": peak},
         "settings": {
             "model": MODEL,
             "tasks": args.tasks,
@@ -398,31 +369,21 @@ def run_all(args: argparse.Namespace) -> None:
             "lr": 5e-5,
             "threads": args.threads,
             "rounds": args.rounds,
-            "auto_precision": auto_dtype,
+            "precision": auto_dtype,
+            "baseline": f"Trainer, train_sampling_strategy=group_by_length, bf16={auto_dtype == 'bf16'}",
             "timed_steps": "all but the first",
         },
-        "baseline": {**baseline, "mfu": mfu(baseline["tokens_per_s"], "fp32")},
-        "baseline_same_order": {**same, "mfu": mfu(same["tokens_per_s"], "fp32")},
-        "itprobe_fp32": {**fp32, "mfu": mfu(fp32["tokens_per_s"], "fp32")},
-        "itprobe": {**itprobe, "mfu": mfu(itprobe["tokens_per_s"], auto_dtype)},
-        "loss_parity_fp32": {
-            "itprobe": fp32["losses"],
-            "baseline": same["losses"],
-            "max_relative_difference": max(rel) if rel else None,
-        },
-        "speedup_mean_fp32_same_batches": round(fp32["tokens_per_s"] / same["tokens_per_s"], 3),
-        "speedup_best_step_fp32_same_batches": round(
-            fp32["best_step_tokens_per_s"] / same["best_step_tokens_per_s"], 3
-        ),
-        "speedup_mean": round(itprobe["tokens_per_s"] / baseline["tokens_per_s"], 3),
-        # headline: fastest step of each (the machine is shared; see docs/training.md)
-        "speedup": round(itprobe["best_step_tokens_per_s"] / baseline["best_step_tokens_per_s"], 3),
+        "baseline": baseline,
+        "itprobe": itprobe,
+        "baseline_fp32_identical_batches": same,
+        "itprobe_fp32_identical_batches": fp32,
+        "flops": counted,
+        "speedup": round(itprobe["median_tokens_per_s"] / baseline["median_tokens_per_s"], 3),
+        "speedup_fp32_identical_batches": round(fp32["median_tokens_per_s"] / same["median_tokens_per_s"], 3),
+        "agreement": {"max_relative_loss_difference_fp32": float(f"{max(rel):.3g}") if rel else None},
+        "mfu": {"training": itprobe["mfu"]},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if not args.no_save:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(text + "\n")
+    benchlib.emit(report, None if args.no_save else args.out)
 
 
 if __name__ == "__main__":

@@ -119,22 +119,14 @@ def _reference(lm: HFLanguageModel, prompt: str, cap: int, stop: Sequence[str]) 
 def _kernel(
     lm: HFLanguageModel, prompts: Sequence[str], cap: int, stop: Sequence[str], size: int
 ) -> list[list[int]]:
-    """`greedy_causal` over the batches `HFLanguageModel.generate` forms; new tokens in input order."""
+    """`greedy_causal` with the batches and pool `HFLanguageModel.generate` uses; new tokens in input order."""
     encoded = [lm._prompt_ids(p) for p in prompts]
     rule = StopRule(cap, tuple(stop), eos_ids(lm.loaded.model, lm.tokenizer))
-    out: list[list[int]] = [[] for _ in prompts]
+    batches = prefix_batches(encoded, size)
     with torch.inference_mode():
-        for batch in prefix_batches(encoded, size):
-            new = greedy_causal(
-                lm.loaded.model,
-                [encoded[i] for i in batch],
-                lm.tokenizer.pad_token_id,
-                rule,
-                lm.tokenizer.decode,
-            )
-            for i, tokens in zip(batch, new, strict=True):
-                out[i] = tokens
-    return out
+        return greedy_causal(
+            lm.loaded.model, encoded, batches, lm.tokenizer.pad_token_id, rule, lm.tokenizer.decode, size
+        )
 
 
 def _stops_that_split(lm: HFLanguageModel, free: list[list[int]]) -> tuple[str, ...]:
@@ -249,3 +241,58 @@ def test_greedy_ignores_the_models_generation_config_processors(
     finally:
         for key in ("repetition_penalty", "no_repeat_ngram_size", "min_new_tokens", "do_sample", "top_k"):
             setattr(config, key, saved.get(key))
+
+
+def test_reserved_layer_behaves_as_a_dynamic_layer() -> None:
+    from transformers.cache_utils import DynamicLayer
+
+    from itprobe.models.generation import ReservedLayer
+
+    torch.manual_seed(0)
+    keys, values = torch.randn(3, 2, 5, 4), torch.randn(3, 2, 5, 4)
+    plain, reserved = DynamicLayer(), ReservedLayer(keys, values, reserve=2)
+    plain.update(keys, values)
+    for extra in (1, 1, 3, 1):  # the third update outgrows the reserve
+        new = torch.randn(3, 2, extra, 4), torch.randn(3, 2, extra, 4)
+        for a, b in zip(plain.update(*new), reserved.update(*new), strict=True):
+            assert torch.equal(a, b)
+    index = torch.tensor([2, 0])
+    plain.batch_select_indices(index)
+    reserved.batch_select_indices(index)
+    assert reserved.get_seq_length() == plain.get_seq_length() == 11
+    assert torch.equal(reserved.keys, plain.keys) and torch.equal(reserved.values, plain.values)
+    step = torch.randn(2, 2, 1, 4), torch.randn(2, 2, 1, 4)
+    assert torch.equal(reserved.update(*step)[0], plain.update(*step)[0])
+
+
+@pytest.mark.slow
+def test_packaged_gemma3_beyond_its_sliding_window(natinst_dir: Path) -> None:
+    """gemma-3-270m (window 512) on NatInst prompts of ~1,000 tokens: rank scores equal unbatched forwards
+    and greedy tokens equal transformers' generate, in fp32."""
+    from itprobe.models.packaged import PackagedModelMissing, packaged_model_dir
+    from itprobe.prompts import PromptConfig, encode_task
+    from itprobe.tasks import load_tasks
+
+    try:
+        packaged_model_dir("gemma-3-270m")
+    except PackagedModelMissing as err:
+        pytest.skip(str(err))
+    names = ["task1439_doqa_cooking_isanswerable", "task1344_glue_entailment_classification"]
+    tasks = load_tasks(natinst_dir / "test_tasks.jsonl.gz", names=names)
+    prompts = [p.text for t in tasks for p in encode_task(t, PromptConfig(), max_instances=4)]
+    labels = [t.output_space.labels for t in tasks for _ in range(4)]
+    lm = HFLanguageModel(load_model("gemma-3-270m", precision="fp32", device="cpu"), batch_size=4)
+    assert max(len(lm._prompt_ids(p)) for p in prompts) > lm.loaded.model.config.sliding_window
+    scores = lm.score_choices(prompts, labels)
+    model = lm.loaded.model
+    with torch.inference_mode():
+        for prompt, label_set, row in list(zip(prompts, labels, scores, strict=True))[::3]:
+            enc = lm.encode_choices(prompt, label_set)
+            for label, score in zip(enc.labels, row, strict=True):
+                ids = torch.tensor([[*enc.prompt, *label]])
+                logits = model(ids, logits_to_keep=len(label) + 1).logits[0, :-1]
+                logp = torch.log_softmax(logits.float(), dim=-1)
+                expected = sum(float(logp[t, tok]) for t, tok in enumerate(label))
+                assert score.logprob == pytest.approx(expected, abs=1e-3)
+    fast = lm.generate(prompts, 12, ("\n",))
+    assert fast == lm.generate(prompts, 12, ("\n",), implementation="transformers")

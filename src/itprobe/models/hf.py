@@ -33,7 +33,6 @@ GREEDY_ONLY = {
     "encoder_repetition_penalty": 1.0,
     "no_repeat_ngram_size": 0,
     "encoder_no_repeat_ngram_size": 0,
-    "min_length": 0,
     "min_new_tokens": 0,
     "suppress_tokens": [],
     "begin_suppress_tokens": [],
@@ -188,11 +187,17 @@ class HFLanguageModel:
             def decode(ids: Sequence[int]) -> str:
                 return self.tokenizer.decode(ids, skip_special_tokens=True)
 
-            def fast(batch: list[tuple[int, ...]]) -> list[str]:
-                new = greedy_causal(self.loaded.model, batch, pad, rule, decode)
-                return self.tokenizer.batch_decode(new, skip_special_tokens=True)
-
-            return self._run_batches(encoded, prefix_batches(encoded, self.batch_size), fast)
+            with torch.inference_mode(), self._autocast():
+                new = greedy_causal(
+                    self.loaded.model,
+                    encoded,
+                    prefix_batches(encoded, self.batch_size),
+                    pad,
+                    rule,
+                    decode,
+                    pool_rows=self.batch_size,
+                )
+            return self.tokenizer.batch_decode(new, skip_special_tokens=True)
         kernel = self._transformers_generate(max_new_tokens, tuple(stop))
         return self._run_batches(encoded, length_batches(encoded, self.batch_size), kernel)
 
