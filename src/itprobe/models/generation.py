@@ -142,7 +142,7 @@ def _join(pool: _Rows | None, rows: _Rows | None, reserve: int) -> _Rows | None:
         for name in ("keys", "values"):
             tensors = [getattr(p.cache.layers[number], name) for p in parts]
             states.append(torch.cat([_pad_left(t, width) for t in tensors]))
-        layers.append(ReservedLayer(*states, reserve))
+        layers.append(ReservedLayer(states[0], states[1], reserve))
     cache = rows.cache
     cache.layers = layers
     return _Rows(
