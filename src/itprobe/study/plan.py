@@ -3,9 +3,10 @@ before any model time is spent.
 
 The estimate counts floating-point work from token counts (the prompts are encoded with the model's
 tokenizer; the weights are never loaded: parameters are counted on the ``meta`` device) and divides it by
-this machine's measured dense-matmul rate (a one-second probe) times an efficiency per workload. The
-efficiencies were measured on full runs (docs/study.md); an estimate is a planning figure, not a promise,
-and the plan says which machine and precision it assumed.
+this machine's measured dense-matmul rate (a one-second probe) times an efficiency per workload
+(`EFFICIENCY`, from the benchmarks' MFU figures). An estimate is a planning figure, not a promise: the probe
+measures the machine as it is now (a busy machine gives a slow probe and a pessimistic plan), and the plan
+says which precision and rate it assumed.
 
 Work per token, for a model with ``P`` non-embedding parameters and an output projection of ``V × H``:
 training ``6P`` (LoRA: ``4P``, no weight gradients for frozen weights) plus ``6VH`` per target token;
@@ -33,8 +34,10 @@ from itprobe.study.grid import Cell, expand_grid
 from itprobe.study.store import STORE_NAME, ResultsStore
 from itprobe.tasks.types import Task
 
-# share of the measured matmul rate each workload reaches (fp32, 2-core CPU, 270M model; docs/study.md)
-EFFICIENCY = {"train": 0.45, "encode": 0.6, "decode": 0.3}
+# share of the measured matmul rate each workload reaches in fp32 on a 2-core CPU: prompt passes 0.65-0.75
+# and training ~0.8 of peak in benchmarks/results (docs/performance.md), discounted for what those counts
+# leave out (padding, label passes, optimizer); decode steps are small matmuls plus cache bookkeeping
+EFFICIENCY = {"train": 0.55, "encode": 0.6, "decode": 0.3}
 
 
 @dataclass(frozen=True)
