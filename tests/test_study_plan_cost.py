@@ -10,7 +10,7 @@ from test_study_support import tiny_raw
 from itprobe.prompts import encode_task
 from itprobe.study import validate_config
 from itprobe.study.config import ArmConfig
-from itprobe.study.plan import ModelSize, _eval_pass
+from itprobe.study.plan import ModelSize, _eval_pass, _prompt_split
 from itprobe.tasks.types import Instance, Task
 
 
@@ -25,7 +25,9 @@ def test_eval_pass_counts_the_shared_prefix_once() -> None:
         definition="Say yes.",
         instances=tuple(Instance(f"i{k}", f"x{k}", ("yes",)) for k in range(4)),
     )
-    one = _eval_pass([task], ArmConfig(), "rank", config, _char_tokenizer, ModelSize(1, 0))
+    one = _eval_pass(
+        _prompt_split([task], config, _char_tokenizer), ArmConfig(), "rank", config, ModelSize(1, 0)
+    )
     prompts = [p.text.rstrip() for p in encode_task(task, config.prompt.to_prompt_config(), _char_tokenizer)]
     shared = len(os.path.commonprefix(prompts))
     assert (one.instances, one.prefix_tokens) == (4, shared)

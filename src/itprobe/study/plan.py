@@ -163,11 +163,9 @@ def _prompt_tokens(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any, k
     return [len(tokenizer(p.text)["input_ids"]) for t in tasks for p in encode_task(t, prompt, tokenizer, k)]
 
 
-def _eval_pass(
-    tasks: Sequence[Task], arm: ArmConfig, mode: str, config: StudyConfig, tokenizer: Any, size: ModelSize
-) -> EvalPass:
-    """Token counts as the engine batches them: a task's instances in batches of ``eval.batch_size``, the
-    prefix that a batch shares once, each instance's remaining suffix."""
+def _prompt_split(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any) -> tuple[int, int, int]:
+    """(instances, suffix tokens, shared-prefix tokens) as the engine batches them: a task's instances in
+    batches of ``eval.batch_size``, the prefix that a batch shares once, each instance's remaining suffix."""
     from itprobe.models.prefix import common_prefix_length  # lazy: imports torch
 
     prompt = config.prompt.to_prompt_config()
@@ -181,6 +179,14 @@ def _eval_pass(
             shared = common_prefix_length(rows) if len(rows) > 1 else 0
             prefix += shared
             suffix += sum(len(row) - shared for row in rows)
+    return instances, suffix, prefix
+
+
+def _eval_pass(
+    split: tuple[int, int, int], arm: ArmConfig, mode: str, config: StudyConfig, size: ModelSize
+) -> EvalPass:
+    """The work of one evaluation pass over prompts counted by `_prompt_split`."""
+    instances, suffix, prefix = split
     flops = 2.0 * size.body_params * (suffix + prefix) + 2.0 * size.head_params * instances
     if mode == "generate":
         flops += 2.0 * (size.body_params + size.head_params) * instances * config.eval.max_new_tokens
@@ -197,21 +203,27 @@ def plan_study(
 ) -> StudyPlan:
     """The plan of ``cells`` (``done``: ids already in the store)."""
 
-    passes: dict[tuple[ArmConfig, str], EvalPass] = {}
+    # prompts are tokenised once per (test arm, seed) and training prompts once per size: rank and generate
+    # passes, and the arms trained at one size, share them
+    splits: dict[tuple[ArmConfig, int], tuple[int, int, int]] = {}
+    train_lengths: dict[int, list[int]] = {}
     plans = []
     for cell in cells:
         cell_passes: list[EvalPass] = []
         if cell.kind != "baseline":
             for arm in cell.test_arms:
-                tasks, _ = apply_arms_to_tasks(list(data.test), arm.to_spec(cell.seed))
-                for mode in cell.modes:
-                    if (arm, mode) not in passes:
-                        passes[arm, mode] = _eval_pass(tasks, arm, mode, config, tokenizer, size)
-                    cell_passes.append(passes[arm, mode])
+                if (arm, cell.seed) not in splits:
+                    tasks, _ = apply_arms_to_tasks(list(data.test), arm.to_spec(cell.seed))
+                    splits[arm, cell.seed] = _prompt_split(tasks, config, tokenizer)
+                cell_passes += [
+                    _eval_pass(splits[arm, cell.seed], arm, mode, config, size) for mode in cell.modes
+                ]
         examples = tokens = 0
         train_flops = 0.0
         if cell.kind == "trained" and cell.size is not None:
-            lengths = _prompt_tokens(data.train, config, tokenizer, cell.size)
+            if cell.size not in train_lengths:
+                train_lengths[cell.size] = _prompt_tokens(data.train, config, tokenizer, cell.size)
+            lengths = train_lengths[cell.size]
             epochs = config.training.epochs
             examples = math.ceil(epochs * len(lengths))
             tokens = math.ceil(epochs * sum(lengths))
