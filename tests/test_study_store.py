@@ -63,8 +63,9 @@ with ResultsStore({path!r}) as store:
 def test_two_processes_writing_one_store(tmp_path: Path) -> None:
     path = tmp_path / "results.sqlite"
     code = [WRITER.format(tests=str(SUPPORT.parent), path=str(path), n=60, distinct=40, tag=t) for t in "ab"]
-    procs = [subprocess.Popen([sys.executable, "-c", c]) for c in code]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    procs = [subprocess.Popen([sys.executable, "-c", c], stderr=subprocess.PIPE, text=True) for c in code]
+    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    assert [rc for rc, _ in outcomes] == [0, 0], "\n".join(err for _, err in outcomes)
     with ResultsStore(path) as store:
         assert store.integrity_ok()
         cells = store.cells()

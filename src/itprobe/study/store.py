@@ -192,7 +192,7 @@ class ResultsStore:
         if tables and "cells" not in tables:
             found = ", ".join(sorted(tables)[:5])
             raise UserError(f"not an itprobe results store (its tables: {found})", path=self.path)
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._enter_wal(timeout_s)
         self._conn.execute("PRAGMA synchronous = NORMAL")
         if tables >= _TABLES:
             return
@@ -201,6 +201,19 @@ class ResultsStore:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _enter_wal(self, timeout_s: float) -> None:
+        # sqlite does not call the busy handler when switching a store to WAL, so two processes opening a new
+        # store at once can get an immediate "database is locked": retry until the timeout instead
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @classmethod
     def in_dir(cls, run_dir: str | Path) -> ResultsStore:
