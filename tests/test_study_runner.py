@@ -212,3 +212,34 @@ def test_follow_arms_and_contrast_pairs_in_the_study_report(tmp_path: Path) -> N
     assert any("simplified: removing" in v or "simplified vs original" in v for v in data["summary"])
     assert data["data"]["arm_notes"] and {"test_arm", "task", "note"} == set(data["data"]["arm_notes"][0])
     assert data["data"]["scores"]["original"]["exact_match"]["method"] == "item-cluster"  # one contrast pair
+
+
+def test_a_config_change_leaves_the_superseded_cells_out_of_the_report(
+    tiny_run: tuple[Path, FakeEngine], tmp_path: Path
+) -> None:
+    run_dir, _ = tiny_run
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    with ResultsStore.in_dir(run_dir) as src, ResultsStore.in_dir(copy) as dst:
+        for cell in src.cells():
+            dst.write_cell(cell, run_id="r")
+    # dropping the empty arm changes the untuned cell (it no longer tests with empty): it is recomputed
+    raw = tiny_raw(arms={"train": [{}, {"definition": "simplified"}], "test": ["same", {}]})
+    outcome = run_study(validate_config(raw), copy, options=QUIET, engine=FakeEngine())
+    assert outcome.cells_run == 1
+    build_report(copy)
+    data = json.loads((copy / "report.json").read_text())["data"]
+    assert not any(name.startswith("empty") or name == "untuned@empty" for name in data["scores"])
+    old = json.loads((run_dir / "report.json").read_text())["data"]
+    assert data["scores"]["untuned"] == old["scores"]["untuned"]  # not counted twice
+    markdown = (copy / "report.md").read_text()
+    assert "Cells in the store: 7 of the 7" in markdown
+    assert "Left out: 3 finished cell(s)" in markdown
+
+
+def test_a_run_with_only_the_original_arm_finished_does_not_compare_it_with_itself(tmp_path: Path) -> None:
+    raw = tiny_raw(arms={"train": [{}], "test": ["same"]})
+    run_study(validate_config(raw), tmp_path, options=RunOptions(progress=False), engine=FakeEngine())
+    markdown = (tmp_path / "report.md").read_text()
+    assert "original − original" not in markdown
+    assert "No altered arm has finished yet: only the learning curve of original is shown." in markdown

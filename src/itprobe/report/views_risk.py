@@ -174,14 +174,18 @@ def curve_section(
     """Learning curve per arm with CIs, the smallest size where ``reference`` beats ``primary``, and the
     marginal gain per doubling of training data. ``references``: name → score (0..1) drawn as lines."""
     points = learning_curve(results, conditions, n_boot=n_boot, seed=seed)
-    win = smallest_winning_size(results, reference, primary, n_boot=n_boot, seed=seed)
+    # a partial run may not have finished any altered arm yet: comparing the reference with itself says nothing
+    compared = primary != reference
+    win = smallest_winning_size(results, reference, primary, n_boot=n_boot, seed=seed) if compared else None
     section = Section(
         title=title,
         paragraphs=[
             win.statement,
             f"The {primary} arm is the format-only model (trained with the output space alone); random "
             "guessing over the label set is the format-only reference without any training.",
-        ],
+        ]
+        if win is not None
+        else [f"No altered arm has finished yet: only the learning curve of {reference} is shown."],
     )
     rows: list[list[Cell]] = [[p.condition, p.size, p.estimate.n, ci_text(p.estimate)] for p in points]
     section.tables.append(
@@ -192,22 +196,23 @@ def curve_section(
             note=seeds_note(results, list(conditions)),
         )
     )
-    cmp_rows: list[list[Cell]] = [[c.size, *comparison_cells(c)] for c in win.comparisons]
-    section.tables.append(
-        Table(
-            title=f"{reference} − {primary} per size",
-            columns=[
-                "instances per task",
-                f"EM points [{UNADJUSTED}]",
-                "test",
-                "p",
-                "p (Holm across sizes)",
-                f"format part [{UNADJUSTED}]",
-                f"meaning part [{UNADJUSTED}]",
-            ],
-            rows=cmp_rows,
+    if win is not None:
+        cmp_rows: list[list[Cell]] = [[c.size, *comparison_cells(c)] for c in win.comparisons]
+        section.tables.append(
+            Table(
+                title=f"{reference} − {primary} per size",
+                columns=[
+                    "instances per task",
+                    f"EM points [{UNADJUSTED}]",
+                    "test",
+                    "p",
+                    "p (Holm across sizes)",
+                    f"format part [{UNADJUSTED}]",
+                    f"meaning part [{UNADJUSTED}]",
+                ],
+                rows=cmp_rows,
+            )
         )
-    )
     slopes = {c: gain_per_doubling(results, c, n_boot=n_boot, seed=seed) for c in conditions}
     slope_rows: list[list[Cell]] = [[c, ci_text(s, sign=True)] for c, s in slopes.items() if s is not None]
     if slope_rows:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from itprobe.errors import UserError
 from itprobe.records import Condition
 from itprobe.study.config import ArmConfig, Mode, StudyConfig
+from itprobe.study.store import CellRecord
 
 CellKind = Literal["trained", "untuned", "baseline"]
 GRID_SCHEMA = 3  # bump when the meaning of a stored cell changes, so old cells are not reused
@@ -175,6 +177,34 @@ def expand_grid(
                     )
                 )
     return cells
+
+
+def current_cells(
+    config: StudyConfig, cells: Sequence[CellRecord]
+) -> tuple[list[CellRecord], list[CellRecord]]:
+    """Split a store's cells into those the config's grid has and those it does not (kept, left out).
+
+    A run directory resumed after its config changed holds cells of both grids. A cell is matched by its
+    grid coordinates (kind, baseline, trained arm, size, seed), not by id: ids also hash the data and the
+    itprobe version's payload, and a store written by an older version must still rebuild its report.
+    Among several cells at one coordinate (a cell recomputed under the new config) the newest is kept.
+    """
+    wanted = {
+        (c.kind, c.baseline, c.train_arm.name if c.train_arm is not None else "", c.size, c.seed)
+        for c in expand_grid(config, model_identity="", train_digest="", test_digest="")
+    }
+    newest: dict[tuple[Any, ...], CellRecord] = {}
+    left_out: list[CellRecord] = []
+    for cell in sorted(cells, key=lambda c: c.finished_at):
+        coordinate = (cell.kind, cell.baseline, cell.train_arm, cell.size, cell.seed)
+        if coordinate not in wanted:
+            left_out.append(cell)
+            continue
+        if coordinate in newest:
+            left_out.append(newest[coordinate])
+        newest[coordinate] = cell
+    kept = set(id(c) for c in newest.values())
+    return [c for c in cells if id(c) in kept], left_out
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

@@ -23,6 +23,7 @@ from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
 from itprobe.records import Condition, Mode, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
+from itprobe.study.grid import current_cells
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 
@@ -125,12 +126,13 @@ def build_report(run_dir: str | Path, *, costs: str | Path | None = None) -> dic
             f"no {STORE_NAME} here; is this a run directory (itprobe run --out DIR)?", path=run_dir
         )
     with ResultsStore(run_dir / STORE_NAME) as store:
-        config, cells, tasks, runs = stored_config(store), store.cells(), store.tasks(), store.runs()
+        config, stored, tasks, runs = stored_config(store), store.cells(), store.tasks(), store.runs()
+    cells, left_out = current_cells(config, stored)
     cost_file = _costs(run_dir, costs)
     paths: dict[str, Path] = {}
     for i, mode in enumerate(config.eval.modes):
         out_dir = run_dir if i == 0 else run_dir / f"mode-{mode}"
-        written = _mode_report(out_dir, mode, config, cells, tasks, runs, cost_file)
+        written = _mode_report(out_dir, mode, config, cells, tasks, runs, cost_file, left_out)
         paths.update(written if i == 0 else {f"{fmt}:{mode}": path for fmt, path in written.items()})
     return paths
 
@@ -143,6 +145,7 @@ def _mode_report(
     tasks: dict[str, TaskInfo],
     runs: Sequence[dict[str, Any]],
     cost_file: CostFile | None,
+    left_out: Sequence[CellRecord] = (),
 ) -> dict[str, Path]:
     from itprobe.report import Skipped, write_report  # lazy: numpy, matplotlib
     from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
@@ -165,7 +168,7 @@ def _mode_report(
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
-        provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode), n_boot=config.report.n_boot,
+        provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode, left_out), n_boot=config.report.n_boot,
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
     )  # fmt: skip
@@ -235,10 +238,18 @@ def _arm_notes(cells: Sequence[CellRecord]) -> list[ArmNote]:
     return list(dict.fromkeys(n for cell in cells for n in cell.notes))
 
 
-def _notes(config: StudyConfig, cells: Sequence[CellRecord], mode: str) -> list[str]:
+def _notes(
+    config: StudyConfig, cells: Sequence[CellRecord], mode: str, left_out: Sequence[CellRecord] = ()
+) -> list[str]:
     expected = expected_cells(config)
     notes = [untuned_note(config.model)]
     notes.append(f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid.")
+    if left_out:
+        names = ", ".join(sorted({c.name for c in left_out}))
+        notes.append(
+            f"Left out: {len(left_out)} finished cell(s) made under an earlier config of this run directory "
+            f"and not in the latest config's grid, or recomputed under it ({names})."
+        )
     if len(cells) < expected:
         notes.append("The study is incomplete: rerun `itprobe run` with the same config to finish it.")
     notes += [

@@ -67,7 +67,7 @@ def build_study_report(
     arms = [reference] + [c for c in present if c not in refs and c != reference]
     sizes = sizes_of(results, reference)
     main = sizes[-1] if sizes else None
-    at = f" at {main} training instances per task" if main is not None else ""
+    at = f" at {main} training instance{'' if main == 1 else 's'} per task" if main is not None else ""
     data: dict[str, Any] = {"reference": reference, "main_size": main, "sizes": sizes}
     kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
 
