@@ -9,6 +9,7 @@ import typer
 
 from itprobe.fsio import check_output_dir
 from itprobe.study import RunOptions, build_report, load_config, merge_stores, parse_shard, run_study
+from itprobe.study.config import PACKAGED_CONFIGS
 from itprobe.study.plan import plan_run
 from itprobe.study.report import save_costs
 
@@ -17,7 +18,7 @@ def run(
     config: Annotated[
         str | None,
         typer.Argument(
-            help="Study YAML, or a packaged config: default, natinst-small, natinst-paper. Default: default."
+            help=f"Study YAML, or a packaged config: {', '.join(PACKAGED_CONFIGS)}. Default: default."
         ),
     ] = None,
     out: Annotated[
