@@ -13,11 +13,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any
 
 from itprobe.arms import ArmSpec, apply_arms
 from itprobe.errors import UserError
-from itprobe.records import Mode
+from itprobe.records import MODES, Mode
 from itprobe.report.model import Skipped
 from itprobe.tasks.types import Task
 
@@ -36,7 +36,6 @@ ARM_PROBES: dict[str, dict[str, str]] = {
 OTHER_PROBES: tuple[str, ...] = ("prior", "baselines", "contrast")
 PROBES: tuple[str, ...] = (*ARM_PROBES, *OTHER_PROBES)
 LABEL_PROBES: tuple[str, ...] = ("label-rename", "label-swap")
-MODES: tuple[str, ...] = get_args(Mode)
 PRIOR = "prior"
 RANK_ALL = "rank classification"
 

@@ -177,7 +177,7 @@ def prompts(
     ] = None,
     max_instances: Annotated[int | None, typer.Option(min=1, help="First N instances per task.")] = None,
     tokenizer: Annotated[
-        str | None, typer.Option(help="Tokenizer for the budget (default: packaged smollm2-135m-instruct).")
+        str | None, typer.Option(help=f"Tokenizer for the budget (default: packaged {DEFAULT_MODEL}).")
     ] = None,
 ) -> None:
     """Print Tk-Instruct prompts, one JSON line per instance: {task, id, prompt, targets[, arm]}."""

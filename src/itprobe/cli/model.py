@@ -32,8 +32,10 @@ from itprobe.errors import UserError
 from itprobe.fsio import check_output_file
 from itprobe.models import open_model
 from itprobe.models.base import rank_unavailable
+from itprobe.models.precision import PRECISIONS
 from itprobe.predict import predict_tasks, write_predictions
 from itprobe.prompts import PromptConfig
+from itprobe.records import MODES
 from itprobe.tasks import load_tasks
 
 ORIGINAL_ARMS = ("original", "gold", "original", "original")  # definition, examples, input, label
@@ -82,7 +84,7 @@ def predict(
     arm_seed: Annotated[int, typer.Option(help="Seed of the arms.")] = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Instances per forward pass.")] = 8,
     precision: Annotated[
-        str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 where fast).")
+        str, typer.Option(help=f"{' | '.join(PRECISIONS)} (auto: bf16 where fast).")
     ] = "auto",
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run model code.")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Prediction cache folder (off when absent).")] = None,
@@ -100,7 +102,7 @@ def predict(
     no_cache: NoCache = False,
 ) -> None:
     """Predict every instance of the tasks and write the predictions with format diagnostics."""
-    if mode not in ("generate", "rank"):
+    if mode not in MODES:
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     check_output_file(out)  # before any model time
 
@@ -144,7 +146,7 @@ def predict(
     )
     seconds = time.perf_counter() - start
     write_predictions(preds, out)
-    modes = {m: sum(p.mode == m for p in preds) for m in ("generate", "rank")}
+    modes = {m: sum(p.mode == m for p in preds) for m in MODES}
     summary = {
         "out": str(out),
         "model": lm.identity,

@@ -55,7 +55,7 @@ def train_command(
     batch_size: Annotated[int, typer.Option(min=1, help="Examples per micro-batch per process.")] = 8,
     grad_accum: Annotated[int, typer.Option(min=1, help="Micro-batches per optimizer step.")] = 1,
     precision: Annotated[
-        str, typer.Option(help="auto | fp32 | bf16 (bf16 = autocast, fp32 master).")
+        str, typer.Option(help=f"{' | '.join(TRAIN_PRECISIONS)} (bf16 = autocast, fp32 master).")
     ] = "auto",
     checkpoint_every: Annotated[
         int, typer.Option(min=0, help="Checkpoint every N steps (0: end only).")

@@ -35,6 +35,7 @@ from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import Precision, TrainPrecision
 from itprobe.prompts import PromptConfig
 from itprobe.records import Mode
+from itprobe.training.config import Method
 
 BaselineKind = Literal["random", "majority", "untuned"]
 
@@ -150,7 +151,7 @@ class ArmsConfig(_Strict):
 class TrainingConfig(_Strict):
     """Instruction-tuning settings shared by every trained cell."""
 
-    method: Literal["full", "lora"] = "lora"
+    method: Method = "lora"
     lr: float | None = Field(default=None, gt=0)  # None: the method's default (see itprobe.training)
     epochs: float = Field(default=1.0, gt=0)
     max_steps: PositiveInt | None = None
