@@ -80,6 +80,14 @@ def parse_modes(text: str) -> tuple[Mode, ...]:
     return tuple(modes)  # type: ignore[arg-type]
 
 
+def check_probes(names: Sequence[str]) -> Sequence[str]:
+    """``names`` if every one is a probe; a `UserError` listing the known ones otherwise."""
+    unknown = sorted(set(names) - set(PROBES))
+    if unknown:
+        raise UserError(f"--probes: unknown probe(s) {', '.join(unknown)}; known: {', '.join(PROBES)}")
+    return names
+
+
 def parse_probes(text: str | None) -> tuple[str, ...]:
     """``"original,simplified,prior"`` → probe names in catalogue order; None or "all" = every probe.
 
@@ -87,10 +95,7 @@ def parse_probes(text: str | None) -> tuple[str, ...]:
     """
     if text is None or text.strip() == "all":
         return PROBES
-    wanted = set(_split(text))
-    unknown = sorted(wanted - set(PROBES))
-    if unknown:
-        raise UserError(f"--probes: unknown probe(s) {', '.join(unknown)}; known: {', '.join(PROBES)}")
+    wanted = set(check_probes(_split(text)))
     wanted.add("original")
     return tuple(p for p in PROBES if p in wanted)
 

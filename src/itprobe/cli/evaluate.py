@@ -14,11 +14,12 @@ import typer
 
 from itprobe.arms import ArmSpec, apply_arms
 from itprobe.baselines import baseline_summary
+from itprobe.cli.options import prompt_config
 from itprobe.errors import UserError
 from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
-from itprobe.prompts import PromptConfig, encode_task
+from itprobe.prompts import encode_task
 from itprobe.score_files import load_scorable, some_ids
 from itprobe.tasks import load_tasks
 
@@ -182,7 +183,14 @@ def prompts(
 ) -> None:
     """Print Tk-Instruct prompts, one JSON line per instance: {task, id, prompt, targets[, arm]}."""
 
-    config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
+    config = prompt_config(
+        task_name=task_name,
+        no_definition=no_definition,
+        pos=pos,
+        neg=neg,
+        explanation=explanation,
+        max_source_tokens=max_source_tokens,
+    )
     spec = ArmSpec.from_options(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
     tok = _load_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
     chosen = load_tasks(tasks, names=task) if task else load_tasks(tasks)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from itprobe.arms import ArmSpec, apply_arms
+from itprobe.cli.options import prompt_config
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -34,7 +35,6 @@ from itprobe.models import open_model
 from itprobe.models.base import rank_unavailable
 from itprobe.models.precision import PRECISIONS
 from itprobe.predict import predict_tasks, write_predictions
-from itprobe.prompts import PromptConfig
 from itprobe.records import MODES
 from itprobe.tasks import load_tasks
 
@@ -133,7 +133,14 @@ def predict(
         problem = rank_unavailable(lm)
         if problem is not None:
             raise UserError(f"--mode rank: {problem} (--mode generate works)")
-    config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
+    config = prompt_config(
+        task_name=task_name,
+        no_definition=no_definition,
+        pos=pos,
+        neg=neg,
+        explanation=explanation,
+        max_source_tokens=max_source_tokens,
+    )
     start = time.perf_counter()
     preds = predict_tasks(
         lm,
