@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from itprobe.arms import ArmSpec, apply_arms
+from itprobe.arms import apply_arms
 from itprobe.baselines import baseline_summary
-from itprobe.cli.options import prompt_config
+from itprobe.cli.options import arm_spec, prompt_config
 from itprobe.errors import UserError
 from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
 from itprobe.models.loading import DEFAULT_MODEL
@@ -191,7 +191,7 @@ def prompts(
         explanation=explanation,
         max_source_tokens=max_source_tokens,
     )
-    spec = ArmSpec.from_options(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
+    spec = arm_spec(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
     tok = _load_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
     chosen = load_tasks(tasks, names=task) if task else load_tasks(tasks)
     # the irrelevant-definition arm draws from every task of the source, not only the chosen ones

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from itprobe.arms import ArmSpec, apply_arms
-from itprobe.cli.options import prompt_config
+from itprobe.arms import apply_arms
+from itprobe.cli.options import arm_spec, prompt_config
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -38,18 +38,16 @@ from itprobe.predict import predict_tasks, write_predictions
 from itprobe.records import MODES
 from itprobe.tasks import load_tasks
 
-ORIGINAL_ARMS = ("original", "gold", "original", "original")  # definition, examples, input, label
 
-
-def _tasks(path: Path, names: list[str] | None, arms: dict[str, Any]) -> list[Any]:
-    """The chosen tasks with the arms applied; skipped tasks are reported on stderr."""
+def _tasks(path: Path, names: list[str] | None, arms: tuple[str, str, str, str], seed: int) -> list[Any]:
+    """The chosen tasks with the arms (definition, examples, input, label) applied; skipped tasks are
+    reported on stderr."""
 
     pool = load_tasks(path)
     chosen = load_tasks(path, names=names) if names else pool
-    if (arms["definition"], arms["examples"], arms["input"], arms["label"]) == ORIGINAL_ARMS:
+    spec = arm_spec(*arms, seed)
+    if spec is None:
         return chosen
-
-    spec = ArmSpec(**arms)
     kept = []
     for task in chosen:
         result = apply_arms(task, spec, pool=[t for t in pool if t.name != task.name])
@@ -106,14 +104,7 @@ def predict(
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     check_output_file(out)  # before any model time
 
-    arms = {
-        "definition": definition_arm,
-        "examples": examples_arm,
-        "input": input_arm,
-        "label": label_arm,
-        "seed": arm_seed,
-    }
-    chosen = _tasks(tasks, task, arms)
+    chosen = _tasks(tasks, task, (definition_arm, examples_arm, input_arm, label_arm), arm_seed)
     if threads is not None:
         import torch
 
