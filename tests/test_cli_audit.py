@@ -58,7 +58,7 @@ def test_audit_on_a_tiny_random_model(tiny_llama: Path, tmp_path: Path, capsys) 
     [
         (["--modes", "rank,beam"], "unknown mode"),
         (["--probes", "simplified,bogus"], "unknown probe"),
-        (["--precision", "fp8"], "unknown 'fp8'"),
+        (["--precision", "fp8"], "unknown --precision 'fp8'; choose auto, fp32, bf16 or fp16"),
         (["--costs", "missing.yaml"], "no such cost file"),
     ],
 )

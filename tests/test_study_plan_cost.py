@@ -28,7 +28,7 @@ def test_eval_pass_counts_the_shared_prefix_once() -> None:
     one = _eval_pass(
         _prompt_split([task], config, _char_tokenizer), ArmConfig(), "rank", config, ModelSize(1, 0)
     )
-    prompts = [p.text.rstrip() for p in encode_task(task, config.prompt.to_prompt_config(), _char_tokenizer)]
+    prompts = [p.text.rstrip() for p in encode_task(task, config.prompt, _char_tokenizer)]
     shared = len(os.path.commonprefix(prompts))
     assert (one.instances, one.prefix_tokens) == (4, shared)
     assert one.suffix_tokens == sum(len(p) - shared for p in prompts)

@@ -28,7 +28,7 @@ from itprobe.metrics import in_space_loose, in_space_strict
 from itprobe.models.base import LanguageModel
 from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig, encode_task, fit_to_context
-from itprobe.records import Mode, Prediction
+from itprobe.records import MODES, Mode, Prediction
 from itprobe.tasks.types import Task
 
 __all__ = [
@@ -157,7 +157,7 @@ def predict_tasks(
         length_normalized: rank by mean log-prob per token instead of the sum.
         decoding: the generation protocol (cap and stop sequences); see `itprobe.decoding`.
     """
-    if mode not in ("generate", "rank"):
+    if mode not in MODES:
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
     prompt_config = fit_to_context(prompt_config, model, decoding.max_new_tokens)  # input-length guard

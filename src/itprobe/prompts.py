@@ -27,9 +27,13 @@ import string
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass as settings
 
 from itprobe.errors import ItprobeWarning, UserError
+from itprobe.schema import STRICT, user_errors
 from itprobe.tasks.types import Example, Instance, Task
 
 # `Task.meta` key set by the meaning-free definition arms (`itprobe.arms.definition`): the task's name
@@ -50,16 +54,20 @@ class PromptTruncated(ItprobeWarning):
     """A prompt longer than its token budget was cut to its first ``budget`` tokens (the Tk-Instruct rule)."""
 
 
-@dataclass(frozen=True)
+@user_errors("prompt setting")
+@settings(frozen=True, config=STRICT)
 class PromptConfig:
-    """The options of Tk-Instruct's `DataCollatorForNI`, plus an optional source-token budget."""
+    """The options of Tk-Instruct's `DataCollatorForNI`, plus an optional source-token budget.
+
+    Also the ``prompt`` section of a study config (`itprobe.schema`: validated, unknown keys rejected).
+    """
 
     add_task_name: bool = False
     add_definition: bool = True
-    num_pos: int = 2
-    num_neg: int = 0
+    num_pos: Annotated[int, Field(ge=0)] = 2
+    num_neg: Annotated[int, Field(ge=0)] = 0
     add_explanation: bool = False
-    max_source_tokens: int | None = None
+    max_source_tokens: Annotated[int, Field(ge=1)] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from pydantic import field_validator, model_validator
+from pydantic.dataclasses import dataclass as settings
+
 from itprobe.arms.definition import DEFAULT_SIMPLIFIED_TEMPLATE, check_template
 from itprobe.arms.labels import RenameScheme
 from itprobe.arms.registry import ArmKind, Noted, Skip, get_arm, run_arm
 from itprobe.errors import UserError
+from itprobe.schema import STRICT, user_errors
 from itprobe.tasks.types import Task
 
 APPLY_ORDER: tuple[ArmKind, ...] = ("label", "definition", "examples", "input")
 
 
-@dataclass(frozen=True)
+@user_errors("arm spec key")
+@settings(frozen=True, config=STRICT)
 class ArmSpec:
     """One arm per kind, the seed, and the options some arms read (recorded with every result).
 
@@ -47,14 +52,22 @@ class ArmSpec:
     simplified_template: str = DEFAULT_SIMPLIFIED_TEMPLATE
     rename_scheme: RenameScheme = "neutral"
 
-    def __post_init__(self) -> None:
-        for kind in APPLY_ORDER:
-            get_arm(kind, getattr(self, kind))
-        check_template(self.simplified_template)
-        if self.rename_scheme not in get_args(RenameScheme):
-            raise UserError(
-                f"unknown rename scheme {self.rename_scheme!r}; known: {', '.join(get_args(RenameScheme))}"
-            )
+    @field_validator("rename_scheme", mode="before")
+    @classmethod
+    def _known_scheme(cls, value: object) -> object:
+        if value not in get_args(RenameScheme):
+            raise ValueError(f"unknown rename scheme {value!r}; known: {', '.join(get_args(RenameScheme))}")
+        return value
+
+    @model_validator(mode="after")
+    def _known_arms(self) -> ArmSpec:
+        try:
+            for kind in APPLY_ORDER:
+                get_arm(kind, getattr(self, kind))
+            check_template(self.simplified_template)
+        except UserError as err:  # a ValueError, so that a config embedding the spec names the key
+            raise ValueError(str(err)) from None
+        return self
 
     @property
     def name(self) -> str:

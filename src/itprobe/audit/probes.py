@@ -13,11 +13,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any
 
 from itprobe.arms import ArmSpec, apply_arms
 from itprobe.errors import UserError
-from itprobe.records import Mode
+from itprobe.records import MODES, Mode
 from itprobe.report.model import Skipped
 from itprobe.tasks.types import Task
 
@@ -36,7 +36,6 @@ ARM_PROBES: dict[str, dict[str, str]] = {
 OTHER_PROBES: tuple[str, ...] = ("prior", "baselines", "contrast")
 PROBES: tuple[str, ...] = (*ARM_PROBES, *OTHER_PROBES)
 LABEL_PROBES: tuple[str, ...] = ("label-rename", "label-swap")
-MODES: tuple[str, ...] = get_args(Mode)
 PRIOR = "prior"
 RANK_ALL = "rank classification"
 
@@ -81,6 +80,14 @@ def parse_modes(text: str) -> tuple[Mode, ...]:
     return tuple(modes)  # type: ignore[arg-type]
 
 
+def check_probes(names: Sequence[str]) -> Sequence[str]:
+    """``names`` if every one is a probe; a `UserError` listing the known ones otherwise."""
+    unknown = sorted(set(names) - set(PROBES))
+    if unknown:
+        raise UserError(f"--probes: unknown probe(s) {', '.join(unknown)}; known: {', '.join(PROBES)}")
+    return names
+
+
 def parse_probes(text: str | None) -> tuple[str, ...]:
     """``"original,simplified,prior"`` → probe names in catalogue order; None or "all" = every probe.
 
@@ -88,10 +95,7 @@ def parse_probes(text: str | None) -> tuple[str, ...]:
     """
     if text is None or text.strip() == "all":
         return PROBES
-    wanted = set(_split(text))
-    unknown = sorted(wanted - set(PROBES))
-    if unknown:
-        raise UserError(f"--probes: unknown probe(s) {', '.join(unknown)}; known: {', '.join(PROBES)}")
+    wanted = set(check_probes(_split(text)))
     wanted.add("original")
     return tuple(p for p in PROBES if p in wanted)
 

@@ -19,12 +19,24 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic.dataclasses import dataclass as settings
 
 from itprobe.arms.labels import original_schemes
 from itprobe.audit.data import AuditData
 from itprobe.audit.prior import calibrate, label_prior
-from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, RANK_ALL, Plan, plan_audit, rank_skip_reason
+from itprobe.audit.probes import (
+    LABEL_PROBES,
+    PRIOR,
+    PROBES,
+    RANK_ALL,
+    Plan,
+    check_probes,
+    plan_audit,
+    rank_skip_reason,
+)
 from itprobe.audit.report import build_audit_report
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
@@ -32,6 +44,7 @@ from itprobe.fsio import apply_modes, temp_dir, write_jsonl
 from itprobe.models import open_model
 from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.loading import DEFAULT_MODEL
+from itprobe.models.precision import Precision
 from itprobe.models.served import ServedOptions
 from itprobe.predict import predict_tasks
 from itprobe.progress import counting_bar
@@ -41,6 +54,7 @@ from itprobe.report.costs import CostFile, load_costs, validate_costs
 from itprobe.report.model import Provenance, ReportData, Skipped, package_versions
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, results_from_predictions
+from itprobe.schema import STRICT, user_errors
 from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task
 
@@ -49,9 +63,11 @@ REPORT_STEM = "audit"
 RESULTS_FILE = "results.jsonl.gz"
 
 
-@dataclass(frozen=True)
+@user_errors("audit setting")
+@settings(frozen=True, config=STRICT)
 class AuditConfig:
-    """Everything an audit needs to know (the CLI fills it from its options).
+    """Everything an audit needs to know (the CLI fills it from its options); validated when built
+    (`itprobe.schema`): unknown keys, unknown modes, probes or precisions, bad bounds, a missing cost file.
 
     Attributes:
         tasks_path: any task source `itprobe.tasks.load_tasks` reads.
@@ -71,20 +87,35 @@ class AuditConfig:
     model: str = DEFAULT_MODEL
     task_names: tuple[str, ...] = ()
     split: str | None = None
-    max_instances: int | None = DEFAULT_MAX_INSTANCES
-    modes: tuple[Mode, ...] = ("rank", "generate")
+    max_instances: Annotated[int, Field(ge=1)] | None = DEFAULT_MAX_INSTANCES
+    modes: Annotated[tuple[Mode, ...], Field(min_length=1)] = ("rank", "generate")
     probes: tuple[str, ...] = PROBES
-    batch_size: int = 8
-    precision: str = "auto"
+    batch_size: Annotated[int, Field(ge=1)] = 8
+    precision: Precision = "auto"
     seed: int = 0
     costs: Path | None = None
     trust_remote_code: bool = False
     cache_dir: Path | None = None
-    max_labels: int = 10
+    max_labels: Annotated[int, Field(ge=0)] = 10
     label_file: Path | None = None
     prompt: PromptConfig = PromptConfig()
-    n_boot: int = 2000
+    n_boot: Annotated[int, Field(ge=1)] = 2000
     served: ServedOptions = ServedOptions()
+
+    @field_validator("probes")
+    @classmethod
+    def _known_probes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            check_probes(value)
+        except UserError as err:
+            raise ValueError(str(err)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _cost_file_exists(self) -> AuditConfig:
+        if self.costs is not None and not self.costs.is_file():
+            raise ValueError(str(UserError("no such cost file", path=self.costs)))
+        return self
 
 
 @dataclass(frozen=True)

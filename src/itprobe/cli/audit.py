@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from itprobe.cli.options import AUDIT_OPTIONS, from_options
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -22,10 +23,10 @@ from itprobe.cli.served import (
     cache_folder,
     served_model,
 )
-from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import PRECISIONS
+from itprobe.schema import choices
 
 if TYPE_CHECKING:  # the audit package imports numpy and matplotlib
     from itprobe.audit import AuditOutcome
@@ -90,7 +91,7 @@ def audit(
         str, typer.Option("--probes", help="Comma-separated probes or 'all'.")
     ] = DEFAULT_PROBES,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
-    precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16 or fp16.")] = "auto",
+    precision: Annotated[str, typer.Option("--precision", help=f"{choices(PRECISIONS)}.")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     costs: Annotated[Path | None, typer.Option("--costs", help="Cost file (YAML), see docs.")] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code")] = False,
@@ -114,15 +115,13 @@ def audit(
     """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
     from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit  # lazy: numpy, matplotlib
 
-    if precision not in PRECISIONS:
-        raise UserError(f"--precision: unknown '{precision}'; choose one of {', '.join(PRECISIONS)}")
-    if costs is not None and not costs.is_file():
-        raise UserError("no such cost file", path=costs)
     spec, served = served_model(
         model, api_base, api_model, tokenizer=api_tokenizer, chat=chat, concurrency=api_concurrency,
         timeout_s=api_timeout, trust_remote_code=trust_remote_code,
     )  # fmt: skip
-    config = AuditConfig(
+    config = from_options(
+        AuditConfig,
+        AUDIT_OPTIONS,
         tasks_path=tasks,
         model=spec or model,
         task_names=tuple(task or ()),

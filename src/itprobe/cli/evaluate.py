@@ -12,13 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
-from itprobe.arms import ArmSpec, apply_arms
+from itprobe.arms import apply_arms
 from itprobe.baselines import baseline_summary
+from itprobe.cli.options import arm_spec, prompt_config
 from itprobe.errors import UserError
 from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
-from itprobe.prompts import PromptConfig, encode_task
+from itprobe.prompts import encode_task
 from itprobe.score_files import load_scorable, some_ids
 from itprobe.tasks import load_tasks
 
@@ -177,13 +178,20 @@ def prompts(
     ] = None,
     max_instances: Annotated[int | None, typer.Option(min=1, help="First N instances per task.")] = None,
     tokenizer: Annotated[
-        str | None, typer.Option(help="Tokenizer for the budget (default: packaged smollm2-135m-instruct).")
+        str | None, typer.Option(help=f"Tokenizer for the budget (default: packaged {DEFAULT_MODEL}).")
     ] = None,
 ) -> None:
     """Print Tk-Instruct prompts, one JSON line per instance: {task, id, prompt, targets[, arm]}."""
 
-    config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
-    spec = ArmSpec.from_options(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
+    config = prompt_config(
+        task_name=task_name,
+        no_definition=no_definition,
+        pos=pos,
+        neg=neg,
+        explanation=explanation,
+        max_source_tokens=max_source_tokens,
+    )
+    spec = arm_spec(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
     tok = _load_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
     chosen = load_tasks(tasks, names=task) if task else load_tasks(tasks)
     # the irrelevant-definition arm draws from every task of the source, not only the chosen ones

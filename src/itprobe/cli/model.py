@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from itprobe.arms import ArmSpec, apply_arms
+from itprobe.arms import apply_arms
+from itprobe.cli.options import arm_spec, prompt_config
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -32,22 +33,21 @@ from itprobe.errors import UserError
 from itprobe.fsio import check_output_file
 from itprobe.models import open_model
 from itprobe.models.base import rank_unavailable
+from itprobe.models.precision import PRECISIONS
 from itprobe.predict import predict_tasks, write_predictions
-from itprobe.prompts import PromptConfig
+from itprobe.records import MODES
 from itprobe.tasks import load_tasks
 
-ORIGINAL_ARMS = ("original", "gold", "original", "original")  # definition, examples, input, label
 
-
-def _tasks(path: Path, names: list[str] | None, arms: dict[str, Any]) -> list[Any]:
-    """The chosen tasks with the arms applied; skipped tasks are reported on stderr."""
+def _tasks(path: Path, names: list[str] | None, arms: tuple[str, str, str, str], seed: int) -> list[Any]:
+    """The chosen tasks with the arms (definition, examples, input, label) applied; skipped tasks are
+    reported on stderr."""
 
     pool = load_tasks(path)
     chosen = load_tasks(path, names=names) if names else pool
-    if (arms["definition"], arms["examples"], arms["input"], arms["label"]) == ORIGINAL_ARMS:
+    spec = arm_spec(*arms, seed)
+    if spec is None:
         return chosen
-
-    spec = ArmSpec(**arms)
     kept = []
     for task in chosen:
         result = apply_arms(task, spec, pool=[t for t in pool if t.name != task.name])
@@ -82,7 +82,7 @@ def predict(
     arm_seed: Annotated[int, typer.Option(help="Seed of the arms.")] = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Instances per forward pass.")] = 8,
     precision: Annotated[
-        str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 where fast).")
+        str, typer.Option(help=f"{' | '.join(PRECISIONS)} (auto: bf16 where fast).")
     ] = "auto",
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run model code.")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Prediction cache folder (off when absent).")] = None,
@@ -100,18 +100,11 @@ def predict(
     no_cache: NoCache = False,
 ) -> None:
     """Predict every instance of the tasks and write the predictions with format diagnostics."""
-    if mode not in ("generate", "rank"):
+    if mode not in MODES:
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     check_output_file(out)  # before any model time
 
-    arms = {
-        "definition": definition_arm,
-        "examples": examples_arm,
-        "input": input_arm,
-        "label": label_arm,
-        "seed": arm_seed,
-    }
-    chosen = _tasks(tasks, task, arms)
+    chosen = _tasks(tasks, task, (definition_arm, examples_arm, input_arm, label_arm), arm_seed)
     if threads is not None:
         import torch
 
@@ -131,7 +124,14 @@ def predict(
         problem = rank_unavailable(lm)
         if problem is not None:
             raise UserError(f"--mode rank: {problem} (--mode generate works)")
-    config = PromptConfig(task_name, not no_definition, pos, neg, explanation, max_source_tokens)
+    config = prompt_config(
+        task_name=task_name,
+        no_definition=no_definition,
+        pos=pos,
+        neg=neg,
+        explanation=explanation,
+        max_source_tokens=max_source_tokens,
+    )
     start = time.perf_counter()
     preds = predict_tasks(
         lm,
@@ -144,7 +144,7 @@ def predict(
     )
     seconds = time.perf_counter() - start
     write_predictions(preds, out)
-    modes = {m: sum(p.mode == m for p in preds) for m in ("generate", "rank")}
+    modes = {m: sum(p.mode == m for p in preds) for m in MODES}
     summary = {
         "out": str(out),
         "model": lm.identity,

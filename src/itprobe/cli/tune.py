@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
-from itprobe.arms import ArmSpec
-from itprobe.errors import UserError
+from itprobe.cli.options import arm_spec, prompt_config, train_config
 from itprobe.fsio import check_output_dir
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import TRAIN_PRECISIONS
-from itprobe.prompts import PromptConfig
 from itprobe.tasks import load_tasks
-from itprobe.training.config import LoraSettings, TrainConfig
+from itprobe.training.config import Method
 
 
 def train_command(
@@ -46,7 +44,7 @@ def train_command(
     task_name: Annotated[bool, typer.Option("--task-name", help="Start prompts with the task name.")] = False,
     max_source_tokens: Annotated[int, typer.Option(min=1, help="Prompt token budget (Tk-Instruct).")] = 1024,
     max_target_tokens: Annotated[int, typer.Option(min=1, help="Target token budget (Tk-Instruct).")] = 128,
-    method: Annotated[str, typer.Option(help="full | lora.")] = "full",
+    method: Annotated[str, typer.Option(help=" | ".join(get_args(Method)) + ".")] = "full",
     lr: Annotated[float | None, typer.Option(help="Learning rate (default 5e-5 full, 2e-4 LoRA).")] = None,
     epochs: Annotated[float, typer.Option(help="Passes over the data (ignored with --max-steps).")] = 2.0,
     max_steps: Annotated[
@@ -55,7 +53,7 @@ def train_command(
     batch_size: Annotated[int, typer.Option(min=1, help="Examples per micro-batch per process.")] = 8,
     grad_accum: Annotated[int, typer.Option(min=1, help="Micro-batches per optimizer step.")] = 1,
     precision: Annotated[
-        str, typer.Option(help="auto | fp32 | bf16 (bf16 = autocast, fp32 master).")
+        str, typer.Option(help=f"{' | '.join(TRAIN_PRECISIONS)} (bf16 = autocast, fp32 master).")
     ] = "auto",
     checkpoint_every: Annotated[
         int, typer.Option(min=0, help="Checkpoint every N steps (0: end only).")
@@ -76,42 +74,31 @@ def train_command(
     """Instruction-tune a model; the result loads with `itprobe predict --model OUT/model`."""
 
     check_output_dir(out)  # before any model time
-    if method not in ("full", "lora"):
-        raise UserError(f"unknown --method '{method}'; choose full or lora")
-    if precision not in TRAIN_PRECISIONS:
-        raise UserError(f"unknown --precision '{precision}'; choose auto, fp32 or bf16")
-    spec = ArmSpec.from_options(
-        definition_arm, examples_arm, input_arm, label_arm, seed if arm_seed is None else arm_seed
-    )
-    prompt = PromptConfig(
-        add_task_name=task_name,
-        add_definition=not no_definition,
-        num_pos=pos,
-        num_neg=neg,
-        add_explanation=explanation,
-        max_source_tokens=max_source_tokens,
-    )
-    config = TrainConfig(
+    config = train_config(
         out_dir=out,
         model=model,
         data=str(tasks),
-        arms=spec,
-        prompt=prompt,
+        arms=arm_spec(definition_arm, examples_arm, input_arm, label_arm, seed if arm_seed is None else arm_seed),
+        prompt=prompt_config(
+            task_name=task_name, no_definition=no_definition, pos=pos, neg=neg, explanation=explanation,
+            max_source_tokens=max_source_tokens,
+        ),
         instances_per_task=instances_per_task,
         seed=seed,
-        method=method,  # type: ignore[arg-type]
+        method=method,
         lr=lr,
         epochs=epochs,
         max_steps=max_steps,
         batch_size=batch_size,
         grad_accum=grad_accum,
-        precision=precision,  # type: ignore[arg-type]
+        precision=precision,
         max_target_tokens=max_target_tokens,
-        lora=LoraSettings(r=lora_r, alpha=lora_alpha),
+        lora_r=lora_r,
+        lora_alpha=lora_alpha,
         save_adapter_only=save_adapter_only,
         checkpoint_every=checkpoint_every,
         resume=resume,
-    )
+    )  # fmt: skip
     loaded_tasks = load_tasks(tasks, split=split, names=task or None)
     from itprobe.training.loop import train  # lazy: the loop imports torch
 

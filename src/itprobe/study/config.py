@@ -1,6 +1,11 @@
 """The study configuration: one YAML file, validated with pydantic, unknown keys rejected.
 
-A config is data. `load_config` reads the YAML (a path or a packaged name such as ``default``), applies
+A config is data, and its sections are the runtime types themselves where they can be (`itprobe.schema`):
+``prompt`` is a `PromptConfig`; ``training`` is the part of a `TrainConfig` a study sets (same bounds and
+enumerations; `TrainingConfig.train_config` adds a cell's own fields); an arm is the seedless, as-written
+form of an `ArmSpec` (`ArmConfig`).
+
+ `load_config` reads the YAML (a path or a packaged name such as ``default``), applies
 ``key.sub=value`` overrides to the raw mapping *before* validation (so an override is checked exactly like
 the file), and returns a frozen `StudyConfig`. Every validation problem becomes one `UserError` naming the
 key and the file.
@@ -35,6 +40,16 @@ from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import Precision, TrainPrecision
 from itprobe.prompts import PromptConfig
 from itprobe.records import Mode
+from itprobe.schema import UNKNOWN_KEY
+from itprobe.training.config import (
+    Epochs,
+    LearningRate,
+    LoraSettings,
+    Method,
+    NonNegative,
+    Positive,
+    TrainConfig,
+)
 
 BaselineKind = Literal["random", "majority", "untuned"]
 
@@ -86,6 +101,11 @@ class ArmConfig(_Strict):
 
     ``name`` optionally labels the arm in reports; by default it is built from the parts that are not
     original (``simplified``, ``delusive``, ``simplified+content-free``) and is ``original`` for none.
+
+    Not `ArmSpec` itself, for three reasons that are part of the stored data: a study arm has no seed (each
+    cell seeds it); an option left unset stays unset (None), so it is left out of the cell id and adding
+    an option later keeps old ids; and a study arm may carry a report name. Every value is checked by
+    building the `ArmSpec` (`to_spec`), so the two cannot disagree on what an arm is.
     """
 
     definition: str = "original"
@@ -148,18 +168,25 @@ class ArmsConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    """Instruction-tuning settings shared by every trained cell."""
+    """Instruction-tuning settings shared by every trained cell: `TrainConfig` fields of the same name, type
+    and bounds (a test holds them to it), with the study's defaults (LoRA, one epoch), and ``lora_r`` for
+    `LoraSettings` (alpha = 2 r). Its dump is part of every trained cell's id."""
 
-    method: Literal["full", "lora"] = "lora"
-    lr: float | None = Field(default=None, gt=0)  # None: the method's default (see itprobe.training)
-    epochs: float = Field(default=1.0, gt=0)
-    max_steps: PositiveInt | None = None
-    batch_size: PositiveInt = 8
-    grad_accum: PositiveInt = 1
+    method: Method = "lora"
+    lr: LearningRate | None = None  # None: the method's default (see itprobe.training)
+    epochs: Epochs = 1.0
+    max_steps: Positive | None = None
+    batch_size: Positive = 8
+    grad_accum: Positive = 1
     precision: TrainPrecision = "auto"
-    lora_r: PositiveInt = 16
-    max_target_tokens: PositiveInt = 128
-    checkpoint_every: int = Field(default=100, ge=0)  # optimizer steps between checkpoints (0: only the last)
+    lora_r: Positive = 16
+    max_target_tokens: Positive = 128
+    checkpoint_every: NonNegative = 100
+
+    def train_config(self, **cell: Any) -> TrainConfig:
+        """The `TrainConfig` of one cell: these settings plus the cell's own fields (``out_dir``, ``arms``, ...)."""
+        lora = LoraSettings(r=self.lora_r, alpha=2 * self.lora_r)
+        return TrainConfig(**self.model_dump(exclude={"lora_r"}), lora=lora, **cell)
 
 
 class EvalConfig(_Strict):
@@ -187,20 +214,6 @@ class EvalConfig(_Strict):
         return Decoding(self.max_new_tokens, tuple(self.stop))
 
 
-class PromptSettings(_Strict):
-    """Tk-Instruct encoding options (`itprobe.prompts.PromptConfig`)."""
-
-    add_task_name: bool = False
-    add_definition: bool = True
-    num_pos: int = Field(default=2, ge=0)
-    num_neg: int = Field(default=0, ge=0)
-    add_explanation: bool = False
-    max_source_tokens: PositiveInt | None = None
-
-    def to_prompt_config(self) -> PromptConfig:
-        return PromptConfig(**self.model_dump())
-
-
 class ReportSettings(_Strict):
     """What the report adds beyond the paper's views."""
 
@@ -224,7 +237,7 @@ class StudyConfig(_Strict):
     arms: ArmsConfig = Field(default_factory=ArmsConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
-    prompt: PromptSettings = Field(default_factory=PromptSettings)
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     baselines: list[BaselineKind] = Field(
         default_factory=lambda: list[BaselineKind](["random", "majority", "untuned"])
@@ -311,7 +324,7 @@ def _format_errors(err: ValidationError) -> str:
     lines = []
     for item in err.errors():
         key = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
-        if item["type"] == "extra_forbidden":
+        if item["type"] in UNKNOWN_KEY:
             lines.append(f"unknown key '{key}'")
         else:
             lines.append(f"'{key}': {item['msg']}")

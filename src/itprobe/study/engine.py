@@ -19,7 +19,7 @@ from itprobe.models import open_model
 from itprobe.models.base import LanguageModel
 from itprobe.study.config import StudyConfig
 from itprobe.tasks.types import Task
-from itprobe.training import LoraSettings, TrainConfig
+from itprobe.training import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,20 @@ def barrier() -> None:
             dist.barrier()
 
 
+def train_config_of(config: StudyConfig, job: TrainJob) -> TrainConfig:
+    """The `TrainConfig` of a cell: the study's training settings and prompt, the cell's arm, size and seed."""
+    return config.training.train_config(
+        out_dir=job.out_dir,
+        model=config.model,
+        data=config.data.source,
+        arms=job.arm,
+        prompt=config.prompt,
+        instances_per_task=job.size,
+        seed=job.seed,
+        resume=job.resume,
+    )
+
+
 class HFEngine:
     """Hugging Face models through `itprobe.models` and `itprobe.training`."""
 
@@ -108,27 +122,7 @@ class HFEngine:
     def train(self, job: TrainJob) -> Trained:
         from itprobe.training.loop import train  # lazy: the loop imports torch
 
-        settings = self.config.training
-        train_config = TrainConfig(
-            out_dir=job.out_dir,
-            model=self.config.model,
-            data=self.config.data.source,
-            arms=job.arm,
-            prompt=self.config.prompt.to_prompt_config(),
-            instances_per_task=job.size,
-            seed=job.seed,
-            method=settings.method,
-            lr=settings.lr,
-            epochs=settings.epochs,
-            max_steps=settings.max_steps,
-            batch_size=settings.batch_size,
-            grad_accum=settings.grad_accum,
-            precision=settings.precision,
-            max_target_tokens=settings.max_target_tokens,
-            lora=LoraSettings(r=settings.lora_r, alpha=2 * settings.lora_r),
-            checkpoint_every=settings.checkpoint_every,
-            resume=job.resume,
-        )
+        train_config = train_config_of(self.config, job)
         on_step = job.on_step
         callback = (lambda step: on_step(step.step, step.total)) if on_step is not None else None
         result = train(train_config, job.tasks, progress=False, on_step=callback)

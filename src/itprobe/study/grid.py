@@ -17,6 +17,7 @@ under an altered test arm.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
@@ -117,7 +118,7 @@ def expand_grid(
     """
     modes = tuple(dict.fromkeys(config.eval.modes))
     all_test = tuple(dict.fromkeys(a for arm in config.arms.train for a in test_arms_for(config, arm)))
-    common = {"schema": GRID_SCHEMA, "test_data": test_digest, "prompt": config.prompt.model_dump()}
+    common = {"schema": GRID_SCHEMA, "test_data": test_digest, "prompt": dataclasses.asdict(config.prompt)}
     cells: list[Cell] = []
     first_seed = config.seeds[0]
     # only label arms change what a trivial baseline answers or is scored against

@@ -159,7 +159,7 @@ def matmul_rate(dtype: Any, seconds: float = 1.0) -> float:
 
 
 def _prompt_tokens(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any, k: int | None) -> list[int]:
-    prompt = config.prompt.to_prompt_config()
+    prompt = config.prompt
     return [len(tokenizer(p.text)["input_ids"]) for t in tasks for p in encode_task(t, prompt, tokenizer, k)]
 
 
@@ -168,7 +168,7 @@ def _prompt_split(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any) ->
     batches of ``eval.batch_size``, the prefix that a batch shares once, each instance's remaining suffix."""
     from itprobe.models.prefix import common_prefix_length  # lazy: imports torch
 
-    prompt = config.prompt.to_prompt_config()
+    prompt = config.prompt
     suffix = prefix = instances = 0
     batch = config.eval.batch_size
     for task in tasks:

@@ -276,7 +276,7 @@ def _evaluate(
     loaded: Loaded, cell: Cell, ctx: _Context, timings: dict[str, float]
 ) -> tuple[list[PredictionRow], list[ArmNote]]:
 
-    prompt = ctx.config.prompt.to_prompt_config()
+    prompt = ctx.config.prompt
     rows: list[PredictionRow] = []
     notes: list[ArmNote] = []
     for arm in cell.test_arms:

@@ -13,15 +13,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Annotated, Any, Literal
 
-from itprobe.errors import UserError
+from pydantic import Field, model_validator
+from pydantic.dataclasses import dataclass as settings
+
+from itprobe.arms.spec import ArmSpec
 from itprobe.models.loading import DEFAULT_MODEL
-from itprobe.models.precision import TRAIN_PRECISIONS, TrainPrecision
+from itprobe.models.precision import TrainPrecision
 from itprobe.prompts import PromptConfig
-
-if TYPE_CHECKING:
-    from itprobe.arms import ArmSpec
+from itprobe.schema import STRICT, user_errors
 
 Method = Literal["full", "lora"]
 Schedule = Literal["constant", "linear"]
@@ -33,18 +34,26 @@ FULL_LR = 5e-5  # Tk-Instruct
 LORA_LR = 2e-4
 TK_PROMPT = PromptConfig(add_definition=True, num_pos=2, num_neg=0, max_source_tokens=1024)
 
+# the bounds of the settings a study config shares with `TrainConfig` (`itprobe.study.config.TrainingConfig`)
+Positive = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[int, Field(ge=0)]
+LearningRate = Annotated[float, Field(gt=0)]
+Epochs = Annotated[float, Field(gt=0)]
 
-@dataclass(frozen=True)
+
+@user_errors("LoRA setting")
+@settings(frozen=True, config=STRICT)
 class LoraSettings:
     """LoRA hyper-parameters: rank 16 and alpha 32 (scale 2), dropout 0.05, every linear projection."""
 
-    r: int = 16
-    alpha: int = 32
+    r: Positive = 16
+    alpha: Positive = 32
     dropout: float = 0.05
     target_modules: str | tuple[str, ...] = "all-linear"  # peft: every nn.Linear except the output layer
 
 
-@dataclass(frozen=True)
+@user_errors("training setting")
+@settings(frozen=True, config=STRICT)
 class TrainConfig:
     """Everything that decides a training run (and nothing that only decides how it is displayed).
 
@@ -58,51 +67,33 @@ class TrainConfig:
     data: str = ""  # where the tasks came from (a path), recorded in the model's metadata
     arms: ArmSpec | None = None
     prompt: PromptConfig = TK_PROMPT
-    instances_per_task: int = 100
+    instances_per_task: Positive = 100
     seed: int = 0
     method: Method = "full"
-    lr: float | None = None
-    epochs: float = 2.0
-    max_steps: int | None = None
-    batch_size: int = 8
-    grad_accum: int = 1
+    lr: LearningRate | None = None
+    epochs: Epochs = 2.0
+    max_steps: Positive | None = None
+    batch_size: Positive = 8
+    grad_accum: Positive = 1
     precision: TrainPrecision = "auto"
     schedule: Schedule = "constant"
-    warmup_steps: int = 0
+    warmup_steps: NonNegative = 0
     weight_decay: float = 0.0
     max_grad_norm: float | None = 1.0
-    max_target_tokens: int = 128
+    max_target_tokens: Positive = 128
     reference: ReferenceChoice = "random"  # Tk-Instruct's collator draws one reference at random
     lora: LoraSettings = field(default_factory=LoraSettings)
     save_adapter_only: bool = False
-    checkpoint_every: int = 100
-    keep_checkpoints: int = 2
+    checkpoint_every: NonNegative = 100  # optimizer steps between checkpoints (0: only the last)
+    keep_checkpoints: Positive = 2
     resume: bool = True
     log_every: int = 1
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "out_dir", Path(self.out_dir))
-        checks = {
-            "instances_per_task": self.instances_per_task >= 1,
-            "batch_size": self.batch_size >= 1,
-            "grad_accum": self.grad_accum >= 1,
-            "epochs": self.epochs > 0,
-            "max_steps": self.max_steps is None or self.max_steps >= 1,
-            "lr": self.lr is None or self.lr > 0,
-            "checkpoint_every": self.checkpoint_every >= 0,
-            "keep_checkpoints": self.keep_checkpoints >= 1,
-            "max_target_tokens": self.max_target_tokens >= 1,
-            "warmup_steps": self.warmup_steps >= 0,
-            "method": self.method in ("full", "lora"),
-            "precision": self.precision in TRAIN_PRECISIONS,
-            "schedule": self.schedule in ("constant", "linear"),
-            "reference": self.reference in ("random", "first"),
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise UserError(f"invalid training setting {name}={getattr(self, name)!r}")
+    @model_validator(mode="after")
+    def _adapter_needs_lora(self) -> TrainConfig:
         if self.method != "lora" and self.save_adapter_only:
-            raise UserError("--save-adapter-only needs --method lora")
+            raise ValueError("--save-adapter-only needs --method lora")
+        return self
 
     @property
     def learning_rate(self) -> float:
