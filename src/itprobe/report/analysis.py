@@ -5,7 +5,7 @@ Pure functions of `InstanceResult`s. Scores are 0..1; views multiply by 100.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +14,7 @@ from itprobe.metrics import normalize_answer
 from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import (
+    ClusterArg,
     Estimate,
     PairedResult,
     RatioEstimate,
@@ -212,6 +213,36 @@ def _old_meaning(rows: Sequence[InstanceResult]) -> float | None:
     return hits / len(changed)
 
 
+def reliance_estimate(
+    original: np.ndarray,
+    arms: Mapping[str, np.ndarray],
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    cluster: ClusterArg = None,
+) -> tuple[Estimate, str, dict[str, float]]:
+    """Instruction reliance: ``original`` − max over ``arms`` of the arm means, with a bootstrap CI.
+
+    All arrays are aligned per instance. The maximum is re-taken in every bootstrap replicate (not fixed
+    to the arm that wins on the full sample), so the interval accounts for picking the best arm after
+    seeing the data. Returns (estimate, best arm on the full sample (ties: the first listed), mean of
+    each arm). The one implementation: the study (`instruction_reliance`) and the audit
+    (`itprobe.audit.reliance`) both call it.
+    """
+    if not arms:
+        raise ValueError("instruction reliance needs at least one meaning-free arm")
+    names = list(arms)
+    columns = np.column_stack([np.asarray(original, dtype=float), *(np.asarray(arms[a]) for a in names)])
+    means = {a: float(np.mean(arms[a])) for a in names}
+    best = max(names, key=lambda a: (means[a], -names.index(a)))
+
+    def statistic(m: np.ndarray) -> np.ndarray:
+        return m[:, 0] - m[:, 1:].max(axis=1)
+
+    est = statistic_ci(columns, statistic, n_boot=n_boot, seed=seed, cluster=cluster)
+    return est, best, means
+
+
 def instruction_reliance(
     results: Sequence[InstanceResult],
     reference: str,
@@ -222,11 +253,9 @@ def instruction_reliance(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> tuple[Estimate, str] | None:
-    """Reference score minus the best score any meaning-free arm reaches, with a bootstrap CI.
-
-    The maximum is taken inside every bootstrap replicate (not fixed to the arm that wins on the full
-    sample), so the interval accounts for picking the best arm. Returns (estimate, best arm on the full
-    sample), or None when no arm shares instances with the reference.
+    """`reliance_estimate` of ``reference`` against the meaning-free arms that have rows, on the instances
+    they all share, resampled by the reports' policy. Returns (estimate, best arm on the full sample), or
+    None when no arm shares instances with the reference.
     """
     arms = [a for a in meaning_free if a != reference and _rows(results, a, size)]
     if not arms:
@@ -235,11 +264,8 @@ def instruction_reliance(
     aligned = align([r for n in names for r in _rows(results, n, size)], names, metric)
     if aligned.n == 0:
         return None
-    columns = np.column_stack([aligned.scores[n] for n in names])
-
-    def reliance(means: np.ndarray) -> np.ndarray:
-        return means[:, 0] - means[:, 1:].max(axis=1)
-
-    est = statistic_ci(columns, reliance, n_boot=n_boot, seed=seed, cluster=aligned.resampling())
-    best = arms[int(np.argmax(columns[:, 1:].mean(axis=0)))]
+    s = aligned.scores
+    est, best, _ = reliance_estimate(
+        s[reference], {a: s[a] for a in arms}, n_boot=n_boot, seed=seed, cluster=aligned.resampling()
+    )
     return est, best
