@@ -209,6 +209,8 @@ def test_label_scheme_leakage_and_old_meaning():
     ]
     comp = compliance(rename, "label-rename")
     assert comp.leakage == pytest.approx(0.5)  # "yes" and "no" are labels of the old scheme only
+    # a rename changes the words, not what they mean: "yes" for "approve" is leakage, not an old meaning
+    assert comp.old_meaning is None
     assert comp.in_space_strict == pytest.approx(0.25)  # raw membership as given by the producer
     swap = [
         row("label-swap", 0, "yes", "no", old, old, "yes"),
@@ -217,7 +219,7 @@ def test_label_scheme_leakage_and_old_meaning():
     ]
     comp = compliance(swap, "label-swap")
     assert comp.old_meaning == pytest.approx(2 / 3)
-    assert comp.leakage == 0.0
+    assert comp.leakage is None  # every old label is still a label: nothing can leak
     assert compliance(make_results(seeds=(0,), n=2), "original", size=2).leakage is None
 
 

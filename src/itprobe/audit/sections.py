@@ -148,9 +148,10 @@ PRIOR_COLUMNS = [
 LABEL_TEXT = (
     "label-rename gives every label a new word and says so in the instruction; label-swap tells the "
     "model that two labels exchange meanings. Gold follows the new instruction, so a model that follows "
-    "instructions keeps its score. Old-label leakage: share of answers that are a label of the old "
-    "scheme (generation only; rank mode can only choose new labels). Followed old meaning: among "
-    "instances whose gold changed, the share answered with the old gold."
+    "instructions keeps its score. Old-label leakage (label-rename): share of answers that are a label of "
+    "the old scheme only (generation only; rank mode can only choose new labels). Followed old meaning "
+    "(label-swap): among instances whose gold moved to the other label, the share answered with the old "
+    "gold. '–' where a probe cannot show the rate: a swap keeps every old label, a rename every meaning."
 )
 LABEL_COLUMNS = [
     "mode",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from itprobe.arms.labels import leakage_rate, old_meaning_share
 from itprobe.metrics import normalize_answer
 from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align
@@ -53,8 +54,9 @@ class Compliance:
     """Format compliance of one condition over its instances with an output space (rates 0..1, None = n/a).
 
     ``leakage``: share of answers that are a label of the original scheme but not of the new one
-    (label-rename); ``old_meaning``: among instances whose gold changed (label-swap), the share answered
-    with the old gold.
+    (label-rename; `itprobe.arms.labels.leakage_rate`); ``old_meaning``: among instances whose gold
+    moved to another label of the scheme (label-swap), the share answered with the old gold
+    (`itprobe.arms.labels.old_meaning_share`). None where the probe cannot show them.
     """
 
     condition: str
@@ -180,37 +182,9 @@ def compliance(results: Sequence[InstanceResult], condition: str, *, size: SizeF
         float(strict.mean()),
         float(loose.mean()),
         float(em[strict].mean()) if strict.any() else None,
-        _leakage(rows),
-        _old_meaning(rows),
+        leakage_rate(rows),
+        old_meaning_share(rows),
     )
-
-
-def _leakage(rows: Sequence[InstanceResult]) -> float | None:
-    scheme_rows = [r for r in rows if r.original_labels]
-    if not scheme_rows:
-        return None
-    hits = 0
-    for r in scheme_rows:
-        old = {normalize_answer(x) for x in r.original_labels} - {normalize_answer(x) for x in r.labels}
-        hits += normalize_answer(r.prediction) in old
-    return hits / len(scheme_rows)
-
-
-def _old_meaning(rows: Sequence[InstanceResult]) -> float | None:
-    changed = [
-        r
-        for r in rows
-        if r.original_references
-        and {normalize_answer(x) for x in r.original_references}
-        != {normalize_answer(x) for x in r.references}
-    ]
-    if not changed:
-        return None
-    hits = sum(
-        normalize_answer(r.prediction) in {normalize_answer(x) for x in r.original_references}
-        for r in changed
-    )
-    return hits / len(changed)
 
 
 def reliance_estimate(
