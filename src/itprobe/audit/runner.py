@@ -29,6 +29,7 @@ from itprobe.audit.report import build_audit_report
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
 from itprobe.fsio import apply_modes, temp_dir, write_jsonl
+from itprobe.metrics import instance_scores
 from itprobe.models import open_model
 from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.loading import DEFAULT_MODEL
@@ -36,17 +37,20 @@ from itprobe.models.served import ServedOptions
 from itprobe.predict import predict_tasks
 from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig
-from itprobe.records import Mode, Prediction
+from itprobe.records import InstanceResult, Mode, Prediction
 from itprobe.report.costs import CostFile, load_costs, validate_costs
 from itprobe.report.model import Provenance, ReportData, Skipped, package_versions
 from itprobe.report.render import write_report
-from itprobe.report.results import InstanceResult, results_from_predictions
 from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task
 
 DEFAULT_MAX_INSTANCES = 50
 REPORT_STEM = "audit"
 RESULTS_FILE = "results.jsonl.gz"
+# the columns of RESULTS_FILE: the scored row's fields but ROUGE-1, the rank log-probs and the track
+RESULT_COLUMNS = tuple(
+    f for f in InstanceResult.__dataclass_fields__ if f not in ("rouge1", "label_logprobs", "track")
+)
 
 
 @dataclass(frozen=True)
@@ -132,23 +136,13 @@ def load_audit_costs(config: AuditConfig, tasks: Sequence[Task]) -> CostFile | N
     return costs
 
 
-def _label_rows(rows: list[InstanceResult], originals: Sequence[Task]) -> list[InstanceResult]:
-    """Label-scheme rows with the labels and gold of the original scheme (for leakage / old meaning)."""
-    before = original_schemes(originals)
-    out = []
-    for r in rows:
-        labels, refs = before.get(r.key, ((), ()))
-        out.append(dataclasses.replace(r, original_labels=labels, original_references=refs))
-    return out
-
-
 def score_pass(
     probe: str, mode: str, preds: Sequence[Prediction], originals: Sequence[Task]
 ) -> list[InstanceResult]:
-    """Predictions of one pass as report rows of condition ``probe`` in ``mode``."""
-    rows = results_from_predictions(preds, condition=probe, test_arm=probe)
-    rows = [dataclasses.replace(r, mode=mode) for r in rows]
-    return _label_rows(rows, originals) if probe in LABEL_PROBES else rows
+    """Predictions of one pass as report rows of condition ``probe`` in ``mode`` (label probes keep the
+    labels and gold of the original scheme, for leakage / old meaning)."""
+    before = original_schemes(originals) if probe in LABEL_PROBES else None
+    return instance_scores(preds, condition=probe, test_arm=probe, mode=mode, originals=before)
 
 
 def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> list[InstanceResult]:
@@ -265,7 +259,9 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
 
 def write_results(rows: Sequence[InstanceResult], path: Path) -> Path:
     """Every scored row as gzip JSON Lines (re-analysable without the model)."""
-    return write_jsonl(path, (dataclasses.asdict(r) for r in rows))
+    return write_jsonl(
+        path, ({k: v for k, v in dataclasses.asdict(r).items() if k in RESULT_COLUMNS} for r in rows)
+    )
 
 
 def _publish(tmp: Path, out: Path) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from itprobe.audit.prior import LabelPrior
 from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival, reliance_by_task, survival_by_task
 from itprobe.contrast import contrast_consistency
-from itprobe.metrics import normalize_answer
+from itprobe.metrics import gold_label, normalize_answer
 from itprobe.records import Prediction
 from itprobe.report import plots
 from itprobe.report.analysis import compliance
@@ -195,7 +195,11 @@ def prior_section(
         answers = [r for r in rank if r.task == task and r.condition == "original"]
         fav = normalize_answer(prior.favoured)
         chose = float(np.mean([normalize_answer(r.prediction) == fav for r in answers])) if answers else None
-        gold = float(np.mean([normalize_answer(r.gold) == fav for r in answers])) if answers else None
+        gold = (
+            float(np.mean([normalize_answer(gold_label(r.references, r.labels)) == fav for r in answers]))
+            if answers
+            else None
+        )
         dist = ", ".join(f"{lab} {p:.2f}" for lab, p in zip(prior.labels, prior.probs, strict=True))
         diff = _paired(aligned, n_boot, seed)
         table_rows.append(

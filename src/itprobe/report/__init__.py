@@ -1,16 +1,20 @@
 """Reports: statistics, cost of errors, learning curves, verdicts, plots, and Markdown/HTML/JSON rendering.
 
 Input contract (study runner and audit code against this): a sequence of `InstanceResult`, one per
-(condition, seed, size, task, instance); build them with `results_from_predictions` or directly:
+(condition, seed, size, task, instance) (`itprobe.records.InstanceResult`, the one scored-row type); build
+them with `itprobe.metrics.instance_scores` (the one scoring function; `results_from_predictions` adds a
+seed, size and train arm) or directly:
 
     InstanceResult(condition, task, id, exact_match, rougeL, prediction="", references=(), labels=(),
                    category="", in_space_strict=None, in_space_loose=None, seed=0, size=None,
-                   train_arm="", test_arm="", mode="generate", original_labels=(), original_references=())
+                   train_arm="", test_arm="", mode="generate", original_labels=(), original_references=(),
+                   contrast=(), rouge1=None, label_logprobs=(), track="default")
 
 - ``condition`` is the unit of comparison and its display name: an arm ("original", "simplified",
   "delusive", "label-rename", ...), "untuned", or a baseline ("random", "majority"). Encode anything
   else that must be compared (e.g. a rank-mode run) in the name ("original/rank").
-- scores are 0..1; ``references[0]`` (or the first reference in ``labels``) is the gold label.
+- scores are 0..1; ``references[0]`` (or the first reference in ``labels``: `metrics.gold_label`) is the
+  gold label.
 - ``size`` = training instances per task (None for untuned, baselines, audits); rows of one condition
   that differ only in ``seed`` are averaged per (task, id) before any statistic, and conditions are
   paired on (task, id).

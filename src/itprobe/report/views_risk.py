@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.metrics import gold_label
 from itprobe.report import plots
 from itprobe.report.costs import CostFile, confusion_matrix, instance_costs
 from itprobe.report.curves import gain_per_doubling, learning_curve, smallest_winning_size
 from itprobe.report.model import Cell, Figure, Section, Table
-from itprobe.report.results import InstanceResult, _gold_of, resampling_of, units_of
+from itprobe.report.results import InstanceResult, resampling_of, units_of
 from itprobe.report.stats import Estimate, bootstrap_ci, holm, paired_test
 from itprobe.report.views import (
     UNADJUSTED,
@@ -143,7 +144,7 @@ def _confusions(
         task_rows = [r for r in of_task if r.seed == first_seed]
         labels = task_rows[0].labels
         conf = confusion_matrix(
-            [_gold_of(r.references, r.labels) for r in task_rows], [r.prediction for r in task_rows], labels
+            [gold_label(r.references, r.labels) for r in task_rows], [r.prediction for r in task_rows], labels
         )
         cells: list[list[Cell]] = [[g, *row] for g, row in zip(conf.rows, conf.counts, strict=True)]
         section.tables.append(

@@ -1,6 +1,6 @@
 """The study report, rebuilt from ``results.sqlite`` alone (no model, no task files).
 
-Stored rows become `itprobe.report.InstanceResult`s with one *condition* per (cell kind, train arm, test arm,
+Stored rows (`itprobe.records.InstanceResult`) get one *condition* per (cell kind, train arm, test arm,
 mode) — names as in `itprobe.study.grid` — and `itprobe.study.views.build_study_report` computes the views; this
 module adds what only a study knows: provenance (config hash, model identity, timings), coverage of the grid,
 the arms' notes (summarised per arm and note; the per-task detail goes to report.json), which conditions'
@@ -10,6 +10,7 @@ together, and contrast consistency for tasks that form contrast pairs (the gener
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections import Counter, defaultdict
@@ -21,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 from itprobe.contrast import contrast_consistency
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
-from itprobe.records import Condition, Mode, Prediction
+from itprobe.records import Condition, InstanceResult, Mode, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
-    from itprobe.report import InstanceResult, Provenance, Section
+    from itprobe.report import Provenance, Section
     from itprobe.report.costs import CostFile
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
@@ -58,30 +59,25 @@ def study_conditions(cells: Sequence[CellRecord]) -> dict[str, Condition]:
 def instance_results(
     cells: Sequence[CellRecord], mode: str, tasks: dict[str, TaskInfo] | None = None
 ) -> list[InstanceResult]:
-    """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s; with
-    ``tasks``, rows of contrast-pair tasks carry their (group, side)."""
-    from itprobe.report import InstanceResult  # lazy: report imports numpy, matplotlib
-
+    """The stored answers of one evaluation mode (baselines' in every mode) with their cell's context
+    (condition, seed, size, train arm); with ``tasks``, rows of contrast-pair tasks carry their (group,
+    side)."""
     pairs = {
         t.name: (t.contrast_group, t.contrast_side or "") for t in (tasks or {}).values() if t.contrast_group
     }
-    out = []
-    for cell in cells:
-        for r in cell.rows:
-            if cell.kind != "baseline" and r.mode != mode:
-                continue
-            out.append(
-                InstanceResult(
-                    condition=condition_of(cell, r.test_arm),
-                    task=r.task, id=r.id, exact_match=r.exact_match, rougeL=r.rougeL,
-                    prediction=r.prediction, references=r.references, labels=r.labels, category=r.category,
-                    in_space_strict=r.in_space_strict, in_space_loose=r.in_space_loose, seed=cell.seed,
-                    size=cell.size if cell.kind == "trained" else None, train_arm=cell.train_arm,
-                    test_arm=r.test_arm, mode=r.mode, original_labels=r.original_labels,
-                    original_references=r.original_references, contrast=pairs.get(r.task, ()),
-                )
-            )  # fmt: skip
-    return out
+    return [
+        dataclasses.replace(
+            r,
+            condition=condition_of(cell, r.test_arm),
+            seed=cell.seed,
+            train_arm=cell.train_arm,
+            size=cell.size if cell.kind == "trained" else None,
+            contrast=pairs.get(r.task, ()),
+        )  # fmt: skip
+        for cell in cells
+        for r in cell.rows
+        if cell.kind == "baseline" or r.mode == mode
+    ]
 
 
 def stored_config(store: ResultsStore) -> StudyConfig:
