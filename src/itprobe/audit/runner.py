@@ -25,7 +25,8 @@ from itprobe.arms.labels import original_schemes
 from itprobe.audit.data import AuditData
 from itprobe.audit.prior import calibrate, label_prior
 from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, RANK_ALL, Plan, plan_audit, rank_skip_reason
-from itprobe.audit.report import build_audit_report
+from itprobe.audit.report import build_audit
+from itprobe.audit.sections import RelianceRow
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
 from itprobe.fsio import apply_modes, temp_dir, write_jsonl
@@ -97,6 +98,7 @@ class AuditOutcome:
     files: dict[str, Path]
     report: ReportData
     data: AuditData
+    reliance: dict[str, tuple[RelianceRow, ...]] = dataclasses.field(default_factory=dict)  # per mode
 
 
 def load_audit_tasks(config: AuditConfig) -> tuple[list[Task], list[Task]]:
@@ -311,9 +313,10 @@ def run_audit(
     tmp = temp_dir(out.parent, f".{out.name}.")
     try:
         provenance = _provenance(config, model, data, command)
-        report = build_audit_report(
+        built = build_audit(
             data, out_dir=tmp, costs=costs, provenance=provenance, n_boot=config.n_boot, seed=config.seed
         )  # 6. report
+        report = built.report
         write_report(report, tmp, stem=REPORT_STEM)
         write_results(data.results, tmp / RESULTS_FILE)
         apply_modes(tmp)
@@ -323,5 +326,9 @@ def run_audit(
             shutil.rmtree(tmp)
     names = [f"{REPORT_STEM}.md", f"{REPORT_STEM}.html", f"{REPORT_STEM}.json", RESULTS_FILE]
     return AuditOutcome(
-        out, {n.rsplit(".", 1)[-1] if n != RESULTS_FILE else "results": out / n for n in names}, report, data
+        out,
+        {n.rsplit(".", 1)[-1] if n != RESULTS_FILE else "results": out / n for n in names},
+        report,
+        data,
+        built.reliance,
     )

@@ -8,6 +8,7 @@ Each builder returns ``(Section, data)``; ``data`` is plain JSON for audit.json.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,23 @@ RELIANCE_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class RelianceRow:
+    """One row of a mode's reliance table: a task (or "overall"), its reliance, the analytic random
+    expectation and the margin kept by simplified. The audit report's table and ``itprobe audit``'s
+    console summary are both made from these."""
+
+    mode: str
+    reliance: Reliance
+    random: float | None
+    kept: Survival | None
+
+    @property
+    def best(self) -> float:
+        """The best meaning-free arm's mean score (0..1)."""
+        return dict(self.reliance.arms)[self.reliance.best_arm]
+
+
 def reliance_section(
     rows: Sequence[InstanceResult],
     mode: str,
@@ -67,39 +85,46 @@ def reliance_section(
     out_dir: Path,
     n_boot: int,
     seed: int,
-) -> tuple[Section, dict[str, Any], Reliance | None, Survival | None]:
-    """Per-task and overall reliance and surviving margin (table + bar chart of reliance)."""
+) -> tuple[Section, dict[str, Any], list[RelianceRow], Survival | None]:
+    """Per-task and overall reliance and surviving margin (table + bar chart of reliance), with the
+    table's rows as records (per task, then overall) and the overall surviving margin."""
     per_task, overall = reliance_by_task(rows, mode, n_boot=n_boot, seed=seed)
     surv_tasks, surv_overall = survival_by_task(rows, mode, random_expected, n_boot=n_boot, seed=seed)
     survival = {s.scope: s for s in surv_tasks}
     if surv_overall is not None:
         survival[OVERALL] = surv_overall
-    shown = [*per_task, *([overall] if overall else [])]
     rand = _random_means(random_expected)
-    table_rows: list[list[Cell]] = []
-    for rel in shown:
-        random = rand.get(rel.scope) if rel.scope != OVERALL else _overall_random(rows, random_expected)
-        table_rows.append(
-            [
-                rel.scope,
-                rel.n,
-                pct(rel.original),
-                f"{rel.best_arm} ({100 * dict(rel.arms)[rel.best_arm]:.1f})",
-                ci_text(rel.estimate, sign=True),
-                pct(random),
-                survival_text(survival.get(rel.scope)),
-            ]
+    typed = [
+        RelianceRow(
+            mode,
+            rel,
+            rand.get(rel.scope) if rel.scope != OVERALL else _overall_random(rows, random_expected),
+            survival.get(rel.scope),
         )
+        for rel in [*per_task, *([overall] if overall else [])]
+    ]
+    table_rows: list[list[Cell]] = [
+        [
+            r.reliance.scope,
+            r.reliance.n,
+            pct(r.reliance.original),
+            f"{r.reliance.best_arm} ({100 * r.best:.1f})",
+            ci_text(r.reliance.estimate, sign=True),
+            pct(r.random),
+            survival_text(r.kept),
+        ]
+        for r in typed
+    ]
     label = MODE_LABEL.get(mode, mode)
     section = Section(
         title=f"Instruction reliance ({label})",
         paragraphs=[RELIANCE_TEXT],
         tables=[Table(columns=RELIANCE_COLUMNS, rows=table_rows)],
     )
-    if shown:
-        section.figures.append(_reliance_plot(shown, label, out_dir))
+    if typed:
+        section.figures.append(_reliance_plot([r.reliance for r in typed], label, out_dir))
     data = {"per_task": jsonable(per_task), "overall": jsonable(overall), "margin_kept": jsonable(survival)}
-    return section, data, overall, surv_overall
+    return section, data, typed, surv_overall
 
 
 def _reliance_plot(shown: Sequence[Reliance], label: str, out_dir: Path) -> Figure:
