@@ -280,7 +280,7 @@ def build_audit(
     labels, payload["label_probes"] = label_probe_section(results, modes, n_boot=n_boot, seed=seed)
     if labels.tables:
         sections.append(labels)
-    contrast = contrast_section(data.predictions, data.tasks, ["original", *MEANING_FREE, "calibrated"])
+    contrast = contrast_section(results, data.tasks, ["original", *MEANING_FREE, "calibrated"])
     if contrast is not None:
         sections.append(contrast[0])
         payload["contrast"] = contrast[1]

@@ -11,7 +11,6 @@ which API was used and that the weights were not hashed.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import os
 import shutil
@@ -40,7 +39,7 @@ from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig
 from itprobe.records import InstanceResult, Mode, Prediction
 from itprobe.report.costs import CostFile, load_costs, validate_costs
-from itprobe.report.model import Provenance, ReportData, Skipped, package_versions
+from itprobe.report.model import Provenance, ReportData, Skipped, stamped_provenance
 from itprobe.report.render import write_report
 from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task
@@ -249,14 +248,8 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
     served = getattr(model, "provenance", None)
     if callable(served):
         extra.update(served())
-    return Provenance(
-        model=str(getattr(model, "fingerprint", None) or model.identity),
-        command=command,
-        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        versions=package_versions("torch", "transformers"),
-        timings=data.timings,
-        extra=extra,
-    )
+    model_name = str(getattr(model, "fingerprint", None) or model.identity)
+    return stamped_provenance(model=model_name, command=command, timings=data.timings, extra=extra)
 
 
 def write_results(rows: Sequence[InstanceResult], path: Path) -> Path:

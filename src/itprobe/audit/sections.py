@@ -16,11 +16,10 @@ import numpy as np
 
 from itprobe.audit.prior import LabelPrior
 from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival, reliance_by_task, survival_by_task
-from itprobe.contrast import contrast_consistency
 from itprobe.metrics import gold_label, normalize_answer
-from itprobe.records import Prediction
 from itprobe.report import plots
 from itprobe.report.analysis import compliance
+from itprobe.report.consistency import consistency_by_seed
 from itprobe.report.model import Cell, Figure, Section, Table
 from itprobe.report.results import Aligned, InstanceResult, align
 from itprobe.report.stats import Estimate, bootstrap_ci, paired_test
@@ -307,18 +306,18 @@ def label_probe_section(
 
 
 def contrast_section(
-    predictions: Mapping[tuple[str, str], Sequence[Prediction]], tasks: Sequence[Task], probes: Sequence[str]
+    rows: Sequence[InstanceResult], tasks: Sequence[Task], probes: Sequence[str]
 ) -> tuple[Section, dict[str, Any]] | None:
-    """Contrast consistency of the given probes' answers, for tasks that declare contrast pairs."""
+    """Contrast consistency of the given probes' answers (per mode), for tasks that declare contrast
+    pairs (`itprobe.report.consistency`, shared with the study)."""
 
     if not any(t.contrast is not None for t in tasks):
         return None
     table_rows: list[list[Cell]] = []
     data: dict[str, Any] = {}
-    for (probe, mode), preds in predictions.items():
-        if probe not in probes:
-            continue
-        report = contrast_consistency(preds, tasks)
+    wanted = [r for r in rows if r.condition in probes]
+    for (probe, mode), by_seed in consistency_by_seed(wanted, tasks, lambda r: (r.condition, r.mode)).items():
+        (report,) = by_seed.values()  # an audit has one seed
         o = report.overall
         if o.n_items == 0:
             continue

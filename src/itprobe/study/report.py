@@ -15,14 +15,12 @@ import json
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from itprobe.contrast import contrast_consistency
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
-from itprobe.records import Condition, InstanceResult, Mode, Prediction
+from itprobe.records import Condition, InstanceResult
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
@@ -283,17 +281,17 @@ def _unprefixed(note: str) -> str:
 def _provenance(
     config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]
 ) -> Provenance:
-    from itprobe.report.model import Provenance, package_versions  # lazy: numpy, matplotlib
+    from itprobe.report.model import stamped_provenance  # lazy: numpy, matplotlib
 
     seconds: dict[str, float] = defaultdict(float)
     for cell in cells:
         for stage, value in cell.timings.items():
             seconds[f"{cell.kind}/{stage.split('/')[0]}"] += value
     identities = sorted({c.model_identity for c in cells if c.model_identity})
-    return Provenance(
-        config_hash=config.hash, model=", ".join(identities) or config.model,
-        command=f"itprobe run ({config.name})", created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        versions=package_versions(), timings={k: round(v, 2) for k, v in sorted(seconds.items())},
+    # packages=(): the study report has listed itprobe's version only (the audit adds torch and transformers)
+    return stamped_provenance(
+        config_hash=config.hash, model=", ".join(identities) or config.model, command=f"itprobe run ({config.name})",
+        timings={k: round(v, 2) for k, v in sorted(seconds.items())}, packages=(),
         extra={"runs": str(len(runs)), "data": config.data.source, "cells": str(len(cells))},
     )  # fmt: skip
 
@@ -303,6 +301,7 @@ def contrast_section(
 ) -> tuple[Section, dict[str, Any]] | None:
     """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs."""
     from itprobe.report import Section, Table  # lazy: numpy, matplotlib
+    from itprobe.report.consistency import consistency_by_seed  # lazy: numpy, matplotlib
     from itprobe.report.views import display  # lazy: numpy, matplotlib
 
     paired = [
@@ -311,21 +310,10 @@ def contrast_section(
         for t in tasks.values()
         if t.contrast_group
     ]  # fmt: skip
-    names = {t.name for t in paired}
-    largest: dict[str, int] = {}
-    for r in results:
-        if r.size is not None:
-            largest[r.condition] = max(largest.get(r.condition, r.size), r.size)
-    runs: dict[str, dict[int, list[Prediction]]] = defaultdict(lambda: defaultdict(list))
-    for r in results:
-        if r.task in names and r.size == largest.get(r.condition):
-            mode: Mode = "rank" if r.mode == "rank" else "generate"
-            pred = Prediction(r.task, r.id, r.prediction, r.references, mode, labels=r.labels)
-            runs[r.condition][r.seed].append(pred)
     rows: list[list[str | int | float | None]] = []
     data: dict[str, Any] = {}
-    for condition, by_seed in runs.items():
-        reports = [contrast_consistency(preds, paired) for preds in by_seed.values()]
+    for condition, by_seed in consistency_by_seed(results, paired, lambda r: r.condition).items():
+        reports = list(by_seed.values())
         overall = reports[0].overall
         if overall.n_items:
             mean = sum(rep.overall.consistency for rep in reports) / len(reports)
