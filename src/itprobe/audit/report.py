@@ -239,23 +239,9 @@ def build_audit_report(
     provenance: Provenance | None = None,
     n_boot: int = 2000,
     seed: int = 0,
-) -> ReportData:
-    """Compute every view of an audit, drawing plots under ``out_dir``; returns the report data."""
-    return build_audit(
-        data, out_dir=out_dir, costs=costs, provenance=provenance, n_boot=n_boot, seed=seed
-    ).report
-
-
-def build_audit(
-    data: AuditData,
-    *,
-    out_dir: str | Path,
-    costs: CostFile | None = None,
-    provenance: Provenance | None = None,
-    n_boot: int = 2000,
-    seed: int = 0,
 ) -> AuditReport:
-    """`build_audit_report` with the reliance rows of every mode."""
+    """Compute every view of an audit, drawing plots under ``out_dir``; returns the report data and, per
+    mode, the reliance rows."""
     out = Path(out_dir)
     random_expected = random_expectations(data.tasks)
     pairs = {t.name: (t.contrast.group, t.contrast.side) for t in data.tasks if t.contrast is not None}

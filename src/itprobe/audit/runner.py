@@ -24,7 +24,7 @@ from itprobe.arms.labels import original_schemes
 from itprobe.audit.data import AuditData
 from itprobe.audit.prior import calibrate, label_prior
 from itprobe.audit.probes import LABEL_PROBES, PRIOR, PROBES, RANK_ALL, Plan, plan_audit, rank_skip_reason
-from itprobe.audit.report import build_audit
+from itprobe.audit.report import build_audit_report
 from itprobe.audit.sections import RelianceRow
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
@@ -306,7 +306,7 @@ def run_audit(
     tmp = temp_dir(out.parent, f".{out.name}.")
     try:
         provenance = _provenance(config, model, data, command)
-        built = build_audit(
+        built = build_audit_report(
             data, out_dir=tmp, costs=costs, provenance=provenance, n_boot=config.n_boot, seed=config.seed
         )  # 6. report
         report = built.report

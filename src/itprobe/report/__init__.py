@@ -22,7 +22,7 @@ seed, size and train arm) or directly:
   before the change) for the leakage and old-meaning rates.
 
 The reports themselves live with their producers: `itprobe.study.views.build_study_report` (the study) and
-`itprobe.audit.report.build_audit_report` (the audit). This package holds what they share:
+`itprobe.audit.report.build_audit_report` (the audit; its `.report`). This package holds what they share:
 - Building blocks: `views.scores_section`, `views.comparison_section`,
   `views.compliance_section`, `views.per_task_section`, `views_risk.cost_section`,
   `views_risk.curve_section`, `analysis.compare_arms`, `analysis.condition_estimate`,
