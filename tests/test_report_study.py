@@ -277,3 +277,16 @@ def test_gate_first_when_original_does_not_beat_guessing(tmp_path):
     assert any(
         line.startswith("Not assessable (original does not beat guessing): simplified") for line in summary
     )
+
+
+def test_reference_lines_are_chosen_by_the_caller_not_read_from_the_names(tmp_path, results):
+    """Which references are drawn as lines comes from the caller's condition records (a study: those
+    tested with the original instruction), never from parsing a name for "@"."""
+    from itprobe.study.views import build_study_report
+
+    def caption(**kw) -> str:
+        report = build_study_report(results, out_dir=tmp_path, n_boot=100, **kw)
+        return next(f.caption for s in report.sections for f in s.figures if "Scores per arm" in f.caption)
+
+    assert caption().endswith("lines: random, majority (oracle), untuned")
+    assert caption(lines=["random"]).endswith("lines: random")

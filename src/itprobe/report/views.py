@@ -105,12 +105,15 @@ def scores_section(
     out_dir: str | Path,
     size: int | None = None,
     references: Sequence[str] = (),
+    lines: Sequence[str] | None = None,
     title: str = "Scores per arm",
     name: str = "scores",
     n_boot: int = 2000,
     seed: int = 0,
 ) -> tuple[Section, dict[str, Any]]:
-    """Exact match and ROUGE-L per condition with 95% CIs; a bar chart with ``references`` as lines."""
+    """Exact match and ROUGE-L per condition with 95% CIs; a bar chart of the conditions with the
+    ``lines`` among the ``references`` drawn as lines (None: every reference; a study draws only the
+    baselines under the original instruction, their other test arms are in the table)."""
     rows: list[list[Cell]] = []
     data: dict[str, Any] = {}
     em: dict[str, Estimate] = {}
@@ -135,8 +138,7 @@ def scores_section(
     )
     section = Section(title=title, tables=[table])
     bars = [c for c in conditions if c in em and c not in references]
-    # reference lines: the baselines under the original instruction; their other test arms are in the table
-    lines = [r for r in references if r in em and "@" not in r]
+    drawn = [r for r in references if r in em and (lines is None or r in lines)]
     if bars:
         path, rel = plots.plot_path(out_dir, name)
         plots.bar_chart(
@@ -145,13 +147,13 @@ def scores_section(
             [em[c] for c in bars],
             title=title,
             ylabel="exact match (%)",
-            references={display(r): em[r].mean for r in lines},
+            references={display(r): em[r].mean for r in drawn},
         )
         section.figures.append(
             Figure(
                 path=rel,
                 caption=f"{title}: exact match with 95% CIs; lines: "
-                + (", ".join(display(r) for r in lines) or "none"),
+                + (", ".join(display(r) for r in drawn) or "none"),
             )
         )
     return section, data

@@ -159,6 +159,7 @@ def _mode_report(
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
+        lines=[c for c in conditions if not records[c].trained and not records[c].tested_with],
         provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode), n_boot=config.report.n_boot,
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),

@@ -40,6 +40,7 @@ def build_study_report(
     primary: str = "simplified",
     untuned: str = "untuned",
     baselines: Sequence[str] = ("random", "majority"),
+    lines: Sequence[str] | None = None,
     costs: CostFile | None = None,
     provenance: Provenance | None = None,
     notes: Sequence[str] = (),
@@ -55,7 +56,9 @@ def build_study_report(
         reference: the condition the others are compared with (the original instruction).
         primary: the meaning-free arm the headline and the data-size question are about.
         untuned: the untuned model's condition (the baseline of the gain-kept ratio), if present.
-        baselines: trivial baselines, drawn as reference lines.
+        baselines: trivial baselines (and the untuned model under other test arms), shown beside the arms.
+        lines: the references drawn as lines in the charts (a study: those tested with the original
+            instruction, `itprobe.records.Condition.tested_with` empty); None: all of them.
         costs: a cost file; adds the cost-of-errors section.
         follow: conditions whose gold follows a changed instruction (negated, relabelled), besides those
             recognised by name (`verdict.is_follow`).
@@ -72,7 +75,14 @@ def build_study_report(
     kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
 
     scores, data["scores"] = scores_section(
-        results, arms, out_dir=out_dir, size=main, references=refs, title=f"Scores per arm{at}", **kw
+        results,
+        arms,
+        out_dir=out_dir,
+        size=main,
+        references=refs,
+        lines=lines,
+        title=f"Scores per arm{at}",
+        **kw,
     )
     base = untuned if untuned in present else next((b for b in baselines if b in present), None)
     cmp_em = compare_arms(results, reference, arms[1:], size=main, baseline=base, **kw)
@@ -105,7 +115,9 @@ def build_study_report(
     sections.append(compliance)
     if sizes:
         ref_lines = {
-            b: data["scores"][b]["exact_match"]["mean"] for b in refs if b in data["scores"] and "@" not in b
+            b: data["scores"][b]["exact_match"]["mean"]
+            for b in refs
+            if b in data["scores"] and (lines is None or b in lines)
         }
         curve, data["learning_curve"] = curve_section(
             results, arms, out_dir=out_dir, reference=reference, primary=primary, references=ref_lines, **kw
