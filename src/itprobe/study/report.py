@@ -163,6 +163,7 @@ def _mode_report(
         provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode), n_boot=config.report.n_boot,
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
+        parts=condition_parts(cells, [records[c] for c in conditions]),
     )  # fmt: skip
     report.data["arm_notes"] = [
         {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
@@ -185,6 +186,20 @@ def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Conditio
             if arm.definition == "negated" or arm.label != "original":
                 follow_arms.add(arm.name)
     return [c.label for c in conditions if c.test_arm in follow_arms]
+
+
+def condition_parts(
+    cells: Sequence[CellRecord], conditions: Sequence[Condition]
+) -> dict[str, tuple[str, ...]]:
+    """What each trained condition's training arm changes (`ArmConfig.parts`), from the stored arms, so that
+    an arm with a custom ``name:`` is described by what it does; other conditions are left out."""
+    arms = {
+        arm.name: arm.parts
+        for cell in cells
+        if "train_arm" in cell.resolved
+        for arm in [ArmConfig.model_validate(cell.resolved["train_arm"])]
+    }
+    return {c.label: arms[c.trained_with] for c in conditions if c.trained and c.trained_with in arms}
 
 
 def _first_altered(conditions: Sequence[Condition]) -> str:

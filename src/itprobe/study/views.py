@@ -7,7 +7,7 @@ compliance → learning curve → per task → cost of errors → write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ def build_study_report(
     notes: Sequence[str] = (),
     skipped: Sequence[Skipped] = (),
     follow: Sequence[str] = (),
+    parts: Mapping[str, Sequence[str]] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> ReportData:
@@ -60,8 +61,9 @@ def build_study_report(
         lines: the references drawn as lines in the charts (a study: those tested with the original
             instruction, `itprobe.records.Condition.tested_with` empty); None: all of them.
         costs: a cost file; adds the cost-of-errors section.
-        follow: conditions whose gold follows a changed instruction (negated, relabelled), besides those
-            recognised by name (`verdict.is_follow`).
+        follow: conditions whose gold follows a changed instruction (negated, relabelled), besides the
+            follow probes by their own name (`verdict.FOLLOW_PROBES`).
+        parts: what each condition's (training) arm changes, for the verdict's words (`verdict.removes`).
     """
     present = list(dict.fromkeys(r.condition for r in results))
     if reference not in present:
@@ -101,6 +103,7 @@ def build_study_report(
         baseline=base or "baseline",
         primary=primary,
         follow=follow,
+        parts=parts,
     )
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
