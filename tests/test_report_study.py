@@ -290,3 +290,26 @@ def test_reference_lines_are_chosen_by_the_caller_not_read_from_the_names(tmp_pa
 
     assert caption().endswith("lines: random, majority (oracle), untuned")
     assert caption(lines=["random"]).endswith("lines: random")
+
+
+def test_condition_names_come_from_the_records_not_from_splitting_the_label(tmp_path, results):
+    import dataclasses
+
+    from itprobe.records import Condition
+    from itprobe.study.views import build_study_report
+
+    other = [
+        dataclasses.replace(r, condition="majority@simplified") for r in results if r.condition == "majority"
+    ]
+    rows = [*results, *other]
+    baselines = ("random", "majority", "majority@simplified")
+
+    def arms_shown(**kw) -> list[str]:
+        report = build_study_report(rows, out_dir=tmp_path, n_boot=100, baselines=baselines, **kw)
+        return [row[0] for row in report.sections[0].tables[0].rows]
+
+    names = {c.label: c.display for c in (Condition("majority", "simplified"), Condition("majority"))}
+    assert "majority@simplified (oracle)" in arms_shown(names=names)
+    assert "majority (oracle)" in arms_shown(names=names)
+    # without records a label is shown as it is: only an oracle by its own name is marked
+    assert "majority@simplified" in arms_shown() and "majority (oracle)" in arms_shown()

@@ -120,6 +120,7 @@ class InstanceResult:
 
 
 REFERENCE_MODELS = ("untuned", "random", "majority")  # what a condition's model is when nothing was trained
+ORACLE_MODELS = ("majority",)  # baselines that read the test labels
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,11 @@ class Condition:
     def test_arm(self) -> str:
         """The arm the answers were produced under."""
         return self.tested_with or (self.trained_with if self.trained else "original")
+
+    @property
+    def display(self) -> str:
+        """The label as reports show it: a baseline that reads the test labels says so."""
+        return f"{self.label} (oracle)" if self.trained_with in ORACLE_MODELS else self.label
 
     @property
     def label(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ def cost_section(
     n_boot: int = 2000,
     seed: int = 0,
     title: str = "Cost of errors",
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]]:
     """Expected cost per decision per condition (CI), paired cost differences vs ``reference``, and
     confusion matrices of ``reference`` per task (at most ``max_confusions`` plotted)."""
@@ -68,8 +69,7 @@ def cost_section(
         )
     diffs = _cost_diffs(per_cond, reference, units, n_boot=n_boot, seed=seed)
     rows: list[list[Cell]] = [
-        [display(c), e.n, ci_text(e, scale=1.0, digits=3), *diffs.get(c, (None, None))]
-        for c, e in est.items()
+        [show(c), e.n, ci_text(e, scale=1.0, digits=3), *diffs.get(c, (None, None))] for c, e in est.items()
     ]
     section = Section(
         title=title,
@@ -99,7 +99,7 @@ def cost_section(
         path, rel = plots.plot_path(out_dir, "cost")
         plots.bar_chart(
             path,
-            [display(c) for c in est],
+            [show(c) for c in est],
             list(est.values()),
             title="Expected cost per decision",
             ylabel="expected cost",
@@ -171,6 +171,7 @@ def curve_section(
     n_boot: int = 2000,
     seed: int = 0,
     title: str = "How much data a PoC needs",
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]]:
     """Learning curve per arm with CIs, the smallest size where ``reference`` beats ``primary``, and the
     marginal gain per doubling of training data. ``references``: name → score (0..1) drawn as lines."""
@@ -227,13 +228,13 @@ def curve_section(
             points,
             title="Exact match vs training data",
             ylabel="exact match (%)",
-            references={display(k): v for k, v in (references or {}).items()},
+            references={show(k): v for k, v in (references or {}).items()},
         )
         section.figures.append(
             Figure(
                 path=rel,
                 caption="Learning curve per arm with 95% CI bands; lines: "
-                + (", ".join(map(display, references or {})) or "none"),
+                + (", ".join(map(show, references or {})) or "none"),
             )
         )
     return section, {

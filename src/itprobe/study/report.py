@@ -164,11 +164,12 @@ def _mode_report(
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
         parts=condition_parts(cells, [records[c] for c in conditions]),
+        names={label: record.display for label, record in records.items()},
     )  # fmt: skip
     report.data["arm_notes"] = [
         {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
     ]
-    contrast = contrast_section(results, tasks)
+    contrast = contrast_section(results, tasks, [records[c] for c in conditions])
     if contrast is not None:
         section, data = contrast
         report.sections.append(section)
@@ -313,12 +314,14 @@ def _provenance(
 
 
 def contrast_section(
-    results: Sequence[InstanceResult], tasks: dict[str, TaskInfo]
+    results: Sequence[InstanceResult], tasks: dict[str, TaskInfo], conditions: Sequence[Condition]
 ) -> tuple[Section, dict[str, Any]] | None:
-    """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs."""
+    """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs;
+    ``conditions`` name the rows' conditions (`Condition.display`)."""
     from itprobe.report import Section, Table  # lazy: numpy, matplotlib
     from itprobe.report.consistency import consistency_by_seed  # lazy: numpy, matplotlib
-    from itprobe.report.views import display  # lazy: numpy, matplotlib
+
+    shown = {c.label: c.display for c in conditions}
 
     paired = [
         Task(name=t.name, definition="", contrast=Contrast(t.contrast_group, t.contrast_side or ""),
@@ -339,7 +342,7 @@ def contrast_section(
             }
             chance = 100 * overall.chance if overall.chance is not None else None
             ceilings = [100 * overall.agreement, 100 * overall.input_blind]
-            rows.append([display(condition), overall.n_items, 100 * mean, chance, *ceilings])
+            rows.append([shown.get(condition, condition), overall.n_items, 100 * mean, chance, *ceilings])
     if not rows:
         return None
     columns = ["condition", "items", "both rules correct (%)", "chance (%)"]

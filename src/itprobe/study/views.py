@@ -22,6 +22,7 @@ from itprobe.report.verdict import make_verdict
 from itprobe.report.views import (
     comparison_section,
     compliance_section,
+    display,
     jsonable,
     per_task_section,
     scores_section,
@@ -47,6 +48,7 @@ def build_study_report(
     skipped: Sequence[Skipped] = (),
     follow: Sequence[str] = (),
     parts: Mapping[str, Sequence[str]] | None = None,
+    names: Mapping[str, str] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> ReportData:
@@ -64,6 +66,8 @@ def build_study_report(
         follow: conditions whose gold follows a changed instruction (negated, relabelled), besides the
             follow probes by their own name (`verdict.FOLLOW_PROBES`).
         parts: what each condition's (training) arm changes, for the verdict's words (`verdict.removes`).
+        names: how each condition is shown (a study: `itprobe.records.Condition.display`); others by
+            `views.display`.
     """
     present = list(dict.fromkeys(r.condition for r in results))
     if reference not in present:
@@ -75,6 +79,8 @@ def build_study_report(
     at = f" at {main} training instances per task" if main is not None else ""
     data: dict[str, Any] = {"reference": reference, "main_size": main, "sizes": sizes}
     kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
+    shown = dict(names or {})
+    sh: dict[str, Any] = {"show": lambda c: shown[c] if c in shown else display(c)}
 
     scores, data["scores"] = scores_section(
         results,
@@ -85,12 +91,13 @@ def build_study_report(
         lines=lines,
         title=f"Scores per arm{at}",
         **kw,
+        **sh,
     )
     base = untuned if untuned in present else next((b for b in baselines if b in present), None)
     cmp_em = compare_arms(results, reference, arms[1:], size=main, baseline=base, **kw)
     cmp_rl = compare_arms(results, reference, arms[1:], metric="rougeL", size=main, baseline=base, **kw)
     comparison, data["comparisons"] = comparison_section(
-        cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}", note=seeds_note(results, arms)
+        cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}", note=seeds_note(results, arms), **sh
     )
     gate = guessing_gate(results, reference, size=main, **kw)
     gain = _gain(results, reference, base, main, **kw) if base else None
@@ -110,11 +117,11 @@ def build_study_report(
     data["gain_over_baseline"] = jsonable(gain)
     sections = [scores, comparison]
     if base == untuned:
-        split = gain_split_section(results, tuned, untuned, out_dir=out_dir)
+        split = gain_split_section(results, tuned, untuned, out_dir=out_dir, **sh)
         if split is not None:
             sections.append(split[0])
             data["gain_split"] = split[1]
-    compliance, data["compliance"] = compliance_section(results, [*arms, *refs], size=main)
+    compliance, data["compliance"] = compliance_section(results, [*arms, *refs], size=main, **sh)
     sections.append(compliance)
     if sizes:
         ref_lines = {
@@ -123,14 +130,21 @@ def build_study_report(
             if b in data["scores"] and (lines is None or b in lines)
         }
         curve, data["learning_curve"] = curve_section(
-            results, arms, out_dir=out_dir, reference=reference, primary=primary, references=ref_lines, **kw
+            results,
+            arms,
+            out_dir=out_dir,
+            reference=reference,
+            primary=primary,
+            references=ref_lines,
+            **kw,
+            **sh,
         )
         sections.append(curve)
-    per_task, data["per_task"] = per_task_section(results, [*arms, *refs], out_dir=out_dir, size=main)
+    per_task, data["per_task"] = per_task_section(results, [*arms, *refs], out_dir=out_dir, size=main, **sh)
     sections.append(per_task)
     if costs is not None:
         cost, data["costs"] = cost_section(
-            results, [*arms, *refs], costs, out_dir=out_dir, reference=reference, size=main, **kw
+            results, [*arms, *refs], costs, out_dir=out_dir, reference=reference, size=main, **kw, **sh
         )
         sections.append(cost)
     return ReportData(
