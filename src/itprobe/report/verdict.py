@@ -95,22 +95,21 @@ def removes(arm: str, parts: Sequence[str] | None = None) -> str:
     return f"what the '{arm}' arm changes"
 
 
+# kind of arm → (what the model relies on for the output format, what it relies on to pick the label)
+_RELIES = {
+    "definition": ("the instruction", "the instruction's meaning"),
+    "delusive": ("the examples", "the correct mapping shown in the examples"),
+    "examples": ("the examples", "the content of the examples"),
+    "input": ("the input", "the input"),
+}
+
+
 def _relies_for_format(arm: str, parts: Sequence[str]) -> str:
-    return {
-        "definition": "the instruction",
-        "delusive": "the examples",
-        "examples": "the examples",
-        "input": "the input",
-    }.get(_kind(parts), f"what '{arm}' changes")
+    return _RELIES[kind][0] if (kind := _kind(parts)) in _RELIES else f"what '{arm}' changes"
 
 
 def _relies_for_labels(arm: str, parts: Sequence[str]) -> str:
-    return {
-        "definition": "the instruction's meaning",
-        "delusive": "the correct mapping shown in the examples",
-        "examples": "the content of the examples",
-        "input": "the input",
-    }.get(_kind(parts), f"what '{arm}' changes")
+    return _RELIES[kind][1] if (kind := _kind(parts)) in _RELIES else f"what '{arm}' changes"
 
 
 def _pts(x: float) -> str:
