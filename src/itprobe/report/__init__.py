@@ -28,9 +28,11 @@ The reports themselves live with their producers: `itprobe.study.views.build_stu
   `views_risk.curve_section`, `analysis.compare_arms`, `analysis.condition_estimate`,
   `verdict.make_verdict`, then `ReportData(...)` and `write_report(report, out_dir, stem="audit")`.
 - Statistics: `stats.bootstrap_ci`, `stats.paired_test`, `stats.ratio_ci`, `stats.holm`.
+- Contrast consistency of rows: `consistency_by_seed` (study and audit).
 - Costs: `costs.load_costs`, `costs.validate_costs`, `costs.confusion_matrix`, `costs.expected_cost`.
 """
 
+from itprobe.report.consistency import consistency_by_seed
 from itprobe.report.model import Figure, Provenance, ReportData, Section, Skipped, Table
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, results_from_predictions, to_frame
@@ -43,6 +45,7 @@ __all__ = [
     "Section",
     "Skipped",
     "Table",
+    "consistency_by_seed",
     "results_from_predictions",
     "to_frame",
     "write_report",

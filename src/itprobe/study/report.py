@@ -318,8 +318,7 @@ def contrast_section(
 ) -> tuple[Section, dict[str, Any]] | None:
     """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs;
     ``conditions`` name the rows' conditions (`Condition.display`)."""
-    from itprobe.report import Section, Table  # lazy: numpy, matplotlib
-    from itprobe.report.consistency import consistency_by_seed  # lazy: numpy, matplotlib
+    from itprobe.report import Section, Table, consistency_by_seed  # lazy: numpy, matplotlib
 
     shown = {c.label: c.display for c in conditions}
 
