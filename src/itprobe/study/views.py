@@ -81,17 +81,10 @@ def build_study_report(
     kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
     shown = dict(names or {})
     sh: dict[str, Any] = {"show": lambda c: shown[c] if c in shown else display(c)}
-    ksh = {**kw, **sh}
+    ksh = {"out_dir": out_dir, **kw, **sh}
 
     scores, data["scores"] = scores_section(
-        results,
-        arms,
-        out_dir=out_dir,
-        size=main,
-        references=refs,
-        lines=lines,
-        title=f"Scores per arm{at}",
-        **ksh,
+        results, arms, size=main, references=refs, lines=lines, title=f"Scores per arm{at}", **ksh
     )
     base = untuned if untuned in present else next((b for b in baselines if b in present), None)
     cmp_em = compare_arms(results, reference, arms[1:], size=main, baseline=base, **kw)
@@ -130,20 +123,14 @@ def build_study_report(
             if b in data["scores"] and (lines is None or b in lines)
         }
         curve, data["learning_curve"] = curve_section(
-            results,
-            arms,
-            out_dir=out_dir,
-            reference=reference,
-            primary=primary,
-            references=ref_lines,
-            **ksh,
+            results, arms, reference=reference, primary=primary, references=ref_lines, **ksh
         )
         sections.append(curve)
     per_task, data["per_task"] = per_task_section(results, [*arms, *refs], out_dir=out_dir, size=main, **sh)
     sections.append(per_task)
     if costs is not None:
         cost, data["costs"] = cost_section(
-            results, [*arms, *refs], costs, out_dir=out_dir, reference=reference, size=main, **ksh
+            results, [*arms, *refs], costs, reference=reference, size=main, **ksh
         )
         sections.append(cost)
     return ReportData(
