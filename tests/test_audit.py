@@ -45,7 +45,16 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, FakeMod
     fake = FakeModel()
     outcome = run_audit(config, tmp / "out", model=fake, progress=False)
     assert outcome.out_dir == tmp / "out"
-    return tmp, json.loads((tmp / "out" / "audit.json").read_text()), fake
+    report = json.loads((tmp / "out" / "audit.json").read_text())
+    # the typed rows `itprobe audit` prints are the ones the report's reliance data is made of
+    for mode, rows in outcome.reliance.items():
+        rel = report["data"]["modes"][mode]["reliance"]
+        expected = [*rel["per_task"], *([rel["overall"]] if rel["overall"] else [])]
+        assert [(r.reliance.scope, r.reliance.estimate.mean) for r in rows] == [
+            (e["scope"], e["estimate"]["mean"]) for e in expected
+        ]
+    assert set(outcome.reliance) == set(report["data"]["modes"]) == {"rank", "generate"}
+    return tmp, report, fake
 
 
 def test_files_are_written(audit) -> None:

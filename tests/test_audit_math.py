@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -22,7 +23,7 @@ from itprobe.audit.reliance import (
     surviving_share,
 )
 from itprobe.predict import Prediction
-from itprobe.report.results import InstanceResult
+from itprobe.report.results import InstanceResult, align
 
 
 def _rank(task: str, ident: str, probs: list[float], gold: str, labels=("yes", "no")) -> Prediction:
@@ -144,3 +145,29 @@ def test_reliance_and_survival_by_task() -> None:
     # overall margin 0.75 − 0.5 = 0.25, but with 8 instances its CI includes 0: undefined, reason given
     assert total is not None and total.margin.mean == pytest.approx(0.25)
     assert total.status == "undefined" and "includes 0" in total.reason
+
+
+def test_overall_reliance_and_survival_resample_contrast_pairs_as_every_other_audit_interval() -> None:
+    """The two sides of a contrast pair share their inputs: the overall reliance and surviving margin
+    resample them together (item clusters with fewer than 10 pairs), as `align(...).resampling()` does
+    for every other interval of the audit; they used to resample the sides as independent tasks."""
+    rows = []
+    for group in ("p", "q"):
+        for side, pattern in (("even", [1, 1, 0, 1]), ("odd", [1, 0, 1, 1])):
+            task = f"{group}-{side}"
+            for i in range(4):
+                ident = f"{i}-{side}"
+                rows += [
+                    dataclasses.replace(_row("original", task, 0, 1.0), id=ident, contrast=(group, side)),
+                    dataclasses.replace(
+                        _row("simplified", task, 0, float(pattern[i])), id=ident, contrast=(group, side)
+                    ),
+                ]
+    _, overall = reliance_by_task(rows, "rank", n_boot=200)
+    assert overall is not None
+    assert (
+        overall.estimate.method == align(rows, ["original"]).resampling().unit + "-cluster" == "item-cluster"
+    )
+    random = {r.key: 0.5 for r in rows}
+    _, total = survival_by_task(rows, "rank", random, n_boot=200)
+    assert total is not None and total.margin.method == "item-cluster"

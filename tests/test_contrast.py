@@ -134,3 +134,35 @@ def test_constant_answers_per_task_never_pass_the_input_blind_ceiling(seed):
     # balanced cells: the ceiling is 1/|cells| of the family (1/2 for complementary yes/no pairs)
     report = contrast_consistency(_suite_preds(tasks, lambda t, i: i.outputs[0]), tasks)
     assert all(g.input_blind <= 0.5 for g in report.groups)
+
+
+def test_the_audit_section_scores_its_rows_as_contrast_consistency_scores_the_predictions():
+    """The audit's contrast section runs on scored rows through `report.consistency` (shared with the
+    study); its numbers are those of `contrast_consistency` on each (probe, mode) pass's predictions."""
+    from itprobe.audit.sections import contrast_section
+    from itprobe.metrics import instance_scores
+
+    a = _task("a", ["Yes", "No", "Yes", "No"])
+    b = _task("b", ["No", "No", "Yes", "Yes"])
+    passes = {
+        ("original", "generate"): _preds(a, ["yes.", "No", "No", "No"])
+        + _preds(b, [" NO ", "Yes", "Yes", "Yes"]),
+        ("simplified", "generate"): _preds(a, ["Yes"] * 4) + _preds(b, ["Yes"] * 4),
+        ("original", "rank"): _preds(a, ["Yes", "No", "Yes", "No"]) + _preds(b, ["No", "No", "Yes", "No"]),
+        ("random", "generate"): _preds(a, ["No"] * 4) + _preds(b, ["No"] * 4),
+    }
+    rows = [
+        r
+        for (probe, mode), preds in passes.items()
+        for r in instance_scores(preds, condition=probe, mode=mode)
+    ]
+    out = contrast_section(rows, [a, b], ["original", "simplified"])
+    assert out is not None
+    section, data = out
+    expected = {
+        f"{mode}/{probe}": contrast_consistency(preds, [a, b]).to_dict()
+        for (probe, mode), preds in passes.items()
+        if probe != "random"
+    }
+    assert data == expected and list(data) == list(expected)
+    assert [row[1] for row in section.tables[0].rows] == ["original", "simplified", "original"]

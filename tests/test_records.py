@@ -31,3 +31,10 @@ def test_condition_label_and_parts(condition: Condition, label: str, test_arm: s
 def test_condition_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Condition("original").tested_with = "x"  # type: ignore[misc]
+
+
+def test_an_oracle_baseline_says_so_under_every_test_arm() -> None:
+    assert Condition("majority").display == "majority (oracle)"
+    assert Condition("majority", "simplified").display == "majority@simplified (oracle)"
+    assert Condition("random", "simplified").display == "random@simplified"
+    assert Condition("simplified", "original").display == "simplified@original"

@@ -209,6 +209,8 @@ def test_label_scheme_leakage_and_old_meaning():
     ]
     comp = compliance(rename, "label-rename")
     assert comp.leakage == pytest.approx(0.5)  # "yes" and "no" are labels of the old scheme only
+    # a rename changes the words, not what they mean: "yes" for "approve" is leakage, not an old meaning
+    assert comp.old_meaning is None
     assert comp.in_space_strict == pytest.approx(0.25)  # raw membership as given by the producer
     swap = [
         row("label-swap", 0, "yes", "no", old, old, "yes"),
@@ -217,7 +219,7 @@ def test_label_scheme_leakage_and_old_meaning():
     ]
     comp = compliance(swap, "label-swap")
     assert comp.old_meaning == pytest.approx(2 / 3)
-    assert comp.leakage == 0.0
+    assert comp.leakage is None  # every old label is still a label: nothing can leak
     assert compliance(make_results(seeds=(0,), n=2), "original", size=2).leakage is None
 
 
@@ -275,3 +277,39 @@ def test_gate_first_when_original_does_not_beat_guessing(tmp_path):
     assert any(
         line.startswith("Not assessable (original does not beat guessing): simplified") for line in summary
     )
+
+
+def test_reference_lines_are_chosen_by_the_caller_not_read_from_the_names(tmp_path, results):
+    """Which references are drawn as lines comes from the caller's condition records (a study: those
+    tested with the original instruction), never from parsing a name for "@"."""
+    from itprobe.study.views import build_study_report
+
+    def caption(**kw) -> str:
+        report = build_study_report(results, out_dir=tmp_path, n_boot=100, **kw)
+        return next(f.caption for s in report.sections for f in s.figures if "Scores per arm" in f.caption)
+
+    assert caption().endswith("lines: random, majority (oracle), untuned")
+    assert caption(lines=["random"]).endswith("lines: random")
+
+
+def test_condition_names_come_from_the_records_not_from_splitting_the_label(tmp_path, results):
+    import dataclasses
+
+    from itprobe.records import Condition
+    from itprobe.study.views import build_study_report
+
+    other = [
+        dataclasses.replace(r, condition="majority@simplified") for r in results if r.condition == "majority"
+    ]
+    rows = [*results, *other]
+    baselines = ("random", "majority", "majority@simplified")
+
+    def arms_shown(**kw) -> list[str]:
+        report = build_study_report(rows, out_dir=tmp_path, n_boot=100, baselines=baselines, **kw)
+        return [row[0] for row in report.sections[0].tables[0].rows]
+
+    names = {c.label: c.display for c in (Condition("majority", "simplified"), Condition("majority"))}
+    assert "majority@simplified (oracle)" in arms_shown(names=names)
+    assert "majority (oracle)" in arms_shown(names=names)
+    # without records a label is shown as it is: only an oracle by its own name is marked
+    assert "majority@simplified" in arms_shown() and "majority (oracle)" in arms_shown()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from itprobe.records import Condition
 from itprobe.report.analysis import ArmComparison
 from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
-from itprobe.report.verdict import REMOVES, arm_line, gain_line, is_follow, make_verdict, removes
+from itprobe.report.verdict import REMOVES, arm_line, gain_line, make_verdict, removes
+from itprobe.study.config import ArmConfig
+from itprobe.study.grid import arm_json
+from itprobe.study.report import condition_parts
+from itprobe.study.store import CellRecord
 
 
 def paired(diff: float, low: float, high: float, p: float, n: int = 120) -> PairedResult:
@@ -94,7 +99,9 @@ def test_follow_probes_read_as_following_in_the_study_too():
     swap = cmp("label-swap", paired(0.0, -0.01, 0.01, 1.0), 1.0)
     negated = cmp("negated", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)
     trained = cmp("original@negated", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)
-    verdict = make_verdict([cmp("simplified", paired(0.0, -0.02, 0.02, 1.0), 1.0), swap, negated, trained])
+    # the follow probes are known by their own name; any other condition is named by its producer
+    comparisons = [cmp("simplified", paired(0.0, -0.02, 0.02, 1.0), 1.0), swap, negated, trained]
+    verdict = make_verdict(comparisons, follow={"original@negated"})
     lines = dict(zip(("simplified", "label-swap", "negated", "original@negated"), verdict.lines, strict=True))
     assert lines["label-swap"].startswith("label-swap: when the instruction changes the task, equivalent")
     assert "learned the output format" not in " ".join(verdict.lines)
@@ -103,8 +110,10 @@ def test_follow_probes_read_as_following_in_the_study_too():
             f"{arm}: the model does not follow the changed instruction: it scores 30.0"
         )
         assert "uses" not in lines[arm]
-    assert is_follow("simplified+label-swap") and is_follow("label-rename[semantic]")
-    assert not is_follow("negated@original") and not is_follow("simplified")
+    # a condition's name is never split: "original@negated" is a follow condition only when the producer
+    # says so (a study does, from its stored test arms)
+    unnamed = make_verdict([trained])
+    assert unnamed.headline.startswith("original@negated: removing what the 'original@negated' arm changes")
     custom = make_verdict([cmp("my-neg", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)], follow={"my-neg"})
     assert custom.headline.startswith("my-neg: the model does not follow the changed instruction")
 
@@ -135,5 +144,29 @@ def test_removes_phrases():
     assert removes("delusive-permuted") == removes("delusive")
     assert all("meaning" not in phrase for phrase in REMOVES.values())
     assert removes("my-arm") == "what the 'my-arm' arm changes"
-    assert removes("simplified/rank") == removes("simplified@original") == removes("simplified")
-    assert removes("delusive-wrong-label@gold/rank") == removes("delusive")
+    # what an arm changes comes from its parts (a study: `ArmConfig.parts`), never from splitting its name
+    assert removes("simplified@original", ("simplified",)) == removes("simplified")
+    assert removes("delusive-wrong-label@gold", ("delusive-wrong-label",)) == removes("delusive")
+    assert removes("simplified@original") == "what the 'simplified@original' arm changes"
+    assert removes("my-arm", ("simplified", "content-free")) == removes("simplified")
+
+
+def test_a_custom_named_arm_is_described_by_its_parts():
+    c = cmp("my-arm", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)
+    assert make_verdict([c]).headline.startswith("my-arm: removing what the 'my-arm' arm changes costs 30.0")
+    named = make_verdict([c], parts={"my-arm": ("empty",)})
+    assert named.headline.startswith("my-arm: removing the definition costs 30.0")
+
+
+def test_a_study_reads_each_trained_condition_s_parts_from_its_stored_arm():
+
+    custom = ArmConfig(definition="simplified", input="content-free", name="my-arm")
+    cells = [
+        CellRecord("a", "trained", "a", "my-arm", 8, 0, "", "m", {"train_arm": arm_json(custom)}),
+        CellRecord("b", "untuned", "b", "", None, 0, "", "m", {}),
+    ]
+    conditions = [Condition("my-arm"), Condition("my-arm", "original"), Condition("untuned", "my-arm")]
+    assert condition_parts(cells, conditions) == {
+        "my-arm": ("simplified", "content-free"),
+        "my-arm@original": ("simplified", "content-free"),
+    }

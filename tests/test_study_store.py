@@ -13,7 +13,8 @@ import pytest
 from test_study_support import store_snapshot
 
 from itprobe.errors import UserError
-from itprobe.study import CellRecord, PredictionRow, ResultsStore, merge_stores
+from itprobe.records import InstanceResult
+from itprobe.study import CellRecord, ResultsStore, merge_stores
 from itprobe.study.store import ArmNote
 
 SUPPORT = Path(__file__).with_name("test_study_support.py")
@@ -21,8 +22,20 @@ SUPPORT = Path(__file__).with_name("test_study_support.py")
 
 def record(cell_id: str, n_rows: int = 3) -> CellRecord:
     rows = tuple(
-        PredictionRow(
-            "original", "rank", "t", str(i), "cat", "Yes", ("Yes",), ("Yes", "No"), 1.0, 1.0, 1.0, True
+        InstanceResult(
+            "",
+            "t",
+            str(i),
+            1.0,
+            1.0,
+            "Yes",
+            ("Yes",),
+            ("Yes", "No"),
+            "cat",
+            True,
+            test_arm="original",
+            mode="rank",
+            rouge1=1.0,
         )
         for i in range(n_rows)
     )

@@ -99,6 +99,7 @@ class FakeEngine:
 def store_snapshot(run_dir: Path) -> dict:
     """Every stored cell's id → its answers and scores (what must not depend on how the run went)."""
     from itprobe.study import ResultsStore
+    from itprobe.study.store import STORED_FIELDS
 
     with ResultsStore.in_dir(run_dir) as store:
         return {
@@ -106,7 +107,7 @@ def store_snapshot(run_dir: Path) -> dict:
                 c.kind,
                 c.name,
                 c.info.get("final_loss"),
-                [json.dumps(r.__dict__, sort_keys=True) for r in c.rows],
+                [json.dumps({k: getattr(r, k) for k in STORED_FIELDS}, sort_keys=True) for r in c.rows],
             )
             for c in store.cells()
         }

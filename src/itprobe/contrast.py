@@ -35,7 +35,7 @@ from math import prod
 from typing import Any
 
 from itprobe.metrics import normalize_answer
-from itprobe.records import Prediction
+from itprobe.records import Prediction, alignment_key
 from itprobe.tasks.types import Task
 
 
@@ -78,12 +78,6 @@ class ContrastReport:
             return {**asdict(g), "side_accuracy": dict(g.side_accuracy)}
 
         return {"overall": row(self.overall), "groups": {g.group: row(g) for g in self.groups}}
-
-
-def alignment_key(instance_id: str, side: str) -> str:
-    """The id an instance shares with its counterparts on the other sides of its contrast group."""
-    suffix = f"-{side}"
-    return instance_id[: -len(suffix)] if instance_id.endswith(suffix) else instance_id
 
 
 def _correct(pred: Prediction) -> bool:

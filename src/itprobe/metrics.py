@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import string
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
-from itprobe.records import InstanceScore, Prediction
+from itprobe.records import InstanceResult, Prediction
 
 _PUNCTUATION = frozenset(string.punctuation)
 
@@ -151,18 +151,30 @@ class ScoreReport:
         }
 
 
+OriginalSchemes = Mapping[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]
+
+
 def instance_scores(
     predictions: Sequence[Prediction],
     *,
     tracks: Sequence[str] | None = None,
     xlingual_tokenizer: Tokenizer | None = None,
-) -> list[InstanceScore]:
-    """Score every prediction against its own references (0..1 per metric).
+    condition: str = "",
+    mode: str | None = None,
+    test_arm: str = "",
+    originals: OriginalSchemes | None = None,
+) -> list[InstanceResult]:
+    """Score every prediction against its own references (0..1 per metric): the one scoring function.
 
     Args:
         predictions: the predictions, with their references.
         tracks: the official track of each prediction ("default" or "xlingual"); None: all default.
         xlingual_tokenizer: the ROUGE tokenizer of the xlingual track (`SpaceMarkStripped` around GPT-2's).
+        condition, test_arm: the rows' report condition and test arm ("" when not yet known).
+        mode: the pass's mode (in a rank pass, tasks without an output space are answered by
+            generation); None: each prediction's own.
+        originals: (task, id) → (output space, gold) of the original label scheme, kept beside a label
+            arm's rows (`itprobe.arms.labels.original_schemes`) for old-label leakage and old meaning.
 
     Raises:
         ValueError: an xlingual prediction and no ``xlingual_tokenizer``.
@@ -174,41 +186,69 @@ def instance_scores(
         raise ValueError("xlingual predictions need the xlingual ROUGE tokenizer")
     out = []
     for p, track in zip(predictions, tracks, strict=True):
-        labels = p.labels
+        labels = tuple(p.labels)
         tokenizer = xlingual_tokenizer if track == "xlingual" else None
+        old_labels, old_refs = (originals or {}).get((p.task, p.id), ((), ()))
         out.append(
-            InstanceScore(
+            InstanceResult(
+                condition=condition,
                 task=p.task,
                 id=p.id,
                 exact_match=exact_match(p.prediction, p.references),
-                rouge1=rouge1(p.prediction, p.references, tokenizer=tokenizer),
                 rougeL=rouge_l(p.prediction, p.references, tokenizer=tokenizer),
+                prediction=p.prediction,
+                references=tuple(p.references),
+                labels=labels,
                 category=p.category,
                 in_space_strict=in_space_strict(p.prediction, labels) if labels else None,
                 in_space_loose=in_space_loose(p.prediction, labels) if labels else None,
+                test_arm=test_arm,
+                mode=mode if mode is not None else p.mode,
+                original_labels=old_labels,
+                original_references=old_refs,
+                rouge1=rouge1(p.prediction, p.references, tokenizer=tokenizer),
+                label_logprobs=tuple(p.label_logprobs),
                 track=track,
             )
         )
     return out
 
 
-def _mean(scores: Sequence[InstanceScore]) -> Scores:
+def gold_label(references: Sequence[str], labels: Sequence[str]) -> str:
+    """The gold label: the first reference that is in the output space, else the first reference."""
+    if not references:
+        return ""
+    if labels:
+        space = {normalize_answer(label) for label in labels}
+        for ref in references:
+            if normalize_answer(ref) in space:
+                return ref
+    return references[0]
+
+
+def _rouge1(s: InstanceResult) -> float:
+    if s.rouge1 is None:
+        raise ValueError(f"no ROUGE-1 for {s.task}/{s.id}: score it with instance_scores")
+    return s.rouge1
+
+
+def _mean(scores: Sequence[InstanceResult]) -> Scores:
     n = len(scores)
     return Scores(
         exact_match=100.0 * sum(s.exact_match for s in scores) / n,
-        rouge1=100.0 * sum(s.rouge1 for s in scores) / n,
+        rouge1=100.0 * sum(map(_rouge1, scores)) / n,
         rougeL=100.0 * sum(s.rougeL for s in scores) / n,
         n=n,
     )
 
 
-def aggregate(scores: Sequence[InstanceScore]) -> ScoreReport:
+def aggregate(scores: Sequence[InstanceResult]) -> ScoreReport:
     """Group instance scores as the official script does (groups keep first-seen order)."""
     if not scores:
         raise ValueError("no predictions to score")
-    by_task: dict[str, list[InstanceScore]] = defaultdict(list)
-    by_category: dict[str, list[InstanceScore]] = defaultdict(list)
-    by_track: dict[str, list[InstanceScore]] = defaultdict(list)
+    by_task: dict[str, list[InstanceResult]] = defaultdict(list)
+    by_category: dict[str, list[InstanceResult]] = defaultdict(list)
+    by_track: dict[str, list[InstanceResult]] = defaultdict(list)
     for s in scores:
         by_task[s.task].append(s)
         by_track[s.track].append(s)

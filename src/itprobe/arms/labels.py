@@ -3,7 +3,8 @@
 ``label-rename`` gives every label a new word; ``label-swap`` exchanges what two labels mean. Both rewrite
 the gold outputs, the demonstrations and the instruction consistently, and record what they did in
 ``Task.meta`` (``label_map`` / ``label_swap``, JSON) so a report can measure how often a model answered
-with the old scheme (`old_label_leakage`, `old_meaning_rate`). Inputs are never touched.
+with the old scheme (`leakage_rate`, `old_meaning_share`: the one implementation of both rates, used by
+`old_label_leakage`, `old_meaning_rate` and the reports). Inputs are never touched.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import random
 import string
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from itprobe.arms._text import label_index, map_output, meta_value, rewrite_labels, task_words, with_meta
 from itprobe.arms.registry import Noted, Skip, label_arm
@@ -201,6 +202,67 @@ def label_swap_of(task: Task) -> tuple[str, str] | None:
     return a, b
 
 
+class SchemeAnswer(Protocol):
+    """An answer under a label arm beside the original scheme (`itprobe.report.InstanceResult` is one)."""
+
+    @property
+    def prediction(self) -> str: ...
+    @property
+    def references(self) -> tuple[str, ...]: ...
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+    @property
+    def original_labels(self) -> tuple[str, ...]: ...
+    @property
+    def original_references(self) -> tuple[str, ...]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class _Answer:
+    prediction: str
+    references: tuple[str, ...]
+    labels: tuple[str, ...]
+    original_labels: tuple[str, ...]
+    original_references: tuple[str, ...]
+
+
+def _norm(values: Sequence[str]) -> set[str]:
+    return {normalize_answer(v) for v in values}
+
+
+def leakage_rate(answers: Sequence[SchemeAnswer]) -> float | None:
+    """Share of answers that are a label of the original scheme but not of the new one.
+
+    Counted over the answers whose original scheme has such a label (a rename); None when none has (no
+    label arm, or a swap: every old label is still a label, so nothing can leak). The one implementation
+    of old-label leakage: `old_label_leakage` and the reports' compliance tables both use it.
+    """
+    judged = [
+        normalize_answer(a.prediction) in old
+        for a in answers
+        if (old := _norm(a.original_labels) - _norm(a.labels))
+    ]
+    return sum(judged) / len(judged) if judged else None
+
+
+def old_meaning_share(answers: Sequence[SchemeAnswer]) -> float | None:
+    """Among answers whose gold moved to another label of the same scheme (a swap), the share answered
+    with the original gold, i.e. by the rule's old meaning; None when no gold moved so.
+
+    A rename changes the words, not what they mean: its old gold is no label of the new scheme, so it is
+    not judged here (answering with it is old-label leakage, `leakage_rate`). The one implementation of
+    the old-meaning rate: `old_meaning_rate` and the reports' compliance tables both use it.
+    """
+    judged = [
+        normalize_answer(a.prediction) in old_gold
+        for a in answers
+        if a.original_references
+        and (old_gold := _norm(a.original_references)) != _norm(a.references)
+        and old_gold & _norm(a.labels)
+    ]
+    return sum(judged) / len(judged) if judged else None
+
+
 def _answers(
     predictions: Sequence[str] | Sequence[Prediction], task: Task
 ) -> list[tuple[str, tuple[str, ...]]]:
@@ -218,32 +280,31 @@ def _answers(
 
 
 def old_label_leakage(predictions: Sequence[str] | Sequence[Prediction], task: Task) -> float | None:
-    """Share of answers that are a label of the original scheme (renamed tasks), under the official
-    normalisation; None when the task was not renamed or there are no answers."""
+    """`leakage_rate` of a renamed task's answers (official normalisation); None when the task was not
+    renamed or there are no answers."""
     mapping = label_map_of(task)
     if mapping is None:
         return None
-    answers = _answers(predictions, task)
-    if not answers:
-        return None
-    old = {normalize_answer(k) for k in mapping} - {normalize_answer(v) for v in mapping.values()}
-    return sum(normalize_answer(p) in old for p, _ in answers) / len(answers)
+    old, new = tuple(mapping), tuple(mapping.values())
+    return leakage_rate([_Answer(p, refs, new, old, ()) for p, refs in _answers(predictions, task)])
 
 
 def old_meaning_rate(predictions: Sequence[str] | Sequence[Prediction], task: Task) -> float | None:
-    """Among instances whose (swapped) gold is one of the two swapped labels, the share answered with the
-    other one, i.e. by the rule's old meaning; None when the task was not swapped or none qualifies."""
+    """`old_meaning_share` of a swapped task's answers: among instances whose gold is one of the two
+    swapped labels, the share answered with the other one; None when the task was not swapped or none
+    qualifies."""
     swap = label_swap_of(task)
     if swap is None:
         return None
-    a, b = (normalize_answer(x) for x in swap)
-    old_answer = {a: b, b: a}
-    judged = [
-        normalize_answer(p) == old_answer[gold]
-        for p, refs in _answers(predictions, task)
-        if refs and (gold := normalize_answer(refs[0])) in old_answer
-    ]
-    return sum(judged) / len(judged) if judged else None
+    a, b = swap
+    before = {normalize_answer(a): b, normalize_answer(b): a}
+    labels = tuple(task.output_space.labels) if task.output_space else (a, b)
+    return old_meaning_share(
+        [
+            _Answer(p, refs[:1], labels, labels, tuple(before.get(normalize_answer(r), r) for r in refs[:1]))
+            for p, refs in _answers(predictions, task)
+        ]
+    )
 
 
 OriginalScheme = dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]

@@ -7,7 +7,8 @@ Definitions (see docs/audit.md, "What the numbers mean"):
   needs (the prompt layout, the demonstrations, the input) and removes what the definition says the task
   *is*. ``negated`` is not meaning-free (it carries a meaning, reversed, and its gold changes), and the
   example arms change the demonstrations, not the instruction; both are reported as separate probes.
-- **Instruction reliance** = score(original) − max over the meaning-free arms of score(arm), on the same
+- **Instruction reliance** (`itprobe.report.analysis.reliance_estimate`, the one implementation shared
+  with the study) = score(original) − max over the meaning-free arms of score(arm), on the same
   instances. The maximum is re-taken in every bootstrap replicate, so the interval accounts for picking
   the best arm after seeing the data. Positive: the instruction's meaning helps beyond anything a
   meaning-free instruction reaches.
@@ -26,8 +27,9 @@ from typing import Literal
 
 import numpy as np
 
-from itprobe.report.results import InstanceResult, Metric, align
-from itprobe.report.stats import ClusterArg, Estimate, choose_cluster, ratio_ci, statistic_ci
+from itprobe.report.analysis import reliance_estimate
+from itprobe.report.results import InstanceResult, Metric, align, resampling_of, units_of
+from itprobe.report.stats import ClusterArg, Estimate, ratio_ci
 
 MEANING_FREE: tuple[str, ...] = ("simplified", "empty", "irrelevant")
 REFERENCE = "original"
@@ -81,32 +83,6 @@ class Survival:
     random: float
 
 
-def reliance_estimate(
-    original: np.ndarray,
-    arms: Mapping[str, np.ndarray],
-    *,
-    n_boot: int = 2000,
-    seed: int = 0,
-    cluster: ClusterArg = None,
-) -> tuple[Estimate, str, dict[str, float]]:
-    """original − max over ``arms`` of the arm means, with a paired bootstrap CI.
-
-    All arrays are aligned per instance. Returns (estimate, best arm, mean of each arm).
-    """
-    if not arms:
-        raise ValueError("instruction reliance needs at least one meaning-free arm")
-    names = list(arms)
-    columns = np.column_stack([np.asarray(original, dtype=float), *(np.asarray(arms[a]) for a in names)])
-    means = {a: float(np.mean(arms[a])) for a in names}
-    best = max(names, key=lambda a: (means[a], -names.index(a)))  # ties: the first listed arm
-
-    def statistic(m: np.ndarray) -> np.ndarray:
-        return m[:, 0] - m[:, 1:].max(axis=1)
-
-    est = statistic_ci(columns, statistic, n_boot=n_boot, seed=seed, cluster=cluster)
-    return est, best, means
-
-
 def surviving_share(
     simplified: np.ndarray,
     original: np.ndarray,
@@ -156,9 +132,11 @@ def _reliance(
     aligned = align(results, [REFERENCE, *arms], metric)
     if aligned.n == 0:
         return None
-    cluster = choose_cluster(aligned.tasks) if scope == OVERALL else None
     s = aligned.scores
-    est, best, means = reliance_estimate(s[REFERENCE], {a: s[a] for a in arms}, cluster=cluster, **kw)
+    # the reports' resampling policy; within one task it resamples instances
+    est, best, means = reliance_estimate(
+        s[REFERENCE], {a: s[a] for a in arms}, cluster=aligned.resampling(), **kw
+    )
     n_tasks = len({k[0] for k in aligned.keys})
     orig = float(np.mean(s[REFERENCE]))
     return Reliance(scope, mode, aligned.n, n_tasks, orig, tuple(means.items()), best, est)
@@ -223,7 +201,8 @@ def survival_by_task(
         per_task.append(
             surviving_share(simp[m], orig[m], rand[m], scope=task, mode=mode, n_boot=n_boot, seed=seed)
         )
+    cluster = resampling_of(keys, units_of(results))  # contrast pairs resampled together, as elsewhere
     overall = surviving_share(
-        simp, orig, rand, scope=OVERALL, mode=mode, n_boot=n_boot, seed=seed, cluster=choose_cluster(tasks)
+        simp, orig, rand, scope=OVERALL, mode=mode, n_boot=n_boot, seed=seed, cluster=cluster
     )
     return per_task, overall

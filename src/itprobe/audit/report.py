@@ -18,9 +18,10 @@ from typing import Any
 
 from itprobe.audit.data import AuditData
 from itprobe.audit.probes import PROBES
-from itprobe.audit.reliance import MEANING_FREE, Key, Reliance, Survival
+from itprobe.audit.reliance import MEANING_FREE, OVERALL, Key, Reliance, Survival
 from itprobe.audit.sections import (
     MODE_LABEL,
+    RelianceRow,
     arm_notes_section,
     contrast_section,
     label_probe_section,
@@ -146,8 +147,8 @@ def _mode_report(
     costs: CostFile | None,
     n_boot: int,
     seed: int,
-) -> tuple[list[Section], list[str], dict[str, Any]]:
-    """Every per-mode section, the summary lines of the mode, and its JSON data."""
+) -> tuple[list[Section], list[str], dict[str, Any], list[RelianceRow]]:
+    """Every per-mode section, the summary lines of the mode, its JSON data and its reliance rows."""
     kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
     sub = out_dir / mode
     label = MODE_LABEL.get(mode, mode)
@@ -159,7 +160,10 @@ def _mode_report(
     scores, data["scores"] = scores_section(
         rows, conditions, out_dir=sub, references=refs, title=f"Scores per probe ({label})", **kw
     )
-    reliance, data["reliance"], rel, surv = reliance_section(rows, mode, random_expected, out_dir=sub, **kw)
+    reliance, data["reliance"], reliance_rows, surv = reliance_section(
+        rows, mode, random_expected, out_dir=sub, **kw
+    )
+    rel = next((r.reliance for r in reliance_rows if r.reliance.scope == OVERALL), None)
     arms = [c for c in conditions if c not in ("original", "calibrated")]
     # no per-arm "gain kept" ratio here: the reliance section gives it for simplified against the analytic
     # random expectation, which is less noisy than the sampled random baseline
@@ -195,7 +199,7 @@ def _mode_report(
         reliance_sentence(rel, mode, best, assessable=verdict.assessable),
         survival_sentence(surv, mode),
     ]
-    return [_reroot(s, mode) for s in sections], [s for s in summary if s], data
+    return [_reroot(s, mode) for s in sections], [s for s in summary if s], data, reliance_rows
 
 
 def _sample_note(data: AuditData, n_boot: int) -> list[str]:
@@ -218,6 +222,15 @@ def _sample_note(data: AuditData, n_boot: int) -> list[str]:
     ]
 
 
+@dataclasses.dataclass(frozen=True)
+class AuditReport:
+    """An audit's report and, per mode with results under the original instruction, its reliance rows
+    (the typed data ``itprobe audit`` prints its summary table from)."""
+
+    report: ReportData
+    reliance: dict[str, tuple[RelianceRow, ...]]
+
+
 def build_audit_report(
     data: AuditData,
     *,
@@ -226,8 +239,9 @@ def build_audit_report(
     provenance: Provenance | None = None,
     n_boot: int = 2000,
     seed: int = 0,
-) -> ReportData:
-    """Compute every view of an audit, drawing plots under ``out_dir``; returns the report data."""
+) -> AuditReport:
+    """Compute every view of an audit, drawing plots under ``out_dir``; returns the report data and, per
+    mode, the reliance rows."""
     out = Path(out_dir)
     random_expected = random_expectations(data.tasks)
     pairs = {t.name: (t.contrast.group, t.contrast.side) for t in data.tasks if t.contrast is not None}
@@ -237,11 +251,13 @@ def build_audit_report(
     summary: list[str] = []
     sections: list[Section] = []
     payload: dict[str, Any] = {"modes": {}, "meaning_free": list(MEANING_FREE)}
+    reliance: dict[str, tuple[RelianceRow, ...]] = {}
     for mode in modes:
         rows = [r for r in results if r.mode == mode]
-        mode_sections, lines, payload["modes"][mode] = _mode_report(
+        mode_sections, lines, payload["modes"][mode], mode_reliance = _mode_report(
             rows, mode, random_expected, out_dir=out, costs=costs, n_boot=n_boot, seed=seed
         )
+        reliance[mode] = tuple(mode_reliance)
         summary += lines
         sections += mode_sections
     if data.priors:
@@ -250,7 +266,7 @@ def build_audit_report(
     labels, payload["label_probes"] = label_probe_section(results, modes, n_boot=n_boot, seed=seed)
     if labels.tables:
         sections.append(labels)
-    contrast = contrast_section(data.predictions, data.tasks, ["original", *MEANING_FREE, "calibrated"])
+    contrast = contrast_section(results, data.tasks, ["original", *MEANING_FREE, "calibrated"])
     if contrast is not None:
         sections.append(contrast[0])
         payload["contrast"] = contrast[1]
@@ -258,7 +274,7 @@ def build_audit_report(
     sections += [notes] if notes is not None else []
     summary.append(_sample_note(data, n_boot)[0])
     payload["tasks"] = {t.name: len(t.instances) for t in data.tasks}
-    return ReportData(
+    report = ReportData(
         title="itprobe audit: does the model follow the instruction, or only the output format?",
         summary=summary,
         sections=sections,
@@ -267,3 +283,4 @@ def build_audit_report(
         provenance=provenance or Provenance(),
         data=payload,
     )
+    return AuditReport(report, reliance)

@@ -11,7 +11,6 @@ which API was used and that the weights were not hashed.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import os
 import shutil
@@ -38,9 +37,11 @@ from itprobe.audit.probes import (
     rank_skip_reason,
 )
 from itprobe.audit.report import build_audit_report
+from itprobe.audit.sections import RelianceRow
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
 from itprobe.fsio import apply_modes, temp_dir, write_jsonl
+from itprobe.metrics import instance_scores
 from itprobe.models import open_model
 from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.loading import DEFAULT_MODEL
@@ -49,11 +50,10 @@ from itprobe.models.served import ServedOptions
 from itprobe.predict import predict_tasks
 from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig
-from itprobe.records import Mode, Prediction
+from itprobe.records import InstanceResult, Mode, Prediction
 from itprobe.report.costs import CostFile, load_costs, validate_costs
-from itprobe.report.model import Provenance, ReportData, Skipped, package_versions
+from itprobe.report.model import Provenance, ReportData, Skipped, stamped_provenance
 from itprobe.report.render import write_report
-from itprobe.report.results import InstanceResult, results_from_predictions
 from itprobe.schema import STRICT, user_errors
 from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task
@@ -61,6 +61,10 @@ from itprobe.tasks.types import Task
 DEFAULT_MAX_INSTANCES = 50
 REPORT_STEM = "audit"
 RESULTS_FILE = "results.jsonl.gz"
+# the columns of RESULTS_FILE: the scored row's fields but ROUGE-1, the rank log-probs and the track
+RESULT_COLUMNS = tuple(
+    f for f in InstanceResult.__dataclass_fields__ if f not in ("rouge1", "label_logprobs", "track")
+)
 
 
 @user_errors("audit setting")
@@ -124,6 +128,7 @@ class AuditOutcome:
     files: dict[str, Path]
     report: ReportData
     data: AuditData
+    reliance: dict[str, tuple[RelianceRow, ...]] = dataclasses.field(default_factory=dict)  # per mode
 
 
 def load_audit_tasks(config: AuditConfig) -> tuple[list[Task], list[Task]]:
@@ -163,23 +168,13 @@ def load_audit_costs(config: AuditConfig, tasks: Sequence[Task]) -> CostFile | N
     return costs
 
 
-def _label_rows(rows: list[InstanceResult], originals: Sequence[Task]) -> list[InstanceResult]:
-    """Label-scheme rows with the labels and gold of the original scheme (for leakage / old meaning)."""
-    before = original_schemes(originals)
-    out = []
-    for r in rows:
-        labels, refs = before.get(r.key, ((), ()))
-        out.append(dataclasses.replace(r, original_labels=labels, original_references=refs))
-    return out
-
-
 def score_pass(
     probe: str, mode: str, preds: Sequence[Prediction], originals: Sequence[Task]
 ) -> list[InstanceResult]:
-    """Predictions of one pass as report rows of condition ``probe`` in ``mode``."""
-    rows = results_from_predictions(preds, condition=probe, test_arm=probe)
-    rows = [dataclasses.replace(r, mode=mode) for r in rows]
-    return _label_rows(rows, originals) if probe in LABEL_PROBES else rows
+    """Predictions of one pass as report rows of condition ``probe`` in ``mode`` (label probes keep the
+    labels and gold of the original scheme, for leakage / old meaning)."""
+    before = original_schemes(originals) if probe in LABEL_PROBES else None
+    return instance_scores(preds, condition=probe, test_arm=probe, mode=mode, originals=before)
 
 
 def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> list[InstanceResult]:
@@ -284,19 +279,15 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
     served = getattr(model, "provenance", None)
     if callable(served):
         extra.update(served())
-    return Provenance(
-        model=str(getattr(model, "fingerprint", None) or model.identity),
-        command=command,
-        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        versions=package_versions("torch", "transformers"),
-        timings=data.timings,
-        extra=extra,
-    )
+    model_name = str(getattr(model, "fingerprint", None) or model.identity)
+    return stamped_provenance(model=model_name, command=command, timings=data.timings, extra=extra)
 
 
 def write_results(rows: Sequence[InstanceResult], path: Path) -> Path:
     """Every scored row as gzip JSON Lines (re-analysable without the model)."""
-    return write_jsonl(path, (dataclasses.asdict(r) for r in rows))
+    return write_jsonl(
+        path, ({k: v for k, v in dataclasses.asdict(r).items() if k in RESULT_COLUMNS} for r in rows)
+    )
 
 
 def _publish(tmp: Path, out: Path) -> None:
@@ -346,9 +337,10 @@ def run_audit(
     tmp = temp_dir(out.parent, f".{out.name}.")
     try:
         provenance = _provenance(config, model, data, command)
-        report = build_audit_report(
+        built = build_audit_report(
             data, out_dir=tmp, costs=costs, provenance=provenance, n_boot=config.n_boot, seed=config.seed
         )  # 6. report
+        report = built.report
         write_report(report, tmp, stem=REPORT_STEM)
         write_results(data.results, tmp / RESULTS_FILE)
         apply_modes(tmp)
@@ -358,5 +350,9 @@ def run_audit(
             shutil.rmtree(tmp)
     names = [f"{REPORT_STEM}.md", f"{REPORT_STEM}.html", f"{REPORT_STEM}.json", RESULTS_FILE]
     return AuditOutcome(
-        out, {n.rsplit(".", 1)[-1] if n != RESULTS_FILE else "results": out / n for n in names}, report, data
+        out,
+        {n.rsplit(".", 1)[-1] if n != RESULTS_FILE else "results": out / n for n in names},
+        report,
+        data,
+        built.reliance,
     )

@@ -8,6 +8,7 @@ Each builder returns ``(Section, data)``; ``data`` is plain JSON for audit.json.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,10 @@ import numpy as np
 
 from itprobe.audit.prior import LabelPrior
 from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival, reliance_by_task, survival_by_task
-from itprobe.contrast import contrast_consistency
-from itprobe.metrics import normalize_answer
-from itprobe.records import Prediction
+from itprobe.metrics import gold_label, normalize_answer
 from itprobe.report import plots
 from itprobe.report.analysis import compliance
+from itprobe.report.consistency import consistency_by_seed
 from itprobe.report.model import Cell, Figure, Section, Table
 from itprobe.report.results import Aligned, InstanceResult, align
 from itprobe.report.stats import Estimate, bootstrap_ci, paired_test
@@ -59,6 +59,23 @@ RELIANCE_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class RelianceRow:
+    """One row of a mode's reliance table: a task (or "overall"), its reliance, the analytic random
+    expectation and the margin kept by simplified. The audit report's table and ``itprobe audit``'s
+    console summary are both made from these."""
+
+    mode: str
+    reliance: Reliance
+    random: float | None
+    kept: Survival | None
+
+    @property
+    def best(self) -> float:
+        """The best meaning-free arm's mean score (0..1)."""
+        return dict(self.reliance.arms)[self.reliance.best_arm]
+
+
 def reliance_section(
     rows: Sequence[InstanceResult],
     mode: str,
@@ -67,39 +84,46 @@ def reliance_section(
     out_dir: Path,
     n_boot: int,
     seed: int,
-) -> tuple[Section, dict[str, Any], Reliance | None, Survival | None]:
-    """Per-task and overall reliance and surviving margin (table + bar chart of reliance)."""
+) -> tuple[Section, dict[str, Any], list[RelianceRow], Survival | None]:
+    """Per-task and overall reliance and surviving margin (table + bar chart of reliance), with the
+    table's rows as records (per task, then overall) and the overall surviving margin."""
     per_task, overall = reliance_by_task(rows, mode, n_boot=n_boot, seed=seed)
     surv_tasks, surv_overall = survival_by_task(rows, mode, random_expected, n_boot=n_boot, seed=seed)
     survival = {s.scope: s for s in surv_tasks}
     if surv_overall is not None:
         survival[OVERALL] = surv_overall
-    shown = [*per_task, *([overall] if overall else [])]
     rand = _random_means(random_expected)
-    table_rows: list[list[Cell]] = []
-    for rel in shown:
-        random = rand.get(rel.scope) if rel.scope != OVERALL else _overall_random(rows, random_expected)
-        table_rows.append(
-            [
-                rel.scope,
-                rel.n,
-                pct(rel.original),
-                f"{rel.best_arm} ({100 * dict(rel.arms)[rel.best_arm]:.1f})",
-                ci_text(rel.estimate, sign=True),
-                pct(random),
-                survival_text(survival.get(rel.scope)),
-            ]
+    typed = [
+        RelianceRow(
+            mode,
+            rel,
+            rand.get(rel.scope) if rel.scope != OVERALL else _overall_random(rows, random_expected),
+            survival.get(rel.scope),
         )
+        for rel in [*per_task, *([overall] if overall else [])]
+    ]
+    table_rows: list[list[Cell]] = [
+        [
+            r.reliance.scope,
+            r.reliance.n,
+            pct(r.reliance.original),
+            f"{r.reliance.best_arm} ({100 * r.best:.1f})",
+            ci_text(r.reliance.estimate, sign=True),
+            pct(r.random),
+            survival_text(r.kept),
+        ]
+        for r in typed
+    ]
     label = MODE_LABEL.get(mode, mode)
     section = Section(
         title=f"Instruction reliance ({label})",
         paragraphs=[RELIANCE_TEXT],
         tables=[Table(columns=RELIANCE_COLUMNS, rows=table_rows)],
     )
-    if shown:
-        section.figures.append(_reliance_plot(shown, label, out_dir))
+    if typed:
+        section.figures.append(_reliance_plot([r.reliance for r in typed], label, out_dir))
     data = {"per_task": jsonable(per_task), "overall": jsonable(overall), "margin_kept": jsonable(survival)}
-    return section, data, overall, surv_overall
+    return section, data, typed, surv_overall
 
 
 def _reliance_plot(shown: Sequence[Reliance], label: str, out_dir: Path) -> Figure:
@@ -148,9 +172,10 @@ PRIOR_COLUMNS = [
 LABEL_TEXT = (
     "label-rename gives every label a new word and says so in the instruction; label-swap tells the "
     "model that two labels exchange meanings. Gold follows the new instruction, so a model that follows "
-    "instructions keeps its score. Old-label leakage: share of answers that are a label of the old "
-    "scheme (generation only; rank mode can only choose new labels). Followed old meaning: among "
-    "instances whose gold changed, the share answered with the old gold."
+    "instructions keeps its score. Old-label leakage (label-rename): share of answers that are a label of "
+    "the old scheme only (generation only; rank mode can only choose new labels). Followed old meaning "
+    "(label-swap): among instances whose gold moved to the other label, the share answered with the old "
+    "gold. '–' where a probe cannot show the rate: a swap keeps every old label, a rename every meaning."
 )
 LABEL_COLUMNS = [
     "mode",
@@ -194,7 +219,11 @@ def prior_section(
         answers = [r for r in rank if r.task == task and r.condition == "original"]
         fav = normalize_answer(prior.favoured)
         chose = float(np.mean([normalize_answer(r.prediction) == fav for r in answers])) if answers else None
-        gold = float(np.mean([normalize_answer(r.gold) == fav for r in answers])) if answers else None
+        gold = (
+            float(np.mean([normalize_answer(gold_label(r.references, r.labels)) == fav for r in answers]))
+            if answers
+            else None
+        )
         dist = ", ".join(f"{lab} {p:.2f}" for lab, p in zip(prior.labels, prior.probs, strict=True))
         diff = _paired(aligned, n_boot, seed)
         table_rows.append(
@@ -277,18 +306,18 @@ def label_probe_section(
 
 
 def contrast_section(
-    predictions: Mapping[tuple[str, str], Sequence[Prediction]], tasks: Sequence[Task], probes: Sequence[str]
+    rows: Sequence[InstanceResult], tasks: Sequence[Task], probes: Sequence[str]
 ) -> tuple[Section, dict[str, Any]] | None:
-    """Contrast consistency of the given probes' answers, for tasks that declare contrast pairs."""
+    """Contrast consistency of the given probes' answers (per mode), for tasks that declare contrast
+    pairs (`itprobe.report.consistency`, shared with the study)."""
 
     if not any(t.contrast is not None for t in tasks):
         return None
     table_rows: list[list[Cell]] = []
     data: dict[str, Any] = {}
-    for (probe, mode), preds in predictions.items():
-        if probe not in probes:
-            continue
-        report = contrast_consistency(preds, tasks)
+    wanted = [r for r in rows if r.condition in probes]
+    for (probe, mode), by_seed in consistency_by_seed(wanted, tasks, lambda r: (r.condition, r.mode)).items():
+        (report,) = by_seed.values()  # an audit has one seed
         o = report.overall
         if o.n_items == 0:
             continue

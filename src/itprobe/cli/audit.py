@@ -39,38 +39,27 @@ def _summary_table(outcome: AuditOutcome) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from itprobe.audit.sections import MODE_LABEL  # lazy: the audit package imports numpy, matplotlib
+    from itprobe.audit.sections import MODE_LABEL, survival_text  # lazy: the audit package imports numpy
 
     console = Console()
-    for mode, data in outcome.report.data.get("modes", {}).items():
-        rel = data.get("reliance", {})
+    for mode, rows in outcome.reliance.items():
         table = Table(title=f"itprobe audit: {MODE_LABEL.get(mode, mode)}", title_justify="left")
         best = "best arm without the definition's content"
         for column in ("task", "n", "original EM", best, "original − best [95% CI]", "margin kept"):
             table.add_column(column, justify="left" if column in ("task", best) else "right")
-        kept = rel.get("margin_kept", {})
-        for row in [*rel.get("per_task", []), *([rel["overall"]] if rel.get("overall") else [])]:
-            est, arms = row["estimate"], dict(row["arms"])
-            scope = row["scope"]
+        for row in rows:
+            rel, est = row.reliance, row.reliance.estimate
             table.add_row(
-                f"[bold]{scope}[/bold]" if scope == "overall" else scope,
-                str(row["n"]),
-                f"{100 * row['original']:.1f}",
-                f"{row['best_arm']} {100 * arms[row['best_arm']]:.1f}",
-                f"{100 * est['mean']:+.1f} [{100 * est['low']:+.1f}, {100 * est['high']:+.1f}]",
-                _kept(kept.get(scope)),
+                f"[bold]{rel.scope}[/bold]" if rel.scope == "overall" else rel.scope,
+                str(rel.n),
+                f"{100 * rel.original:.1f}",
+                f"{rel.best_arm} {100 * row.best:.1f}",
+                f"{100 * est.mean:+.1f} [{100 * est.low:+.1f}, {100 * est.high:+.1f}]",
+                survival_text(row.kept) or "–",
             )
         console.print(table)
     for line in outcome.report.summary:
         console.print(f"• {line}", markup=False, highlight=False)
-
-
-def _kept(s: dict | None) -> str:
-    if not s:
-        return "–"
-    if s["status"] != "ok":
-        return "undefined"
-    return f"{100 * s['value']:.0f}% [{100 * s['low']:.0f}%, {100 * s['high']:.0f}%]"
 
 
 def audit(

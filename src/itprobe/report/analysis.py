@@ -5,15 +5,17 @@ Pure functions of `InstanceResult`s. Scores are 0..1; views multiply by 100.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from itprobe.arms.labels import leakage_rate, old_meaning_share
 from itprobe.metrics import normalize_answer
 from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import (
+    ClusterArg,
     Estimate,
     PairedResult,
     RatioEstimate,
@@ -52,8 +54,9 @@ class Compliance:
     """Format compliance of one condition over its instances with an output space (rates 0..1, None = n/a).
 
     ``leakage``: share of answers that are a label of the original scheme but not of the new one
-    (label-rename); ``old_meaning``: among instances whose gold changed (label-swap), the share answered
-    with the old gold.
+    (label-rename; `itprobe.arms.labels.leakage_rate`); ``old_meaning``: among instances whose gold
+    moved to another label of the scheme (label-swap), the share answered with the old gold
+    (`itprobe.arms.labels.old_meaning_share`). None where the probe cannot show them.
     """
 
     condition: str
@@ -179,37 +182,39 @@ def compliance(results: Sequence[InstanceResult], condition: str, *, size: SizeF
         float(strict.mean()),
         float(loose.mean()),
         float(em[strict].mean()) if strict.any() else None,
-        _leakage(rows),
-        _old_meaning(rows),
+        leakage_rate(rows),
+        old_meaning_share(rows),
     )
 
 
-def _leakage(rows: Sequence[InstanceResult]) -> float | None:
-    scheme_rows = [r for r in rows if r.original_labels]
-    if not scheme_rows:
-        return None
-    hits = 0
-    for r in scheme_rows:
-        old = {normalize_answer(x) for x in r.original_labels} - {normalize_answer(x) for x in r.labels}
-        hits += normalize_answer(r.prediction) in old
-    return hits / len(scheme_rows)
+def reliance_estimate(
+    original: np.ndarray,
+    arms: Mapping[str, np.ndarray],
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    cluster: ClusterArg = None,
+) -> tuple[Estimate, str, dict[str, float]]:
+    """Instruction reliance: ``original`` − max over ``arms`` of the arm means, with a bootstrap CI.
 
+    All arrays are aligned per instance. The maximum is re-taken in every bootstrap replicate (not fixed
+    to the arm that wins on the full sample), so the interval accounts for picking the best arm after
+    seeing the data. Returns (estimate, best arm on the full sample (ties: the first listed), mean of
+    each arm). The one implementation: the study (`instruction_reliance`) and the audit
+    (`itprobe.audit.reliance`) both call it.
+    """
+    if not arms:
+        raise ValueError("instruction reliance needs at least one meaning-free arm")
+    names = list(arms)
+    columns = np.column_stack([np.asarray(original, dtype=float), *(np.asarray(arms[a]) for a in names)])
+    means = {a: float(np.mean(arms[a])) for a in names}
+    best = max(names, key=lambda a: (means[a], -names.index(a)))
 
-def _old_meaning(rows: Sequence[InstanceResult]) -> float | None:
-    changed = [
-        r
-        for r in rows
-        if r.original_references
-        and {normalize_answer(x) for x in r.original_references}
-        != {normalize_answer(x) for x in r.references}
-    ]
-    if not changed:
-        return None
-    hits = sum(
-        normalize_answer(r.prediction) in {normalize_answer(x) for x in r.original_references}
-        for r in changed
-    )
-    return hits / len(changed)
+    def statistic(m: np.ndarray) -> np.ndarray:
+        return m[:, 0] - m[:, 1:].max(axis=1)
+
+    est = statistic_ci(columns, statistic, n_boot=n_boot, seed=seed, cluster=cluster)
+    return est, best, means
 
 
 def instruction_reliance(
@@ -222,11 +227,9 @@ def instruction_reliance(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> tuple[Estimate, str] | None:
-    """Reference score minus the best score any meaning-free arm reaches, with a bootstrap CI.
-
-    The maximum is taken inside every bootstrap replicate (not fixed to the arm that wins on the full
-    sample), so the interval accounts for picking the best arm. Returns (estimate, best arm on the full
-    sample), or None when no arm shares instances with the reference.
+    """`reliance_estimate` of ``reference`` against the meaning-free arms that have rows, on the instances
+    they all share, resampled by the reports' policy. Returns (estimate, best arm on the full sample), or
+    None when no arm shares instances with the reference.
     """
     arms = [a for a in meaning_free if a != reference and _rows(results, a, size)]
     if not arms:
@@ -235,11 +238,8 @@ def instruction_reliance(
     aligned = align([r for n in names for r in _rows(results, n, size)], names, metric)
     if aligned.n == 0:
         return None
-    columns = np.column_stack([aligned.scores[n] for n in names])
-
-    def reliance(means: np.ndarray) -> np.ndarray:
-        return means[:, 0] - means[:, 1:].max(axis=1)
-
-    est = statistic_ci(columns, reliance, n_boot=n_boot, seed=seed, cluster=aligned.resampling())
-    best = arms[int(np.argmax(columns[:, 1:].mean(axis=0)))]
+    s = aligned.scores
+    est, best, _ = reliance_estimate(
+        s[reference], {a: s[a] for a in arms}, n_boot=n_boot, seed=seed, cluster=aligned.resampling()
+    )
     return est, best

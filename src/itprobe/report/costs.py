@@ -30,8 +30,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from itprobe.errors import UserError
-from itprobe.metrics import normalize_answer
-from itprobe.report.results import InstanceResult, _gold_of
+from itprobe.metrics import gold_label, normalize_answer
+from itprobe.report.results import InstanceResult
 from itprobe.report.stats import Estimate, bootstrap_ci
 
 OTHER = "(other)"
@@ -222,7 +222,7 @@ def instance_costs(results: Sequence[InstanceResult], costs: CostFile) -> np.nda
         key = (r.task, r.labels)
         if key not in matrices:
             matrices[key] = costs.resolve(r.task, r.labels)
-        out[i] = matrices[key].cost(_gold_of(r.references, r.labels), r.prediction)
+        out[i] = matrices[key].cost(gold_label(r.references, r.labels), r.prediction)
     return out
 
 

@@ -6,6 +6,8 @@ tables and figures, notes, skipped probes and provenance.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -81,6 +83,31 @@ class Provenance(_Strict):
     versions: dict[str, str] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
     extra: dict[str, str] = Field(default_factory=dict)
+
+
+ENGINE_PACKAGES = ("torch", "transformers")  # the libraries the model side's numbers depend on
+
+
+def stamped_provenance(
+    *,
+    model: str,
+    command: str,
+    timings: Mapping[str, float],
+    extra: Mapping[str, str],
+    config_hash: str = "",
+    packages: Sequence[str] = ENGINE_PACKAGES,
+) -> Provenance:
+    """A `Provenance` created now (UTC, to the second) with the versions of itprobe and ``packages``: the
+    one place study and audit stamp where their numbers come from."""
+    return Provenance(
+        config_hash=config_hash,
+        model=model,
+        command=command,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        versions=package_versions(*packages),
+        timings=dict(timings),
+        extra=dict(extra),
+    )
 
 
 class ReportData(_Strict):

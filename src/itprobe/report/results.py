@@ -1,12 +1,13 @@
 """The per-instance result every report is computed from, and the alignment that pairs conditions.
 
-`InstanceResult` is the contract between the producers (study runner, audit) and the report package: one
-row per (condition, seed, size, task, instance). Everything in `itprobe.report` is a pure function of a
-sequence of them.
+`InstanceResult` (the one scored-row type, `itprobe.records`) is the contract between the producers
+(study runner, audit) and the report package: one row per (condition, seed, size, task, instance).
+Everything in `itprobe.report` is a pure function of a sequence of them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -14,8 +15,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from itprobe.contrast import alignment_key
-from itprobe.metrics import instance_scores, normalize_answer
+from itprobe.metrics import instance_scores
+from itprobe.records import InstanceResult
 from itprobe.report.stats import choose_cluster
 
 if TYPE_CHECKING:
@@ -28,87 +29,6 @@ Metric = Literal["exact_match", "rougeL"]
 Score = Literal["exact_match", "rougeL", "in_format"]
 
 
-@dataclass(frozen=True)
-class InstanceResult:
-    """One scored answer. Scores are in 0..1 (reports show them ×100).
-
-    Attributes:
-        condition: what is compared in the report: an arm ("original", "simplified", "delusive"), the
-            untuned model ("untuned") or a trivial baseline ("random", "majority"). Rows that share a
-            condition but differ in ``seed`` are averaged per instance before any statistic.
-        task: task name. ``id``: instance id, unique within the task; (task, id) pairs conditions.
-        exact_match, rougeL: the official metrics for this instance, 0..1.
-        prediction: the raw model output. ``references``: all gold outputs (first = the gold label).
-        labels: the output space shown to the model (empty for tasks without one).
-        category: the task's first category ("" if none).
-        in_space_strict, in_space_loose: format compliance (None when the task has no output space).
-        seed: training/sampling seed. ``size``: training instances per task (None = not trained on a
-            size grid: untuned model, baselines, audits).
-        train_arm, test_arm: the arms at training and at test time ("" when not applicable).
-        mode: "generate" or "rank".
-        original_labels, original_references: for label-scheme probes (label-rename, label-swap) the
-            output space and gold *before* the labels were changed; empty otherwise. Used for the
-            old-label leakage rate and the share of answers that followed the old meaning.
-        contrast: (group, side) when the task is one side of a contrast pair (its inputs are shared with
-            the other side), else empty. The bootstrap then resamples the pair, or the shared item.
-    """
-
-    condition: str
-    task: str
-    id: str
-    exact_match: float
-    rougeL: float
-    prediction: str = ""
-    references: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    category: str = ""
-    in_space_strict: bool | None = None
-    in_space_loose: bool | None = None
-    seed: int = 0
-    size: int | None = None
-    train_arm: str = ""
-    test_arm: str = ""
-    mode: str = "generate"
-    original_labels: tuple[str, ...] = ()
-    original_references: tuple[str, ...] = ()
-    contrast: tuple[str, ...] = ()
-
-    @property
-    def in_format(self) -> float | None:
-        """1 when the answer is a label (strict) or exactly right, 0 otherwise; None without a label set."""
-        if self.in_space_strict is None:
-            return None
-        return 1.0 if self.in_space_strict or self.exact_match == 1.0 else 0.0
-
-    @property
-    def unit(self) -> tuple[str, str]:
-        """(cluster, item) for the bootstrap: the contrast group (else the task) and the input it shares."""
-        if len(self.contrast) == 2:
-            group, side = self.contrast
-            return f"pair:{group}", f"pair:{group}\x1f{alignment_key(self.id, side)}"
-        return self.task, f"{self.task}\x1f{self.id}"
-
-    @property
-    def gold(self) -> str:
-        """The gold label: the first reference that is in the output space, else the first reference."""
-        return _gold_of(self.references, self.labels)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.task, self.id)
-
-
-def _gold_of(references: Sequence[str], labels: Sequence[str]) -> str:
-    if not references:
-        return ""
-    if labels:
-        space = {normalize_answer(label) for label in labels}
-        for ref in references:
-            if normalize_answer(ref) in space:
-                return ref
-    return references[0]
-
-
 def results_from_predictions(
     predictions: Iterable[Prediction],
     *,
@@ -118,31 +38,9 @@ def results_from_predictions(
     train_arm: str = "",
     test_arm: str = "",
 ) -> list[InstanceResult]:
-    """Score predictions with `itprobe.metrics.instance_scores` and wrap them as `InstanceResult`s of one
-    condition."""
-
-    predictions = list(predictions)
-    return [
-        InstanceResult(
-            condition=condition,
-            task=p.task,
-            id=p.id,
-            exact_match=score.exact_match,
-            rougeL=score.rougeL,
-            prediction=p.prediction,
-            references=tuple(p.references),
-            labels=tuple(p.labels),
-            category=p.category,
-            in_space_strict=score.in_space_strict,
-            in_space_loose=score.in_space_loose,
-            seed=seed,
-            size=size,
-            train_arm=train_arm,
-            test_arm=test_arm,
-            mode=p.mode,
-        )
-        for p, score in zip(predictions, instance_scores(predictions), strict=True)
-    ]
+    """`itprobe.metrics.instance_scores` (the one scoring function) as rows of one condition."""
+    rows = instance_scores(list(predictions), condition=condition, test_arm=test_arm)
+    return [dataclasses.replace(r, seed=seed, size=size, train_arm=train_arm) for r in rows]
 
 
 def to_frame(results: Sequence[InstanceResult]) -> pd.DataFrame:

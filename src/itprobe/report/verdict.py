@@ -23,7 +23,7 @@ verdict sentence requires"); ``alpha`` = 0.05, differences are reference − arm
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from itprobe.report.analysis import ArmComparison
@@ -61,25 +61,10 @@ class Verdict:
     assessable: bool = True
 
 
-def _components(arm: str) -> list[str]:
-    # "simplified/rank" (another mode), "simplified@original" (trained with simplified, tested with
-    # original), "simplified+label-swap", "label-rename[semantic]"
-    base = arm.split("/")[0].split("@")[0]
-    return [part.split("[")[0] for part in base.split("+")]
+Parts = Mapping[str, Sequence[str]]  # condition → what its arm changes (`study.config.ArmConfig.parts`)
 
 
-def _test_components(arm: str) -> list[str]:
-    test = arm.split("/")[0].split("@")[-1]
-    return [part.split("[")[0] for part in test.split("+")]
-
-
-def is_follow(arm: str) -> bool:
-    """Whether the arm's gold follows the changed instruction (its test arm negates or relabels)."""
-    return any(part in FOLLOW_PROBES for part in _test_components(arm))
-
-
-def _kind(arm: str) -> str:
-    parts = _components(arm)
+def _kind(parts: Sequence[str]) -> str:
     if any(p.startswith("delusive") for p in parts):
         return "delusive"
     for p in parts:
@@ -92,33 +77,39 @@ def _kind(arm: str) -> str:
     return "other"
 
 
-def removes(arm: str) -> str:
-    """What ``arm`` removes, in words (delusive variants share one phrase)."""
-    kind = _kind(arm)
+def _parts(arm: str, parts: Sequence[str] | None) -> Sequence[str]:
+    # a condition without parts is taken as one arm of that name: a name is never split
+    return (arm,) if parts is None else parts
+
+
+def removes(arm: str, parts: Sequence[str] | None = None) -> str:
+    """What ``arm`` removes, in words (delusive variants share one phrase); ``parts``: what the arm
+    changes (its components; None: the arm's name is one component)."""
+    parts = _parts(arm, parts)
+    kind = _kind(parts)
     if kind == "delusive":
         return "the correct input-output mapping shown in the examples"
-    for part in _components(arm):
+    for part in parts:
         if part in REMOVES:
             return REMOVES[part]
     return f"what the '{arm}' arm changes"
 
 
-def _relies_for_format(arm: str) -> str:
-    return {
-        "definition": "the instruction",
-        "delusive": "the examples",
-        "examples": "the examples",
-        "input": "the input",
-    }.get(_kind(arm), f"what '{arm}' changes")
+# kind of arm → (what the model relies on for the output format, what it relies on to pick the label)
+_RELIES = {
+    "definition": ("the instruction", "the instruction's meaning"),
+    "delusive": ("the examples", "the correct mapping shown in the examples"),
+    "examples": ("the examples", "the content of the examples"),
+    "input": ("the input", "the input"),
+}
 
 
-def _relies_for_labels(arm: str) -> str:
-    return {
-        "definition": "the instruction's meaning",
-        "delusive": "the correct mapping shown in the examples",
-        "examples": "the content of the examples",
-        "input": "the input",
-    }.get(_kind(arm), f"what '{arm}' changes")
+def _relies_for_format(arm: str, parts: Sequence[str]) -> str:
+    return _RELIES[kind][0] if (kind := _kind(parts)) in _RELIES else f"what '{arm}' changes"
+
+
+def _relies_for_labels(arm: str, parts: Sequence[str]) -> str:
+    return _RELIES[kind][1] if (kind := _kind(parts)) in _RELIES else f"what '{arm}' changes"
 
 
 def _pts(x: float) -> str:
@@ -157,10 +148,19 @@ def _not_significant(d: Estimate) -> str:
     return no_difference(d)
 
 
-def split_text(split: Split | None, arm: str, *, follow: bool = False, alpha: float = ALPHA) -> str:
-    """The format/meaning clause of a comparison ("" without a split); "meaning" only when claimed."""
+def split_text(
+    split: Split | None,
+    arm: str,
+    *,
+    follow: bool = False,
+    alpha: float = ALPHA,
+    parts: Sequence[str] | None = None,
+) -> str:
+    """The format/meaning clause of a comparison ("" without a split); "meaning" only when claimed.
+    ``parts``: what the arm changes (see `removes`)."""
     if split is None:
         return ""
+    parts = _parts(arm, parts)
     m = split.meaning.estimate
     m_claimed = split.meaning.claimed(alpha)
     if not split.has_format:
@@ -172,7 +172,7 @@ def split_text(split: Split | None, arm: str, *, follow: bool = False, alpha: fl
         if m_claimed and m.mean > 0:
             if follow:
                 return text + " Among the labels it picks the one the change asks for less often."
-            return text + f" The model relies on {_relies_for_labels(arm)} to pick the label."
+            return text + f" The model relies on {_relies_for_labels(arm, parts)} to pick the label."
         if not m_claimed and m.mean != 0:
             text += f" The change in which label is picked is not claimed (p (Holm) = {split.meaning.p_adjusted:.2g})."
         return text
@@ -187,22 +187,22 @@ def split_text(split: Split | None, arm: str, *, follow: bool = False, alpha: fl
     f_claimed = split.format.claimed(alpha)
     if f_claimed and m_claimed and f.mean > 0 and m.mean > 0 and not follow:
         return text + (
-            f" The model relies on {_relies_for_format(arm)} for the output format and on "
-            f"{_relies_for_labels(arm)} to pick the label."
+            f" The model relies on {_relies_for_format(arm, parts)} for the output format and on "
+            f"{_relies_for_labels(arm, parts)} to pick the label."
         )
     claims = []
     if f_claimed:
         if follow:
             claims.append("it answers outside the label set the changed instruction defines")
         elif f.mean > 0:
-            claims.append(f"the model relies on {_relies_for_format(arm)} for the output format")
+            claims.append(f"the model relies on {_relies_for_format(arm, parts)} for the output format")
         else:
             claims.append(f"{arm} answers in the label set more often")
     if m_claimed:
         if follow:
             claims.append("among answers in the label set it picks the label the change asks for less often")
         elif m.mean > 0:
-            claims.append(f"the model relies on {_relies_for_labels(arm)} to pick the label")
+            claims.append(f"the model relies on {_relies_for_labels(arm, parts)} to pick the label")
         else:
             claims.append(f"{arm} picks the right label more often among answers in the label set")
     if not claims:
@@ -239,9 +239,12 @@ def _kept_clause(c: ArmComparison, what: str, loss: bool) -> str:
     return text + "."
 
 
-def arm_line(c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = True) -> str:
-    """The verdict sentence for one arm that removes or corrupts part of the prompt."""
-    what = removes(c.arm)
+def arm_line(
+    c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = True, parts: Sequence[str] | None = None
+) -> str:
+    """The verdict sentence for one arm that removes or corrupts part of the prompt (``parts``: what the
+    arm changes, see `removes`)."""
+    what = removes(c.arm, parts)
     d = c.test.diff
     stats = _stats(c.reference, c.arm, c.test, c.p_adjusted)
     loss = c.p_adjusted < alpha and d.mean > 0
@@ -253,7 +256,7 @@ def arm_line(c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = True)
         )
     else:
         head = f"{c.arm} vs {c.reference}: {_not_significant(d)} ({stats})."
-    line = head + split_text(c.split, c.arm, alpha=alpha) + _kept_clause(c, what, loss)
+    line = head + split_text(c.split, c.arm, alpha=alpha, parts=parts) + _kept_clause(c, what, loss)
     return line if assessable else NOT_ASSESSABLE + line
 
 
@@ -358,6 +361,7 @@ def make_verdict(
     baseline: str = "untuned",
     primary: str = "simplified",
     follow: Collection[str] = (),
+    parts: Parts | None = None,
     alpha: float = ALPHA,
 ) -> Verdict:
     """The verdict for a study or an audit.
@@ -369,7 +373,11 @@ def make_verdict(
         gain_split: that gain split into format and meaning (a tuning line is written when given).
         baseline: the baseline's name in the text.
         primary: the arm the headline is about when present (else the first comparison).
-        follow: arms whose gold follows the changed instruction, besides those `is_follow` recognises.
+        follow: arms whose gold follows the changed instruction, besides the follow probes by their own
+            name (`FOLLOW_PROBES`); a study gives every one from its arms' records.
+        parts: what each arm changes (its components, e.g. ``("simplified", "content-free")``, or the
+            training arm's for a condition tested with another); an arm without an entry is one arm of
+            its name. Condition names are never split.
         alpha: significance level for the (Holm-adjusted) p-values.
 
     Lines: the gate (when it fails), a warning when the reference does not beat ``baseline``, the primary
@@ -384,10 +392,12 @@ def make_verdict(
     tuning = tuning_line(reference, baseline, gain, gain_split, alpha=alpha) if gain is not None else None
     if tuning is not None and warning is not None:
         lines.append(tuning)
-    followed = [c for c in comparisons if is_follow(c.arm) or c.arm in follow]
+    followed = [c for c in comparisons if c.arm in follow or c.arm in FOLLOW_PROBES]
     removal = [c for c in comparisons if c not in followed]
     ordered = sorted(removal, key=lambda c: c.arm != primary)
-    arm_lines = [arm_line(c, alpha=alpha, assessable=assessable) for c in ordered]
+    arm_lines = [
+        arm_line(c, alpha=alpha, assessable=assessable, parts=(parts or {}).get(c.arm)) for c in ordered
+    ]
     lines += arm_lines[:1]
     if tuning is not None and warning is None:
         lines.append(tuning)

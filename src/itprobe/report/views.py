@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from itprobe.records import ORACLE_MODELS
 from itprobe.report import plots
 from itprobe.report.analysis import ArmComparison, compliance, condition_estimate
 from itprobe.report.curves import SizeComparison
@@ -22,7 +23,7 @@ from itprobe.report.model import Cell, Figure, Section, Table
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import Estimate, RatioEstimate
 
-ORACLES = ("majority",)  # baselines that read the test labels
+ORACLES = ORACLE_MODELS  # baselines that read the test labels
 UNADJUSTED = "95% CI, unadjusted"
 CI_RULE = (
     "Intervals are 95% percentile bootstraps for each comparison on its own (unadjusted); multiplicity "
@@ -38,9 +39,10 @@ SPLIT_RULE = (
 
 
 def display(condition: str) -> str:
-    """A condition's name as reports show it: baselines that read the test labels say so."""
-    base = condition.split("@")[0].split("/")[0]
-    return f"{condition} (oracle)" if base in ORACLES else condition
+    """A condition's name as reports show it when its producer names nothing else: an oracle baseline by
+    its own name says so. A producer whose conditions are `itprobe.records.Condition` records passes
+    their `Condition.display` as ``show`` to the section builders (a name is never split)."""
+    return f"{condition} (oracle)" if condition in ORACLES else condition
 
 
 def seeds_note(results: Sequence[InstanceResult], conditions: Sequence[str]) -> str:
@@ -105,12 +107,16 @@ def scores_section(
     out_dir: str | Path,
     size: int | None = None,
     references: Sequence[str] = (),
+    lines: Sequence[str] | None = None,
     title: str = "Scores per arm",
     name: str = "scores",
     n_boot: int = 2000,
     seed: int = 0,
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]]:
-    """Exact match and ROUGE-L per condition with 95% CIs; a bar chart with ``references`` as lines."""
+    """Exact match and ROUGE-L per condition with 95% CIs; a bar chart of the conditions with the
+    ``lines`` among the ``references`` drawn as lines (None: every reference; a study draws only the
+    baselines under the original instruction, their other test arms are in the table)."""
     rows: list[list[Cell]] = []
     data: dict[str, Any] = {}
     em: dict[str, Estimate] = {}
@@ -126,7 +132,7 @@ def scores_section(
         how = est_em.method + (
             f"; {n_seeds} seeds averaged, seed variance not in the CI" if n_seeds > 1 else ""
         )
-        rows.append([display(cond), est_em.n, n_tasks, ci_text(est_em), ci_text(est_rl), how])
+        rows.append([show(cond), est_em.n, n_tasks, ci_text(est_em), ci_text(est_rl), how])
         data[cond] = {"exact_match": jsonable(est_em), "rougeL": jsonable(est_rl), "n_tasks": n_tasks}
     table = Table(
         columns=["arm", "instances", "tasks", "exact match [95% CI]", "ROUGE-L [95% CI]", "resampling"],
@@ -135,23 +141,22 @@ def scores_section(
     )
     section = Section(title=title, tables=[table])
     bars = [c for c in conditions if c in em and c not in references]
-    # reference lines: the baselines under the original instruction; their other test arms are in the table
-    lines = [r for r in references if r in em and "@" not in r]
+    drawn = [r for r in references if r in em and (lines is None or r in lines)]
     if bars:
         path, rel = plots.plot_path(out_dir, name)
         plots.bar_chart(
             path,
-            [display(c) for c in bars],
+            [show(c) for c in bars],
             [em[c] for c in bars],
             title=title,
             ylabel="exact match (%)",
-            references={display(r): em[r].mean for r in lines},
+            references={show(r): em[r].mean for r in drawn},
         )
         section.figures.append(
             Figure(
                 path=rel,
                 caption=f"{title}: exact match with 95% CIs; lines: "
-                + (", ".join(display(r) for r in lines) or "none"),
+                + (", ".join(show(r) for r in drawn) or "none"),
             )
         )
     return section, data
@@ -175,6 +180,7 @@ def comparison_section(
     *,
     title: str = "Original vs each altered arm",
     note: str = "",
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]]:
     """reference − arm per arm: difference with CI, test, raw and Holm p, its format and meaning parts, the
     ROUGE-L difference, and the gain kept over the baseline."""
@@ -187,7 +193,7 @@ def comparison_section(
         r = by_arm.get(c.arm)
         rows.append(
             [
-                display(c.arm),
+                show(c.arm),
                 *comparison_cells(c),
                 ci_text(r.test.diff, sign=True) if r else None,
                 *([kept_text(c.kept)] if base else []),
@@ -226,6 +232,7 @@ def compliance_section(
     *,
     size: int | None = None,
     title: str = "Format compliance",
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]]:
     """In-space rates, EM given in-space, and (label-scheme probes) old-label leakage per condition."""
     rows: list[list[Cell]] = []
@@ -244,7 +251,7 @@ def compliance_section(
                 comp.old_meaning,
             )
         ]
-        rows.append([display(cond), comp.n, *pct])
+        rows.append([show(cond), comp.n, *pct])
         data[cond] = jsonable(comp)
     table = Table(
         columns=[
@@ -274,6 +281,7 @@ def per_task_section(
     metric: Metric = "exact_match",
     name: str = "per-task",
     title: str = "Per task and per category",
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]]:
     """Mean score per task × condition (table + heatmap) and per category × condition."""
     present = [c for c in conditions if _rows(results, c, size)]
@@ -298,10 +306,10 @@ def per_task_section(
     section = Section(
         title=title,
         tables=[
-            Table(title=f"{label} (%) per task", columns=["task", *map(display, present)], rows=rows),
+            Table(title=f"{label} (%) per task", columns=["task", *map(show, present)], rows=rows),
             Table(
                 title=f"{label} (%) per category (instance mean)",
-                columns=["category", *map(display, present)],
+                columns=["category", *map(show, present)],
                 rows=cat_rows,
             ),
         ],
@@ -309,7 +317,7 @@ def per_task_section(
     if tasks and present:
         grid = np.array([[per_task[t].get(c, np.nan) for c in present] for t in tasks])
         path, rel = plots.plot_path(out_dir, name)
-        plots.heatmap(path, tasks, [display(c) for c in present], grid, title=f"{label} (%) per task")
+        plots.heatmap(path, tasks, [show(c) for c in present], grid, title=f"{label} (%) per task")
         section.figures.append(Figure(path=rel, caption=f"{label} (%) per task and arm"))
     return section, {"per_task": per_task}
 

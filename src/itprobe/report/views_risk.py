@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.metrics import gold_label
 from itprobe.report import plots
 from itprobe.report.costs import CostFile, confusion_matrix, instance_costs
 from itprobe.report.curves import gain_per_doubling, learning_curve, smallest_winning_size
 from itprobe.report.model import Cell, Figure, Section, Table
-from itprobe.report.results import InstanceResult, _gold_of, resampling_of, units_of
+from itprobe.report.results import InstanceResult, resampling_of, units_of
 from itprobe.report.stats import Estimate, bootstrap_ci, holm, paired_test
 from itprobe.report.views import (
     UNADJUSTED,
@@ -53,6 +54,7 @@ def cost_section(
     n_boot: int = 2000,
     seed: int = 0,
     title: str = "Cost of errors",
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]]:
     """Expected cost per decision per condition (CI), paired cost differences vs ``reference``, and
     confusion matrices of ``reference`` per task (at most ``max_confusions`` plotted)."""
@@ -67,8 +69,7 @@ def cost_section(
         )
     diffs = _cost_diffs(per_cond, reference, units, n_boot=n_boot, seed=seed)
     rows: list[list[Cell]] = [
-        [display(c), e.n, ci_text(e, scale=1.0, digits=3), *diffs.get(c, (None, None))]
-        for c, e in est.items()
+        [show(c), e.n, ci_text(e, scale=1.0, digits=3), *diffs.get(c, (None, None))] for c, e in est.items()
     ]
     section = Section(
         title=title,
@@ -98,7 +99,7 @@ def cost_section(
         path, rel = plots.plot_path(out_dir, "cost")
         plots.bar_chart(
             path,
-            [display(c) for c in est],
+            [show(c) for c in est],
             list(est.values()),
             title="Expected cost per decision",
             ylabel="expected cost",
@@ -143,7 +144,7 @@ def _confusions(
         task_rows = [r for r in of_task if r.seed == first_seed]
         labels = task_rows[0].labels
         conf = confusion_matrix(
-            [_gold_of(r.references, r.labels) for r in task_rows], [r.prediction for r in task_rows], labels
+            [gold_label(r.references, r.labels) for r in task_rows], [r.prediction for r in task_rows], labels
         )
         cells: list[list[Cell]] = [[g, *row] for g, row in zip(conf.rows, conf.counts, strict=True)]
         section.tables.append(
@@ -170,6 +171,7 @@ def curve_section(
     n_boot: int = 2000,
     seed: int = 0,
     title: str = "How much data a PoC needs",
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]]:
     """Learning curve per arm with CIs, the smallest size where ``reference`` beats ``primary``, and the
     marginal gain per doubling of training data. ``references``: name → score (0..1) drawn as lines."""
@@ -231,13 +233,13 @@ def curve_section(
             points,
             title="Exact match vs training data",
             ylabel="exact match (%)",
-            references={display(k): v for k, v in (references or {}).items()},
+            references={show(k): v for k, v in (references or {}).items()},
         )
         section.figures.append(
             Figure(
                 path=rel,
                 caption="Learning curve per arm with 95% CI bands; lines: "
-                + (", ".join(map(display, references or {})) or "none"),
+                + (", ".join(map(show, references or {})) or "none"),
             )
         )
     return section, {

@@ -8,7 +8,7 @@ of similar size).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ def gain_split_section(
     *,
     out_dir: str | Path,
     title: str = "What tuning taught: format or meaning",
+    show: Callable[[str], str] = display,
 ) -> tuple[Section, dict[str, Any]] | None:
     """The gain of each condition over ``baseline`` as format + meaning (table, stacked bars) from
     `gain_splits`; None when there is none."""
@@ -53,7 +54,7 @@ def gain_split_section(
         return None
     rows: list[list[Cell]] = [
         [
-            display(c),
+            show(c),
             s.n,
             ci_text(s.total, sign=True),
             part_text(s.format, s),
@@ -91,7 +92,7 @@ def gain_split_section(
     names = list(splits)
     plots.stacked_parts(
         path,
-        [display(c) for c in names],
+        [show(c) for c in names],
         [splits[c].format.estimate.mean for c in names],
         [splits[c].meaning.estimate.mean for c in names],
         [splits[c].total for c in names],

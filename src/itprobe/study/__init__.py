@@ -19,7 +19,7 @@ from itprobe.study.grid import Cell, expand_grid, parse_shard, select_shard
 from itprobe.study.merge import MergeOutcome, merge_stores
 from itprobe.study.report import build_report, instance_results
 from itprobe.study.runner import RunOptions, StudyOutcome, run_study
-from itprobe.study.store import STORE_NAME, CellRecord, PredictionRow, ResultsStore
+from itprobe.study.store import STORE_NAME, CellRecord, ResultsStore
 
 __all__ = [
     "STORE_NAME",
@@ -30,7 +30,6 @@ __all__ = [
     "HFEngine",
     "Loaded",
     "MergeOutcome",
-    "PredictionRow",
     "ResultsStore",
     "RunOptions",
     "StudyConfig",

@@ -134,13 +134,18 @@ class ArmConfig(_Strict):
         return ArmSpec(**self.spec_fields(), seed=seed)
 
     @property
-    def name(self) -> str:
-        if self.name_:
-            return self.name_
+    def parts(self) -> tuple[str, ...]:
+        """What the arm changes: its arms that are not original, in name order (reports read this)."""
         parts = [self.definition] if self.definition != "original" else []
         if self.examples != "gold":
             parts.append("no-examples" if self.examples == "none" else self.examples)
-        parts += [value for value in (self.input, self.label) if value != "original"]
+        return (*parts, *(value for value in (self.input, self.label) if value != "original"))
+
+    @property
+    def name(self) -> str:
+        if self.name_:
+            return self.name_
+        parts = self.parts
         options = []
         if self.simplified_template is not None:
             options.append(f"tpl-{hashlib.sha256(self.simplified_template.encode()).hexdigest()[:6]}")

@@ -1,6 +1,6 @@
 """The study report, rebuilt from ``results.sqlite`` alone (no model, no task files).
 
-Stored rows become `itprobe.report.InstanceResult`s with one *condition* per (cell kind, train arm, test arm,
+Stored rows (`itprobe.records.InstanceResult`) get one *condition* per (cell kind, train arm, test arm,
 mode) — names as in `itprobe.study.grid` — and `itprobe.study.views.build_study_report` computes the views; this
 module adds what only a study knows: provenance (config hash, model identity, timings), coverage of the grid,
 the arms' notes (summarised per arm and note; the per-task detail goes to report.json), which conditions'
@@ -10,25 +10,24 @@ together, and contrast consistency for tasks that form contrast pairs (the gener
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from itprobe.contrast import contrast_consistency
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
-from itprobe.records import Condition, Mode, Prediction
+from itprobe.records import Condition, InstanceResult
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.grid import current_cells
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
-    from itprobe.report import InstanceResult, Provenance, Section
+    from itprobe.report import Provenance, Section
     from itprobe.report.costs import CostFile
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
@@ -59,30 +58,25 @@ def study_conditions(cells: Sequence[CellRecord]) -> dict[str, Condition]:
 def instance_results(
     cells: Sequence[CellRecord], mode: str, tasks: dict[str, TaskInfo] | None = None
 ) -> list[InstanceResult]:
-    """The stored answers of one evaluation mode (baselines' in every mode) as `InstanceResult`s; with
-    ``tasks``, rows of contrast-pair tasks carry their (group, side)."""
-    from itprobe.report import InstanceResult  # lazy: report imports numpy, matplotlib
-
+    """The stored answers of one evaluation mode (baselines' in every mode) with their cell's context
+    (condition, seed, size, train arm); with ``tasks``, rows of contrast-pair tasks carry their (group,
+    side)."""
     pairs = {
         t.name: (t.contrast_group, t.contrast_side or "") for t in (tasks or {}).values() if t.contrast_group
     }
-    out = []
-    for cell in cells:
-        for r in cell.rows:
-            if cell.kind != "baseline" and r.mode != mode:
-                continue
-            out.append(
-                InstanceResult(
-                    condition=condition_of(cell, r.test_arm),
-                    task=r.task, id=r.id, exact_match=r.exact_match, rougeL=r.rougeL,
-                    prediction=r.prediction, references=r.references, labels=r.labels, category=r.category,
-                    in_space_strict=r.in_space_strict, in_space_loose=r.in_space_loose, seed=cell.seed,
-                    size=cell.size if cell.kind == "trained" else None, train_arm=cell.train_arm,
-                    test_arm=r.test_arm, mode=r.mode, original_labels=r.original_labels,
-                    original_references=r.original_references, contrast=pairs.get(r.task, ()),
-                )
-            )  # fmt: skip
-    return out
+    return [
+        dataclasses.replace(
+            r,
+            condition=condition_of(cell, r.test_arm),
+            seed=cell.seed,
+            train_arm=cell.train_arm,
+            size=cell.size if cell.kind == "trained" else None,
+            contrast=pairs.get(r.task, ()),
+        )  # fmt: skip
+        for cell in cells
+        for r in cell.rows
+        if cell.kind == "baseline" or r.mode == mode
+    ]
 
 
 def stored_config(store: ResultsStore) -> StudyConfig:
@@ -168,14 +162,17 @@ def _mode_report(
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
+        lines=[c for c in conditions if not records[c].trained and not records[c].tested_with],
         provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode, left_out), n_boot=config.report.n_boot,
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
+        parts=condition_parts(cells, [records[c] for c in conditions]),
+        names={label: record.display for label, record in records.items()},
     )  # fmt: skip
     report.data["arm_notes"] = [
         {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
     ]
-    contrast = contrast_section(results, tasks)
+    contrast = contrast_section(results, tasks, [records[c] for c in conditions])
     if contrast is not None:
         section, data = contrast
         report.sections.append(section)
@@ -193,6 +190,20 @@ def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Conditio
             if arm.definition == "negated" or arm.label != "original":
                 follow_arms.add(arm.name)
     return [c.label for c in conditions if c.test_arm in follow_arms]
+
+
+def condition_parts(
+    cells: Sequence[CellRecord], conditions: Sequence[Condition]
+) -> dict[str, tuple[str, ...]]:
+    """What each trained condition's training arm changes (`ArmConfig.parts`), from the stored arms, so that
+    an arm with a custom ``name:`` is described by what it does; other conditions are left out."""
+    arms = {
+        arm.name: arm.parts
+        for cell in cells
+        if "train_arm" in cell.resolved
+        for arm in [ArmConfig.model_validate(cell.resolved["train_arm"])]
+    }
+    return {c.label: arms[c.trained_with] for c in conditions if c.trained and c.trained_with in arms}
 
 
 def _first_altered(conditions: Sequence[Condition]) -> str:
@@ -298,27 +309,29 @@ def _unprefixed(note: str) -> str:
 def _provenance(
     config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]
 ) -> Provenance:
-    from itprobe.report.model import Provenance, package_versions  # lazy: numpy, matplotlib
+    from itprobe.report.model import stamped_provenance  # lazy: numpy, matplotlib
 
     seconds: dict[str, float] = defaultdict(float)
     for cell in cells:
         for stage, value in cell.timings.items():
             seconds[f"{cell.kind}/{stage.split('/')[0]}"] += value
     identities = sorted({c.model_identity for c in cells if c.model_identity})
-    return Provenance(
-        config_hash=config.hash, model=", ".join(identities) or config.model,
-        command=f"itprobe run ({config.name})", created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        versions=package_versions(), timings={k: round(v, 2) for k, v in sorted(seconds.items())},
+    # packages=(): the study report has listed itprobe's version only (the audit adds torch and transformers)
+    return stamped_provenance(
+        config_hash=config.hash, model=", ".join(identities) or config.model, command=f"itprobe run ({config.name})",
+        timings={k: round(v, 2) for k, v in sorted(seconds.items())}, packages=(),
         extra={"runs": str(len(runs)), "data": config.data.source, "cells": str(len(cells))},
     )  # fmt: skip
 
 
 def contrast_section(
-    results: Sequence[InstanceResult], tasks: dict[str, TaskInfo]
+    results: Sequence[InstanceResult], tasks: dict[str, TaskInfo], conditions: Sequence[Condition]
 ) -> tuple[Section, dict[str, Any]] | None:
-    """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs."""
-    from itprobe.report import Section, Table  # lazy: numpy, matplotlib
-    from itprobe.report.views import display  # lazy: numpy, matplotlib
+    """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs;
+    ``conditions`` name the rows' conditions (`Condition.display`)."""
+    from itprobe.report import Section, Table, consistency_by_seed  # lazy: numpy, matplotlib
+
+    shown = {c.label: c.display for c in conditions}
 
     paired = [
         Task(name=t.name, definition="", contrast=Contrast(t.contrast_group, t.contrast_side or ""),
@@ -326,21 +339,10 @@ def contrast_section(
         for t in tasks.values()
         if t.contrast_group
     ]  # fmt: skip
-    names = {t.name for t in paired}
-    largest: dict[str, int] = {}
-    for r in results:
-        if r.size is not None:
-            largest[r.condition] = max(largest.get(r.condition, r.size), r.size)
-    runs: dict[str, dict[int, list[Prediction]]] = defaultdict(lambda: defaultdict(list))
-    for r in results:
-        if r.task in names and r.size == largest.get(r.condition):
-            mode: Mode = "rank" if r.mode == "rank" else "generate"
-            pred = Prediction(r.task, r.id, r.prediction, r.references, mode, labels=r.labels)
-            runs[r.condition][r.seed].append(pred)
     rows: list[list[str | int | float | None]] = []
     data: dict[str, Any] = {}
-    for condition, by_seed in runs.items():
-        reports = [contrast_consistency(preds, paired) for preds in by_seed.values()]
+    for condition, by_seed in consistency_by_seed(results, paired, lambda r: r.condition).items():
+        reports = list(by_seed.values())
         overall = reports[0].overall
         if overall.n_items:
             mean = sum(rep.overall.consistency for rep in reports) / len(reports)
@@ -350,7 +352,7 @@ def contrast_section(
             }
             chance = 100 * overall.chance if overall.chance is not None else None
             ceilings = [100 * overall.agreement, 100 * overall.input_blind]
-            rows.append([display(condition), overall.n_items, 100 * mean, chance, *ceilings])
+            rows.append([shown.get(condition, condition), overall.n_items, 100 * mean, chance, *ceilings])
     if not rows:
         return None
     columns = ["condition", "items", "both rules correct (%)", "chance (%)"]

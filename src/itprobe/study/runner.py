@@ -22,14 +22,14 @@ from itprobe.errors import UserError
 from itprobe.metrics import instance_scores
 from itprobe.models.base import rank_unavailable
 from itprobe.predict import predict_tasks
-from itprobe.records import Prediction
+from itprobe.records import InstanceResult, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.engine import Engine, HFEngine, Loaded, Trained, TrainJob, barrier, is_main_process
 from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.progress import GridProgress, cell_work
 from itprobe.study.report import build_report
-from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, PredictionRow, ResultsStore, TaskInfo
+from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Task
 
 
@@ -259,8 +259,8 @@ def _drop_model(cell: Cell, ctx: _Context) -> None:
             shutil.rmtree(_model_dir(cell, ctx), ignore_errors=True)
 
 
-def _baseline(cell: Cell, ctx: _Context) -> tuple[list[PredictionRow], list[ArmNote]]:
-    rows: list[PredictionRow] = []
+def _baseline(cell: Cell, ctx: _Context) -> tuple[list[InstanceResult], list[ArmNote]]:
+    rows: list[InstanceResult] = []
     notes: list[ArmNote] = []
     for arm in cell.test_arms:
         tasks, arm_notes = ctx.test_tasks(arm, cell.seed)
@@ -274,10 +274,10 @@ def _baseline(cell: Cell, ctx: _Context) -> tuple[list[PredictionRow], list[ArmN
 
 def _evaluate(
     loaded: Loaded, cell: Cell, ctx: _Context, timings: dict[str, float]
-) -> tuple[list[PredictionRow], list[ArmNote]]:
+) -> tuple[list[InstanceResult], list[ArmNote]]:
 
     prompt = ctx.config.prompt
-    rows: list[PredictionRow] = []
+    rows: list[InstanceResult] = []
     notes: list[ArmNote] = []
     for arm in cell.test_arms:
         tasks, arm_notes = ctx.test_tasks(arm, cell.seed)
@@ -303,36 +303,11 @@ def _evaluate(
 
 def prediction_rows(
     preds: list[Prediction], arm: ArmConfig, mode: str, originals: tuple[Task, ...]
-) -> list[PredictionRow]:
-    """Score predictions (official metrics, format compliance) into store rows of one (arm, mode) pass.
+) -> list[InstanceResult]:
+    """Score predictions (`itprobe.metrics.instance_scores`) into store rows of one (arm, mode) pass.
 
     ``mode`` is the pass's mode (in a rank pass, tasks without an output space are answered by generation).
     For a label arm the output space and gold of the original scheme are kept too (old-label leakage).
     """
-    before = original_schemes(originals) if arm.label != "original" else {}
-    rows = []
-    for pred, score in zip(preds, instance_scores(preds), strict=True):
-        assert (pred.task, pred.id) == (score.task, score.id)
-        labels = tuple(pred.labels)
-        old_labels, old_refs = before.get((pred.task, pred.id), ((), ()))
-        rows.append(
-            PredictionRow(
-                test_arm=arm.name,
-                mode=mode,
-                task=pred.task,
-                id=pred.id,
-                category=pred.category,
-                prediction=pred.prediction,
-                references=tuple(pred.references),
-                labels=labels,
-                exact_match=score.exact_match,
-                rouge1=score.rouge1,
-                rougeL=score.rougeL,
-                in_space_strict=score.in_space_strict,
-                in_space_loose=score.in_space_loose,
-                label_logprobs=tuple(pred.label_logprobs),
-                original_labels=old_labels,
-                original_references=old_refs,
-            )
-        )
-    return rows
+    before = original_schemes(originals) if arm.label != "original" else None
+    return instance_scores(preds, test_arm=arm.name, mode=mode, originals=before)

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from itprobe.errors import UserError
 from itprobe.fsio import touch
+from itprobe.records import InstanceResult
 
 STORE_NAME = "results.sqlite"
 SCHEMA_VERSION = 1
@@ -69,28 +70,6 @@ CREATE TABLE IF NOT EXISTS notes (
 
 
 @dataclass(frozen=True)
-class PredictionRow:
-    """One stored answer with its scores (what the report is rebuilt from)."""
-
-    test_arm: str
-    mode: str
-    task: str
-    id: str
-    category: str
-    prediction: str
-    references: tuple[str, ...]
-    labels: tuple[str, ...]
-    exact_match: float
-    rouge1: float
-    rougeL: float
-    in_space_strict: bool | None = None
-    in_space_loose: bool | None = None
-    label_logprobs: tuple[float, ...] = ()
-    original_labels: tuple[str, ...] = ()
-    original_references: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class ArmNote:
     """What a test arm said about a task: a remark, or (``skipped``) why the task was left out."""
 
@@ -102,7 +81,11 @@ class ArmNote:
 
 @dataclass(frozen=True)
 class CellRecord:
-    """A finished cell: identity, grid coordinates, what happened (``info``), and its answers."""
+    """A finished cell: identity, grid coordinates, what happened (``info``), and its answers.
+
+    ``rows`` are `InstanceResult`s (the one scored-row type) without the cell's context: the store keeps
+    the answer, its scores, ``test_arm`` and ``mode`` (the columns of ``predictions`` and ``scores``),
+    and the report adds condition, seed, size and train arm from the cell."""
 
     cell_id: str
     kind: str  # "trained" | "untuned" | "baseline"
@@ -114,7 +97,7 @@ class CellRecord:
     model_identity: str
     resolved: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
-    rows: tuple[PredictionRow, ...] = ()
+    rows: tuple[InstanceResult, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[ArmNote, ...] = ()
     started_at: float = 0.0
@@ -342,7 +325,7 @@ class ResultsStore:
             )
         return out
 
-    def _rows(self, cell_id: str) -> tuple[PredictionRow, ...]:
+    def _rows(self, cell_id: str) -> tuple[InstanceResult, ...]:
         cur = self._conn.execute(
             "SELECT * FROM predictions JOIN scores USING (cell_id, test_arm, mode, task, id)"
             " WHERE cell_id = ? ORDER BY predictions.rowid",
@@ -381,6 +364,8 @@ _PREDICTION_COLUMNS = (
     "original_labels",
     "original_references",
 )
+# the fields of a row (`InstanceResult`) the store keeps; the others come from the cell
+STORED_FIELDS = tuple(dict.fromkeys(c for c in (*_PREDICTION_COLUMNS, *_SCORE_COLUMNS) if c != "cell_id"))
 _TUPLE_FIELDS = ("references", "labels", "label_logprobs", "original_labels", "original_references")
 
 
@@ -395,17 +380,17 @@ def _insert(
     conn.executemany(sql, rows)
 
 
-def _prediction_params(cell_id: str, row: PredictionRow) -> dict[str, Any]:
+def _prediction_params(cell_id: str, row: InstanceResult) -> dict[str, Any]:
     params = {"cell_id": cell_id, **asdict(row)}
     params.update({name: _dumps(list(getattr(row, name))) for name in _TUPLE_FIELDS})
     params.update(in_space_strict=_flag(row.in_space_strict), in_space_loose=_flag(row.in_space_loose))
     return params
 
 
-def _prediction_row(row: sqlite3.Row) -> PredictionRow:
-    values = {name: row[name] for name in PredictionRow.__dataclass_fields__}
+def _prediction_row(row: sqlite3.Row) -> InstanceResult:
+    values = {name: row[name] for name in STORED_FIELDS}
     values.update({name: tuple(json.loads(row[name])) for name in _TUPLE_FIELDS})
     values.update(
         in_space_strict=_unflag(row["in_space_strict"]), in_space_loose=_unflag(row["in_space_loose"])
     )
-    return PredictionRow(**values)
+    return InstanceResult(condition="", **values)

@@ -7,7 +7,7 @@ compliance → learning curve → per task → cost of errors → write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from itprobe.report.verdict import make_verdict
 from itprobe.report.views import (
     comparison_section,
     compliance_section,
+    display,
     jsonable,
     per_task_section,
     scores_section,
@@ -40,11 +41,14 @@ def build_study_report(
     primary: str = "simplified",
     untuned: str = "untuned",
     baselines: Sequence[str] = ("random", "majority"),
+    lines: Sequence[str] | None = None,
     costs: CostFile | None = None,
     provenance: Provenance | None = None,
     notes: Sequence[str] = (),
     skipped: Sequence[Skipped] = (),
     follow: Sequence[str] = (),
+    parts: Mapping[str, Sequence[str]] | None = None,
+    names: Mapping[str, str] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> ReportData:
@@ -55,10 +59,15 @@ def build_study_report(
         reference: the condition the others are compared with (the original instruction).
         primary: the meaning-free arm the headline and the data-size question are about.
         untuned: the untuned model's condition (the baseline of the gain-kept ratio), if present.
-        baselines: trivial baselines, drawn as reference lines.
+        baselines: trivial baselines (and the untuned model under other test arms), shown beside the arms.
+        lines: the references drawn as lines in the charts (a study: those tested with the original
+            instruction, `itprobe.records.Condition.tested_with` empty); None: all of them.
         costs: a cost file; adds the cost-of-errors section.
-        follow: conditions whose gold follows a changed instruction (negated, relabelled), besides those
-            recognised by name (`verdict.is_follow`).
+        follow: conditions whose gold follows a changed instruction (negated, relabelled), besides the
+            follow probes by their own name (`verdict.FOLLOW_PROBES`).
+        parts: what each condition's (training) arm changes, for the verdict's words (`verdict.removes`).
+        names: how each condition is shown (a study: `itprobe.records.Condition.display`); others by
+            `views.display`.
     """
     present = list(dict.fromkeys(r.condition for r in results))
     if reference not in present:
@@ -70,15 +79,18 @@ def build_study_report(
     at = f" at {main} training instance{'' if main == 1 else 's'} per task" if main is not None else ""
     data: dict[str, Any] = {"reference": reference, "main_size": main, "sizes": sizes}
     kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
+    shown = dict(names or {})
+    sh: dict[str, Any] = {"show": lambda c: shown[c] if c in shown else display(c)}
+    ksh = {"out_dir": out_dir, **kw, **sh}
 
     scores, data["scores"] = scores_section(
-        results, arms, out_dir=out_dir, size=main, references=refs, title=f"Scores per arm{at}", **kw
+        results, arms, size=main, references=refs, lines=lines, title=f"Scores per arm{at}", **ksh
     )
     base = untuned if untuned in present else next((b for b in baselines if b in present), None)
     cmp_em = compare_arms(results, reference, arms[1:], size=main, baseline=base, **kw)
     cmp_rl = compare_arms(results, reference, arms[1:], metric="rougeL", size=main, baseline=base, **kw)
     comparison, data["comparisons"] = comparison_section(
-        cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}", note=seeds_note(results, arms)
+        cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}", note=seeds_note(results, arms), **sh
     )
     gate = guessing_gate(results, reference, size=main, **kw)
     gain = _gain(results, reference, base, main, **kw) if base else None
@@ -91,31 +103,34 @@ def build_study_report(
         baseline=base or "baseline",
         primary=primary,
         follow=follow,
+        parts=parts,
     )
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
     data["gain_over_baseline"] = jsonable(gain)
     sections = [scores, comparison]
     if base == untuned:
-        split = gain_split_section(results, tuned, untuned, out_dir=out_dir)
+        split = gain_split_section(results, tuned, untuned, out_dir=out_dir, **sh)
         if split is not None:
             sections.append(split[0])
             data["gain_split"] = split[1]
-    compliance, data["compliance"] = compliance_section(results, [*arms, *refs], size=main)
+    compliance, data["compliance"] = compliance_section(results, [*arms, *refs], size=main, **sh)
     sections.append(compliance)
     if sizes:
         ref_lines = {
-            b: data["scores"][b]["exact_match"]["mean"] for b in refs if b in data["scores"] and "@" not in b
+            b: data["scores"][b]["exact_match"]["mean"]
+            for b in refs
+            if b in data["scores"] and (lines is None or b in lines)
         }
         curve, data["learning_curve"] = curve_section(
-            results, arms, out_dir=out_dir, reference=reference, primary=primary, references=ref_lines, **kw
+            results, arms, reference=reference, primary=primary, references=ref_lines, **ksh
         )
         sections.append(curve)
-    per_task, data["per_task"] = per_task_section(results, [*arms, *refs], out_dir=out_dir, size=main)
+    per_task, data["per_task"] = per_task_section(results, [*arms, *refs], out_dir=out_dir, size=main, **sh)
     sections.append(per_task)
     if costs is not None:
         cost, data["costs"] = cost_section(
-            results, [*arms, *refs], costs, out_dir=out_dir, reference=reference, size=main, **kw
+            results, [*arms, *refs], costs, reference=reference, size=main, **ksh
         )
         sections.append(cost)
     return ReportData(
