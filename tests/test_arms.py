@@ -113,10 +113,11 @@ def test_unknown_arm_is_a_user_error_listing_the_known_names() -> None:
 
 
 def test_spec_names_and_round_trip() -> None:
-    assert ArmSpec().name == "original/gold"
-    assert ArmSpec(definition="simplified", examples="delusive").name == "simplified/delusive"
+    assert ArmSpec().name == "original"
+    assert ArmSpec(definition="simplified", examples="delusive").name == "simplified+delusive"
+    assert ArmSpec(examples="none").name == "no-examples"
     spec = ArmSpec(input="content-free", label="label-rename", rename_scheme="semantic", seed=3)
-    assert spec.name == "original/gold+content-free+label-rename[semantic]"
+    assert spec.name == "content-free+label-rename[semantic]"
     assert ArmSpec(definition="simplified", simplified_template="Pick {labels}").name.startswith(
         "simplified[tpl-"
     )

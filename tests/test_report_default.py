@@ -22,7 +22,7 @@ from itprobe.study import Loaded, RunOptions, Trained, TrainJob, load_config, ru
 from itprobe.study.data import load_study_data
 from itprobe.tasks.types import Task
 
-P_RIGHT = {"original/gold": 0.8, "original/delusive": 0.75, "base": 0.6}
+P_RIGHT = {"original": 0.8, "delusive": 0.75, "base": 0.6}
 P_OUT_UNTUNED = 0.6
 
 

@@ -90,7 +90,11 @@ class FakeEngine:
             time.sleep(self.slow_train / 3)
             if job.on_step is not None:
                 job.on_step(step, 3)
-        spec = f"fake-tuned:{job.arm.name}:{job.size}:{job.seed}:{','.join(names)}"
+        # the fake model's identity seeds its answers; it keeps the arm wording the golden outputs were
+        # recorded with (definition/examples+input+label), so a renaming of arms cannot move them
+        a = job.arm
+        arm = f"{a.definition}/{a.examples}" + "".join(f"+{x}" for x in (a.input, a.label) if x != "original")
+        spec = f"fake-tuned:{arm}:{job.size}:{job.seed}:{','.join(names)}"
         self.trained.append(spec)
         loss = round(_unit(spec), 6)
         return Trained(spec, {"final_loss": loss, "losses": [loss], "steps": 3, "notes": []})

@@ -26,6 +26,26 @@ from itprobe.tasks.types import Task
 APPLY_ORDER: tuple[ArmKind, ...] = ("label", "definition", "examples", "input")
 
 
+def arm_parts(definition: str, examples: str, input: str, label: str) -> tuple[str, ...]:
+    """The arms of a combination that are not original, in name order (examples ``none`` reads
+    ``no-examples``, which says what is missing)."""
+    parts = [definition] if definition != "original" else []
+    if examples != "gold":
+        parts.append("no-examples" if examples == "none" else examples)
+    return (*parts, *(value for value in (input, label) if value != "original"))
+
+
+def arm_name(parts: Sequence[str], options: Sequence[str] = ()) -> str:
+    """The one name of an arm combination: its parts joined by ``+`` (``original`` when there are none),
+    then the options in use in brackets (``simplified[tpl-1a2b3c]``, ``label-rename[semantic]``)."""
+    return "+".join(parts or ["original"]) + (f"[{','.join(options)}]" if options else "")
+
+
+def template_tag(template: str) -> str:
+    """A short tag naming a custom `simplified` template by its hash."""
+    return f"tpl-{hashlib.sha256(template.encode()).hexdigest()[:6]}"
+
+
 @user_errors("arm spec key")
 @settings(frozen=True, config=STRICT)
 class ArmSpec:
@@ -70,20 +90,20 @@ class ArmSpec:
         return self
 
     @property
-    def name(self) -> str:
-        """``definition/examples``, then ``+input`` and ``+label`` arms that are not "original".
+    def parts(self) -> tuple[str, ...]:
+        """What the spec changes: its arms that are not original, in name order."""
+        return arm_parts(self.definition, self.examples, self.input, self.label)
 
-        Non-default options of an arm in use are shown in brackets: ``simplified[tpl-1a2b3c]/gold``,
-        ``original/gold+label-rename[semantic]``. The seed is not part of the name (see `as_dict`).
-        """
-        definition = self.definition
-        if definition == "simplified" and self.simplified_template != DEFAULT_SIMPLIFIED_TEMPLATE:
-            definition += f"[tpl-{hashlib.sha256(self.simplified_template.encode()).hexdigest()[:6]}]"
-        label = self.label
-        if label == "label-rename" and self.rename_scheme != "neutral":
-            label += f"[{self.rename_scheme}]"
-        extras = "".join(f"+{arm}" for arm in (self.input, label) if arm != "original")
-        return f"{definition}/{self.examples}{extras}"
+    @property
+    def name(self) -> str:
+        """The arm's one name, as studies, audits and reports show it (`arm_name`): ``original``,
+        ``simplified``, ``delusive``, ``content-free+label-rename[semantic]``. The seed is not part of it."""
+        options = []
+        if self.definition == "simplified" and self.simplified_template != DEFAULT_SIMPLIFIED_TEMPLATE:
+            options.append(template_tag(self.simplified_template))
+        if self.label == "label-rename" and self.rename_scheme != "neutral":
+            options.append(self.rename_scheme)
+        return arm_name(self.parts, options)
 
     def as_dict(self) -> dict[str, Any]:
         """Every field, for configs and result stores; `from_dict` rebuilds the spec."""

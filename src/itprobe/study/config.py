@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from itprobe.arms import ArmSpec
+from itprobe.arms.spec import arm_name, arm_parts, template_tag
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
 from itprobe.errors import UserError
 from itprobe.models.loading import DEFAULT_MODEL
@@ -136,22 +137,19 @@ class ArmConfig(_Strict):
     @property
     def parts(self) -> tuple[str, ...]:
         """What the arm changes: its arms that are not original, in name order (reports read this)."""
-        parts = [self.definition] if self.definition != "original" else []
-        if self.examples != "gold":
-            parts.append("no-examples" if self.examples == "none" else self.examples)
-        return (*parts, *(value for value in (self.input, self.label) if value != "original"))
+        return arm_parts(self.definition, self.examples, self.input, self.label)
 
     @property
     def name(self) -> str:
         if self.name_:
             return self.name_
-        parts = self.parts
+        # the options set in the config are named (`ArmSpec.name` names those that differ from the default)
         options = []
         if self.simplified_template is not None:
-            options.append(f"tpl-{hashlib.sha256(self.simplified_template.encode()).hexdigest()[:6]}")
+            options.append(template_tag(self.simplified_template))
         if self.rename_scheme is not None:
             options.append(self.rename_scheme)
-        return "+".join(parts or ["original"]) + (f"[{','.join(options)}]" if options else "")
+        return arm_name(self.parts, options)
 
 
 def _default_test_arms() -> list[Literal["same"] | ArmConfig]:
