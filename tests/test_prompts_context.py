@@ -12,6 +12,7 @@ import pytest
 from cli_runner import run_cli
 from tiny_models import one_torch_thread, tiny_llama
 
+from itprobe import cli
 from itprobe.prompts import PromptConfig, PromptTruncated, fit_to_context
 from itprobe.tasks.types import Instance, Task
 
@@ -95,3 +96,15 @@ def test_a_megabyte_input_is_cut_before_model_time(capsys, short_model: Path, tm
     assert time.perf_counter() - start < 60
     warning = [line for line in err.splitlines() if line.startswith("itprobe: warning:")]
     assert len(warning) == 1 and "cut" in warning[0] and "--max-source-tokens" in warning[0]
+
+
+def test_the_cli_prints_each_itprobe_warning_once(capsys: pytest.CaptureFixture[str]) -> None:
+    cli._shown.clear()
+    for _ in range(3):
+        cli._show_warning(PromptTruncated("prompts longer than 8 tokens are cut"), PromptTruncated, "f.py", 1)
+    cli._show_warning(PromptTruncated("another text"), PromptTruncated, "f.py", 1)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "itprobe: warning: prompts longer than 8 tokens are cut",
+        "itprobe: warning: another text",
+    ]

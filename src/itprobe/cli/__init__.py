@@ -87,14 +87,20 @@ def _handle_click(err: BaseException) -> int | None:
 
 
 def _show_warning(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-    """itprobe's own warnings as one line on stderr; others as Python shows them."""
+    """itprobe's own warnings as one line on stderr, each text once per process (a warning raised per task
+    or per pass would otherwise repeat: libraries reset Python's once-per-place registry with
+    `warnings.catch_warnings`); others as Python shows them."""
     if issubclass(category, ItprobeWarning):
-        typer.echo(f"{PROG}: warning: {_one_line(str(message))}", err=True)
+        line = f"{PROG}: warning: {_one_line(str(message))}"
+        if line not in _shown:
+            _shown.add(line)
+            typer.echo(line, err=True)
     else:
         _python_show_warning(message, category, *args, **kwargs)
 
 
 _python_show_warning = warnings.showwarning
+_shown: set[str] = set()
 
 
 def main(argv: list[str] | None = None) -> None:
