@@ -10,7 +10,8 @@ from test_study_support import FakeEngine, store_snapshot, tiny_raw
 
 from itprobe.errors import UserError
 from itprobe.study import ResultsStore, RunOptions, build_report, run_study, validate_config
-from itprobe.study.report import condition_of, instance_results, stored_config
+from itprobe.study.report import condition_of, instance_results, stored_config, training_note_summary
+from itprobe.study.store import CellRecord
 
 QUIET = RunOptions(progress=False, report=False)
 
@@ -243,3 +244,21 @@ def test_a_run_with_only_the_original_arm_finished_does_not_compare_it_with_itse
     markdown = (tmp_path / "report.md").read_text()
     assert "original − original" not in markdown
     assert "No altered arm has finished yet: only the learning curve of original is shown." in markdown
+
+
+def test_training_notes_are_summarised_per_arm_and_note() -> None:
+    def cell(arm: str, notes: list[str]) -> CellRecord:
+        return CellRecord(arm, "trained", arm, arm, 1, 0, "", "m", {}, info={"notes": notes})
+
+    lines = training_note_summary(
+        [
+            cell("delusive", [f"t{i}: delusive: variant wrong-label" for i in range(5)]
+                 + ["t9: delusive: variant permuted", "t9: skipped by the arm"]),
+            cell("simplified", []),
+        ]
+    )  # fmt: skip
+    assert lines == [
+        "Training with delusive: skipped by the arm (1 training task: t9).",
+        "Training with delusive: variant permuted (1 training task: t9).",
+        "Training with delusive: variant wrong-label (5 training tasks: t0, t1, t2, …).",
+    ]

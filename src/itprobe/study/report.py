@@ -274,8 +274,7 @@ def _notes(
         ),
     ]
     notes += arm_note_summary(_arm_notes(cells))
-    train_notes = sorted({note for cell in cells for note in cell.info.get("notes", [])})
-    notes += [f"Training: {note}" for note in train_notes]
+    notes += training_note_summary(cells)
     return notes
 
 
@@ -297,6 +296,27 @@ def arm_note_summary(notes: Sequence[ArmNote], *, listed: int = 3) -> list[str]:
                 f"Arm {arm}: a task-specific note on {len(single)} tasks (e.g. {'; '.join(single[:listed])}); "
                 "every task's note is in report.json (data.arm_notes)."
             )
+    return lines
+
+
+def training_note_summary(cells: Sequence[CellRecord], *, listed: int = 3) -> list[str]:
+    """One line per (trained arm, note) with the tasks it applies to (up to ``listed`` named); the cells'
+    ``info.notes`` in the store keep every line."""
+    tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for cell in cells:
+        for line in cell.info.get("notes", []):
+            # training writes "<task>: <note>" (itprobe.training.data)
+            task, sep, note = line.partition(": ")
+            key = (cell.train_arm, _unprefixed(note)) if sep else (cell.train_arm, line)
+            tasks[key].add(task if sep else "")
+    lines = []
+    for (arm, note), names in sorted(tasks.items()):
+        named = sorted(n for n in names if n)
+        shown = ", ".join(named[:listed]) + (", …" if len(named) > listed else "")
+        which = (
+            f"{len(named)} training task{'s' if len(named) != 1 else ''}: {shown}" if named else "all tasks"
+        )
+        lines.append(f"Training with {arm}: {note} ({which}).")
     return lines
 
 
