@@ -2,7 +2,9 @@
 
 The shared NatInst copy is for tests and benchmarks only; a report committed under docs/results/ may name
 tasks and labels and give scores, but must not contain an instance's input, a test reference of three or
-more words, or a definition. Checked against ../shared/data/natinst when it is present.
+more words, or a definition; a committed prediction cache must not hold an answer of three or more words
+that copies such text (a model continuing its input does). Checked against ../shared/data/natinst when it
+is present.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import gzip
 import html
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
+CACHES = sorted(RESULTS.rglob("*.sqlite")) if RESULTS.exists() else []
 PUBLISHED = (
     sorted(p for p in RESULTS.rglob("*") if p.suffix in {".md", ".html", ".json"}) if RESULTS.exists() else []
 )
@@ -41,3 +45,22 @@ def test_a_published_result_holds_no_instance_text(path: Path, instance_text: se
     text = html.unescape(path.read_text(encoding="utf-8"))
     leaked = sorted(t for t in instance_text if t in text)
     assert not leaked, f"{path.name} contains NatInst instance text, e.g. {leaked[:2]}"
+
+
+@pytest.fixture(scope="module")
+def all_instance_text(natinst_dir: Path) -> str:
+    texts = [r for row in _rows(natinst_dir / "test_references.jsonl.gz") for r in row["references"]]
+    for task in _rows(natinst_dir / "test_tasks.jsonl.gz"):
+        texts.append(task["definition"])
+        texts += [inst["input"] for inst in task["instances"][:100]]
+        texts += [ex["input"] for ex in task["positive_examples"] + task["negative_examples"]]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("path", CACHES, ids=[str(p.relative_to(RESULTS)) for p in CACHES])
+def test_a_published_cache_holds_no_answer_copying_instance_text(path: Path, all_instance_text: str) -> None:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        values = [json.loads(v) for (v,) in conn.execute("SELECT value FROM predictions")]
+    answers = {v["text"].strip() for v in values if isinstance(v, dict) and isinstance(v.get("text"), str)}
+    copied = sorted(a for a in answers if len(a.split()) >= 3 and a in all_instance_text)
+    assert not copied, f"{len(copied)} cached answers copy NatInst instance text, e.g. {copied[:2]}"
