@@ -59,15 +59,20 @@ def test_rerun_skips_finished_cells(tiny_run: tuple[Path, FakeEngine]) -> None:
     assert store_snapshot(run_dir) == before
 
 
-def test_changed_setting_runs_only_the_changed_cells(
-    tiny_run: tuple[Path, FakeEngine], tmp_path: Path
-) -> None:
-    run_dir, _ = tiny_run
-    copy = tmp_path / "copy"
+def copy_of_store(run_dir: Path, copy: Path) -> Path:
+    """A new run directory holding the finished cells of ``run_dir`` (and no run record)."""
     copy.mkdir()
     with ResultsStore.in_dir(run_dir) as src, ResultsStore.in_dir(copy) as dst:
         for cell in src.cells():
             dst.write_cell(cell, run_id="r")
+    return copy
+
+
+def test_changed_setting_runs_only_the_changed_cells(
+    tiny_run: tuple[Path, FakeEngine], tmp_path: Path
+) -> None:
+    run_dir, _ = tiny_run
+    copy = copy_of_store(run_dir, tmp_path / "copy")
     raw = tiny_raw(train_tasks={"instances_per_task": [2, 4, 8]})
     engine = FakeEngine()
     outcome = run_study(validate_config(raw), copy, options=QUIET, engine=engine)
@@ -219,11 +224,7 @@ def test_a_config_change_leaves_the_superseded_cells_out_of_the_report(
     tiny_run: tuple[Path, FakeEngine], tmp_path: Path
 ) -> None:
     run_dir, _ = tiny_run
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    with ResultsStore.in_dir(run_dir) as src, ResultsStore.in_dir(copy) as dst:
-        for cell in src.cells():
-            dst.write_cell(cell, run_id="r")
+    copy = copy_of_store(run_dir, tmp_path / "copy")
     # dropping the empty arm changes the untuned cell (it no longer tests with empty): it is recomputed
     raw = tiny_raw(arms={"train": [{}, {"definition": "simplified"}], "test": ["same", {}]})
     outcome = run_study(validate_config(raw), copy, options=QUIET, engine=FakeEngine())
