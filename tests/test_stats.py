@@ -184,3 +184,11 @@ def test_ratio_ci_never_nan_when_a_resample_has_no_gain() -> None:
     res = ratio_ci(orig, orig, base, seed=0, n_boot=2000)
     assert res.status == "unstable"
     assert res.value is None
+
+
+def test_ratio_unstable_with_a_significant_but_small_gain_says_so():
+    # a gain of 5 of 100 instances: the 95% CI excludes 0, yet a few resamples show no gain
+    orig = np.array([1.0] * 5 + [0.0] * 95)
+    res = ratio_ci(orig * 0.5, orig, np.zeros(100), seed=0)
+    assert res.status == "unstable" and res.denominator.low > 0
+    assert "CI excludes 0" in res.reason and "includes 0" not in res.reason

@@ -346,8 +346,15 @@ def ratio_ci(
         return RatioEstimate(None, None, None, "undefined", num, den, why)
     # any resample with a zero or negative gain puts a pole in the ratio's bootstrap distribution (and
     # 0/0 would make the percentiles NaN), so the ratio is only reported when every resample is positive
-    if den.low <= 0 or bool(np.any(reps[:, 1] <= 0)):
+    if den.low <= 0:
         why = "the gain of original over the baseline is not distinguishable from 0 (its CI includes 0)"
+        return RatioEstimate(None, None, None, "unstable", num, den, why)
+    flat = int(np.sum(reps[:, 1] <= 0))
+    if flat:
+        why = (
+            f"the gain of original over the baseline is too small for a ratio ({flat} of {len(reps)} "
+            "resamples show no gain, although its CI excludes 0)"
+        )
         return RatioEstimate(None, None, None, "unstable", num, den, why)
     low, high = _interval(reps[:, 0] / reps[:, 1], level)
     value = num_mean / den_mean
