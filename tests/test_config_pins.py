@@ -84,12 +84,9 @@ def pins(tmp: Path = Path("/tmp/x")) -> dict[str, str]:
 
 
 EXPECTED: dict[str, str] = {
-    # the default study moved to 1 instance per training task on purpose (15-minute budget in fp32); with
-    # `--set train_tasks.instances_per_task=[4]` it still gives the ids and hash recorded before the refactor
-    # (60f4777e415a99e5/7, d5cc5354f7e45203)
     "default fingerprint": "76df009f900015f5",
-    "default hash": "5a1436b4b9970bad",
-    "default ids": "85027c19d57696a4/7",
+    "default hash": "d5cc5354f7e45203",
+    "default ids": "60f4777e415a99e5/7",
     "natinst-lowres fingerprint": "bdaf6571c60e4550",
     "natinst-lowres hash": "618e3b7840cd9242",
     "natinst-lowres ids": "9a0d16fc6e413f9a/9",
