@@ -177,8 +177,11 @@ def curve_section(
     marginal gain per doubling of training data. ``references``: name → score (0..1) drawn as lines."""
     points = learning_curve(results, conditions, n_boot=n_boot, seed=seed)
     # a partial run may not have finished any altered arm yet: comparing the reference with itself says nothing
-    compared = primary != reference
-    win = smallest_winning_size(results, reference, primary, n_boot=n_boot, seed=seed) if compared else None
+    win = (
+        smallest_winning_size(results, reference, primary, n_boot=n_boot, seed=seed)
+        if primary != reference
+        else None
+    )
     section = Section(
         title=title,
         paragraphs=[

@@ -204,7 +204,7 @@ def current_cells(
         if coordinate in newest:
             left_out.append(newest[coordinate])
         newest[coordinate] = cell
-    kept = set(id(c) for c in newest.values())
+    kept = {id(c) for c in newest.values()}
     return [c for c in cells if id(c) in kept], left_out
 
 

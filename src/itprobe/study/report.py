@@ -22,7 +22,7 @@ from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
 from itprobe.records import Condition, InstanceResult
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
-from itprobe.study.grid import current_cells
+from itprobe.study.grid import current_cells, expand_grid
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 
@@ -92,10 +92,8 @@ def stored_config(store: ResultsStore) -> StudyConfig:
 
 
 def expected_cells(config: StudyConfig) -> int:
-    """How many cells the config's grid has (baselines + untuned + arms × sizes × seeds)."""
-    fixed = sum(kind in config.baselines for kind in ("random", "majority", "untuned"))
-    sizes = len(set(config.train_tasks.instances_per_task))
-    return fixed + len(set(config.arms.train)) * sizes * len(set(config.seeds))
+    """How many cells the config's grid has (the grid itself, so the count cannot drift from it)."""
+    return len(expand_grid(config, model_identity="", train_digest="", test_digest=""))
 
 
 def build_report(run_dir: str | Path, *, costs: str | Path | None = None) -> dict[str, Path]:
