@@ -296,3 +296,58 @@ def test_packaged_gemma3_beyond_its_sliding_window(natinst_dir: Path) -> None:
                 assert score.logprob == pytest.approx(expected, abs=1e-3)
     fast = lm.generate(prompts, 12, ("\n",))
     assert fast == lm.generate(prompts, 12, ("\n",), implementation="transformers")
+
+
+def _decode_calls(lm: HFLanguageModel, prompts: list[str], cap: int, draft_tokens: int) -> tuple[list, int]:
+    """Tokens of `greedy_causal` (batches of 4, no pool wait) and its number of single-column-or-block
+    decode forwards (prompt passes not counted)."""
+    from itprobe.models import generation
+
+    encoded = [lm._prompt_ids(p) for p in prompts]
+    rule = StopRule(cap, (), eos_ids(lm.loaded.model, lm.tokenizer))
+    calls = []
+    step = generation._step
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return step(*args)  # type: ignore[arg-type]
+
+    generation._step = counted  # type: ignore[assignment]
+    try:
+        with torch.inference_mode():
+            tokens = greedy_causal(
+                lm.loaded.model,
+                encoded,
+                prefix_batches(encoded, 4),
+                lm.tokenizer.pad_token_id,
+                rule,
+                lm.tokenizer.decode,
+                pool_rows=1,
+                draft_tokens=draft_tokens,
+            )
+    finally:
+        generation._step = step  # type: ignore[assignment]
+    return tokens, len(calls)
+
+
+def test_prompt_lookup_drafts_save_steps_and_change_no_token(smollm2_dir: Path) -> None:
+    """Rows that copy their prompt (a real model asked to repeat a sentence, in fp32) take fewer decode steps
+    with drafts, and their tokens still equal transformers' ``generate``."""
+    lm = HFLanguageModel(load_model(str(smollm2_dir), precision="fp32", device="cpu"))
+    sentences = ["the quick brown fox jumps over the lazy dog near the river bank", "all cats sleep at noon"]
+    prompts = [f"Copy the sentence.\nSentence: {s}\nCopy: {s.split()[0]}" for s in sentences]
+    prompts.append("Name a colour.\nAnswer:")
+    expected = lm.generate(prompts, 24, implementation="transformers")
+    plain, plain_steps = _decode_calls(lm, prompts, 24, 0)
+    drafted, drafted_steps = _decode_calls(lm, prompts, 24, 8)
+    assert lm.tokenizer.batch_decode(plain, skip_special_tokens=True) == expected
+    assert drafted == plain
+    assert sentences[0][4:40] in expected[0]  # the model copies, so there is something to draft
+    assert drafted_steps < plain_steps
+
+
+def test_windowed_models_decode_without_drafts(llama: LoadedModel, gemma: LoadedModel) -> None:
+    from itprobe.models.generation import windowed
+
+    assert not windowed(llama.model)
+    assert windowed(gemma.model)  # rejected drafts would leave masked columns inside its window
