@@ -95,6 +95,54 @@ def test_encoded_prompts_equal_unbatched_forwards(which: str, request: pytest.Fi
             assert bool(encoded.mask[row, -len(prompt) :].all())  # [padding | prompt]
 
 
+def test_encoding_runs_the_prefix_and_one_pass_per_suffix_group(llama: LoadedModel) -> None:
+    """Each prompt's last token runs in its suffix pass: no pass beyond the prefix and the length groups."""
+    lm = HFLanguageModel(llama)
+    model, pad = llama.model, lm.tokenizer.pad_token_id
+    task = [lm._prompt_ids(p) for i, p in enumerate(_prompts(12)) if i % 2 == 0 and i % 4 < 3]
+    shared = min(len(p) for p in task) - 1  # the task's prompts share all but their inputs
+    lone = [
+        lm._prompt_ids(p) for p in ("x", "Question 3 stands alone here.", "Another one, longer than that.")
+    ]
+    calls = []
+    hook = model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        with torch.inference_mode():
+            for prompts, passes in (
+                (task, 1 + len(length_groups([len(p) - shared for p in task]))),
+                (lone[:1], 1),  # one token: one pass
+                (lone[1:2], 1),
+                (lone, len(length_groups([len(p) for p in lone]))),  # no shared prefix: no prefix pass
+            ):
+                calls.clear()
+                encoded = encode_prompts(model, prompts, pad)
+                assert len(calls) == passes
+                for row, prompt in enumerate(prompts):
+                    alone = model(torch.tensor([list(prompt)])).logits[0, -1]
+                    assert torch.allclose(encoded.logits[row], alone, atol=1e-4)
+    finally:
+        hook.remove()
+
+
+def test_encoding_under_the_older_logits_to_keep_indexing(
+    llama: LoadedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """transformers before `slice_logits_to_keep` took per-row columns indexed ``hidden[:, keep, :]``."""
+    from transformers.models.llama import modeling_llama
+
+    def older(hidden: torch.Tensor, keep: int | torch.Tensor) -> torch.Tensor:
+        return hidden[:, slice(-keep, None) if isinstance(keep, int) else keep, :]
+
+    monkeypatch.setattr(modeling_llama, "slice_logits_to_keep", older)
+    lm = HFLanguageModel(llama)
+    prompts = [lm._prompt_ids(p) for p in _prompts(12)]
+    with torch.inference_mode():
+        encoded = encode_prompts(llama.model, prompts, lm.tokenizer.pad_token_id)
+        for row, prompt in enumerate(prompts):
+            alone = llama.model(torch.tensor([list(prompt)])).logits[0, -1]
+            assert torch.allclose(encoded.logits[row], alone, atol=1e-4)
+
+
 def _reference(lm: HFLanguageModel, prompt: str, cap: int, stop: Sequence[str]) -> list[int]:
     """transformers' greedy ``generate`` on one unpadded prompt: the new tokens."""
     from transformers import GenerationConfig, StoppingCriteriaList

@@ -5,17 +5,20 @@ the attention mask, computing the prefix the prompts share (a task's definition 
 of a Tk-Instruct prompt) once:
 
 1. **Prefix pass**: the shared prefix on one row; its cache is repeated for the rows.
-2. **Suffix pass**: each prompt's own tokens but the last, right-padded, on the repeated cache, so that every
-   real token sits in the cache column equal to its position. The rows run in groups of similar suffix
-   length (`length_groups`): one padded pass over suffixes of 9 to 24 tokens wastes little, one over 130 to
-   486 tokens wastes most of its work.
+2. **Suffix passes**: each prompt's own tokens, right-padded, on the repeated cache, so that every real token
+   sits in the cache column equal to its position. The rows run in groups of similar suffix length
+   (`length_groups`): one padded pass over suffixes of 9 to 24 tokens wastes little, one over 130 to 486
+   tokens wastes most of its work. The only logits computed are each row's at its last real token
+   (``logits_to_keep`` with one column per row: the full-vocabulary projection of every prompt token is the
+   largest avoidable cost); the padding comes after that token, so they equal an unpadded forward's.
 3. Each group's cache is **left-aligned** (a row's padding columns moved to the front) and the groups are
    merged, so that every row reads ``[padding | its prompt]`` like a left-padded batch. This keeps windowed
    attention exact: a sliding-window layer (Gemma 3) counts its window in cache columns, so padding between
    real tokens would shorten it. The cache holds full-attention layers only, whatever the model (a
    sliding-window cache layer would drop columns the alignment still moves).
-4. **Last-token pass**: the prompts' last tokens as one column, the only logits computed
-   (``logits_to_keep=1``: the full-vocabulary projection of every prompt token is the largest avoidable cost).
+
+A batch costs one prefix pass and one pass per length group; the prompts' last tokens need no pass of their
+own (that pass read every weight once more for a column of tokens).
 
 Explicit position ids keep every real token at its true position and the attention mask hides the padding, so
 the result equals separate unpadded forwards up to float rounding; the next token of row ``i`` goes at
@@ -92,8 +95,9 @@ def length_groups(lengths: Sequence[int], overhead: int = _PASS_OVERHEAD) -> lis
     """Row indices in groups that run as one padded pass each, longest first within a group.
 
     The groups are runs of the rows sorted by length that minimise ``sum(len(g) * max(g) + overhead)``
-    (dynamic programming): padding costs its tokens, another pass ``overhead`` tokens. Rows of length 0 form
-    one group of their own (they need no pass).
+    (dynamic programming): padding costs its tokens, another pass ``overhead`` tokens. The vocabulary
+    projection is left out: `encode_prompts` computes one column of it per row, however the rows are grouped.
+    Rows of length 0 form one group of their own (they need no pass).
     """
     order = sorted((i for i in range(len(lengths)) if lengths[i] > 0), key=lambda i: (-lengths[i], i))
     best = [0] + [float("inf")] * len(order)  # best[j]: cheapest split of order[:j]
@@ -141,7 +145,7 @@ def _merge(parts: list[_Part], rows: int) -> tuple[Any, torch.Tensor]:
     if len(parts) == 1 and parts[0].rows == list(range(rows)):
         return parts[0].cache, parts[0].mask
     width = max(part.mask.shape[1] for part in parts)
-    base = max(parts, key=lambda part: len(part.cache.layers)).cache  # groups without a pass may hold none
+    base = parts[0].cache
     mask = parts[0].mask.new_zeros((rows, width))
     for part in parts:
         mask[part.rows, width - part.mask.shape[1] :] = part.mask
@@ -150,11 +154,23 @@ def _merge(parts: list[_Part], rows: int) -> tuple[Any, torch.Tensor]:
             like = getattr(layer, name)
             merged = like.new_zeros((rows, like.shape[1], width, like.shape[3]))
             for part in parts:
-                if number < len(part.cache.layers):
-                    states = getattr(part.cache.layers[number], name)
-                    merged[part.rows, :, width - states.shape[2] :] = states
+                states = getattr(part.cache.layers[number], name)
+                merged[part.rows, :, width - states.shape[2] :] = states
             setattr(layer, name, merged)
     return base, mask
+
+
+def _row_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Each row's logits at its own column, from a forward with ``logits_to_keep`` = [rows, 1] columns.
+
+    transformers with `slice_logits_to_keep` (5.x) keeps those columns per row: [rows, 1, vocab]. Earlier
+    versions index every row with the whole tensor, [rows, rows, 1, vocab], whose diagonal holds the same
+    values (exact, at rows times the vocabulary projections).
+    """
+    if logits.dim() == 4:
+        rows = torch.arange(logits.shape[0], device=logits.device)
+        return logits[rows, rows, 0]
+    return logits[:, 0]
 
 
 def encode_prompts(model: Any, prompts: Sequence[Sequence[int]], pad_id: int) -> PromptCache:
@@ -177,36 +193,29 @@ def encode_prompts(model: Any, prompts: Sequence[Sequence[int]], pad_id: int) ->
         prefix = returned_cache(out)
     else:
         shared = 0
-    bodies = [p[shared:-1] for p in prompts]
-    parts = []
+    bodies = [p[shared:] for p in prompts]  # never empty: shared < every prompt's length
+    parts, chunks, order = [], [], []
     for group in length_groups([len(b) for b in bodies]):
         index = torch.zeros(len(group), dtype=torch.long, device=device)
-        cache = select_cache(prefix, index) if prefix is not None else _fresh_cache()
-        mask = torch.ones(len(group), shared, dtype=torch.long, device=device)
-        if bodies[group[0]]:
-            ids, body_mask = right_pad([bodies[i] for i in group], pad_id, device)
-            mask = torch.cat([mask, body_mask], dim=-1)
-            out = model(
-                input_ids=ids,
-                attention_mask=mask,
-                position_ids=shared + torch.arange(ids.shape[1], device=device).expand_as(ids),
-                use_cache=True,
-                logits_to_keep=1,
-                **{cache_arg: cache},
-            )
-            cache = returned_cache(out)
-            if not bool(body_mask.all()):
-                mask = _left_align(cache, mask)
+        ids, body_mask = right_pad([bodies[i] for i in group], pad_id, device)
+        mask = torch.cat([torch.ones(len(group), shared, dtype=torch.long, device=device), body_mask], dim=-1)
+        out = model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=shared + torch.arange(ids.shape[1], device=device).expand_as(ids),
+            use_cache=True,
+            # each row's last real token, the only logits computed: right padding comes after it, so they
+            # equal an unpadded forward's, and the model's own head (soft-capping, ...) computes them
+            logits_to_keep=body_mask.sum(-1, keepdim=True) - 1,
+            **{cache_arg: select_cache(prefix, index) if prefix is not None else _fresh_cache()},
+        )
+        chunks.append(_row_logits(out.logits))
+        order += group
+        cache = returned_cache(out)
+        if not bool(body_mask.all()):
+            mask = _left_align(cache, mask)
         parts.append(_Part(group, cache, mask))
     cache, mask = _merge(parts, rows)
     lengths = torch.tensor([len(p) for p in prompts], device=device)
-    mask = torch.cat([mask, torch.ones(rows, 1, dtype=mask.dtype, device=device)], dim=-1)
-    out = model(
-        input_ids=torch.tensor([[p[-1]] for p in prompts], device=device),
-        attention_mask=mask,
-        position_ids=(lengths - 1)[:, None],
-        use_cache=True,
-        logits_to_keep=1,
-        **{cache_arg: cache},
-    )
-    return PromptCache(out.logits[:, -1], returned_cache(out), mask, lengths)
+    logits = torch.cat(chunks)[torch.tensor(order, device=device).argsort()]  # rows in input order
+    return PromptCache(logits, cache, mask, lengths)
