@@ -121,7 +121,7 @@ def run_precision(
 STAGES = {  # (function name, file) -> stage
     ("encode_choices", "hf.py"): "tokenisation",
     ("_prompt_ids", "hf.py"): "tokenisation",
-    ("encode_prompts", "prefix.py"): "prompt passes (prefix, suffix groups, last token)",
+    ("encode_prompts", "prefix.py"): "prompt passes (prefix, suffix groups)",
     ("_step", "generation.py"): "decode steps",
     ("_join", "generation.py"): "decode pool joins (cache copies)",
     ("_score_continuations", "scoring.py"): "multi-token label pass",
