@@ -295,7 +295,9 @@ def greedy_causal(
             if limit < 1:
                 out.append([])
                 continue
-            lookup = lookups.setdefault(i, PromptLookup(prompts[i]))
+            lookup = lookups.get(i)
+            if lookup is None:  # indexed once per row, when it first takes a step
+                lookup = lookups[i] = PromptLookup(prompts[i])
             lookup.extend(new[i][len(lookup.tokens) - len(prompts[i]) :])
             out.append(lookup.draft(limit))
         return out
