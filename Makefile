@@ -34,7 +34,7 @@ lint: venv
 	$(VENV)/bin/mypy src
 
 test: venv lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=10
 
 test-all: venv
 	$(PY) -m pytest -q -m ''

@@ -155,6 +155,9 @@ def _jsonl(path: Path, rows: list[dict]) -> Path:
 
 def test_score_outputs(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
+    # Paths are passed relative to the temp folder: the table title names the file, and rich pads a title
+    # to the table's width, so an absolute path would make the padding depend on where the clone is.
+    monkeypatch.chdir(tmp_path)
     refs, preds = _jsonl(tmp_path / "refs.jsonl", REFS), _jsonl(tmp_path / "preds.jsonl", PAIRS)
     tk = _jsonl(
         tmp_path / "predicted_examples.jsonl",
@@ -178,15 +181,15 @@ def test_score_outputs(tmp_path: Path, capsys, monkeypatch) -> None:
         tmp_path / "own.jsonl",
     )
     runs = {
-        "pairs": ["--predictions", str(preds), "--references", str(refs)],
+        "pairs": ["--predictions", preds.name, "--references", refs.name],
         "missing": [
             "--predictions",
-            str(_jsonl(tmp_path / "p2.jsonl", PAIRS[:2])),
+            _jsonl(tmp_path / "p2.jsonl", PAIRS[:2]).name,
             "--references",
-            str(refs),
+            refs.name,
         ],
-        "tk": ["--predictions", str(tk)],
-        "own": ["--predictions", str(own)],
+        "tk": ["--predictions", tk.name],
+        "own": ["--predictions", own.name],
     }
     for name, args in runs.items():
         for as_json in (False, True):
