@@ -308,7 +308,11 @@ def test_condition_names_come_from_the_records_not_from_splitting_the_label(tmp_
         report = build_study_report(rows, out_dir=tmp_path, n_boot=100, baselines=baselines, **kw)
         return [row[0] for row in report.sections[0].tables[0].rows]
 
-    names = {c.label: c.display for c in (Condition("majority", "simplified"), Condition("majority"))}
+    oracle = (
+        Condition("majority", "simplified", baseline="oracle"),
+        Condition("majority", baseline="oracle"),
+    )
+    names = {c.label: c.display for c in oracle}
     assert "majority@simplified (oracle)" in arms_shown(names=names)
     assert "majority (oracle)" in arms_shown(names=names)
     # without records a label is shown as it is: only an oracle by its own name is marked

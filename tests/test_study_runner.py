@@ -29,7 +29,7 @@ def test_every_cell_is_stored_with_its_answers(tiny_run: tuple[Path, FakeEngine]
     with ResultsStore.in_dir(run_dir) as store:
         cells = store.cells()
         tasks = store.tasks()
-    assert len(cells) == 2 + 1 + 3 * 2  # random, majority, untuned; 3 arms x 2 sizes
+    assert len(cells) == 5 + 1 + 3 * 2  # random, majority, 3 input-blind controls, untuned; 3 arms x 2 sizes
     assert len(engine.trained) == 6
     by_kind = {k: [c for c in cells if c.kind == k] for k in ("baseline", "untuned", "trained")}
     n_test = sum(1 for t in tasks.values())
@@ -54,7 +54,7 @@ def test_rerun_skips_finished_cells(tiny_run: tuple[Path, FakeEngine]) -> None:
     before = store_snapshot(run_dir)
     engine = FakeEngine()
     outcome = run_study(validate_config(tiny_raw()), run_dir, options=QUIET, engine=engine)
-    assert (outcome.cells_run, outcome.cells_already_done) == (0, 9)
+    assert (outcome.cells_run, outcome.cells_already_done) == (0, 12)
     assert engine.trained == []
     assert store_snapshot(run_dir) == before
 
@@ -145,7 +145,7 @@ def test_progress_lines_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[
     run_study(validate_config(raw), tmp_path, options=RunOptions(report=False), engine=FakeEngine())
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "cell 1/4 done: random" in captured.err and "cell 4/4 done: original n=2 seed=0" in captured.err
+    assert "cell 1/7 done: random" in captured.err and "cell 7/7 done: original n=2 seed=0" in captured.err
 
 
 def test_a_grid_without_the_original_arm_is_stored_but_not_reported(tmp_path: Path) -> None:
@@ -235,7 +235,7 @@ def test_a_config_change_leaves_the_superseded_cells_out_of_the_report(
     old = json.loads((run_dir / "report.json").read_text())["data"]
     assert data["scores"]["untuned"] == old["scores"]["untuned"]  # not counted twice
     markdown = (copy / "report.md").read_text()
-    assert "Cells in the store: 7 of the 7" in markdown
+    assert "Cells in the store: 10 of the 10" in markdown
     assert "Left out: 3 finished cell(s)" in markdown
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from itprobe.arms import ArmSpec, apply_arms
+from itprobe.baselines import REGISTRY
 from itprobe.errors import UserError
 from itprobe.records import MODES, Mode
 from itprobe.report.model import Skipped
@@ -34,6 +35,15 @@ ARM_PROBES: dict[str, dict[str, str]] = {
     "label-swap": {"label": "label-swap"},
 }
 OTHER_PROBES: tuple[str, ...] = ("prior", "baselines", "contrast")
+
+
+def audit_baselines() -> list[str]:
+    """The baselines the audit's ``baselines`` probe scores: the registered input-blind ones (random, the
+    oracle majority, the input-blind controls), less those that learn from unscored labelled instances
+    (an audit scores every instance it loads, so it has none)."""
+    return [b.name for b in REGISTRY.values() if b.input_blind and not b.needs_training_data]
+
+
 PROBES: tuple[str, ...] = (*ARM_PROBES, *OTHER_PROBES)
 LABEL_PROBES: tuple[str, ...] = ("label-rename", "label-swap")
 PRIOR = "prior"
@@ -177,6 +187,12 @@ def plan_audit(
             passes.append(Pass(PRIOR, "rank", tuple(_content_free(rankable, seed))))
         skipped += [Skipped(probe=PRIOR, task=t.name, reason=rank_skip_reason(t) or "") for t in unrankable]
     if "baselines" in probes:
+        skipped += [
+            Skipped(probe=f"{b.name} baseline", reason="it learns from labelled instances that are not scored, "
+                    "and an audit scores every instance it loads")
+            for b in REGISTRY.values()
+            if b.input_blind and b.needs_training_data
+        ]  # fmt: skip
         skipped += [
             Skipped(probe="random baseline", task=t.name, reason=rank_skip_reason(t) or "")
             for t in unrankable

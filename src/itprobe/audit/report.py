@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.audit.data import AuditData
-from itprobe.audit.probes import PROBES
+from itprobe.audit.probes import PROBES, audit_baselines
 from itprobe.audit.reliance import MEANING_FREE, OVERALL, Key, Reliance, Survival
 from itprobe.audit.sections import (
     MODE_LABEL,
@@ -54,7 +54,7 @@ from itprobe.report.views import (
 from itprobe.report.views_risk import cost_section
 from itprobe.tasks.types import Task
 
-BASELINES = ("random", "majority")
+BASELINES = tuple(audit_baselines())
 CONDITIONS = (*(p for p in PROBES if p not in ("prior", "baselines", "contrast")), "calibrated")
 
 

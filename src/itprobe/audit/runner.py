@@ -32,6 +32,7 @@ from itprobe.audit.probes import (
     PROBES,
     RANK_ALL,
     Plan,
+    audit_baselines,
     check_probes,
     plan_audit,
     rank_skip_reason,
@@ -178,10 +179,10 @@ def score_pass(
 
 
 def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> list[InstanceResult]:
-    """Random (seeded sample over the output space) and majority rows, once per mode they apply to."""
+    """Rows of every `audit_baselines` kind, once per mode they apply to."""
 
     rows: list[InstanceResult] = []
-    for kind in ("random", "majority"):
+    for kind in audit_baselines():
         preds = run_baseline(kind, tasks, seed=seed)
         for mode in modes:
             keep = [p for p in preds if mode == "generate" or p.labels and len(p.labels) >= 2]

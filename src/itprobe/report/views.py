@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from itprobe.records import ORACLE_MODELS
+from itprobe.baselines import oracles
 from itprobe.report import plots
 from itprobe.report.analysis import ArmComparison, compliance, condition_estimate
 from itprobe.report.curves import SizeComparison
@@ -23,7 +23,7 @@ from itprobe.report.model import Cell, Figure, Section, Table
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import Estimate, RatioEstimate
 
-ORACLES = ORACLE_MODELS  # baselines that read the test labels
+ORACLES = tuple(oracles())  # baselines that read the test labels (declared in itprobe.baselines)
 UNADJUSTED = "95% CI, unadjusted"
 CI_RULE = (
     "Intervals are 95% percentile bootstraps for each comparison on its own (unadjusted); multiplicity "

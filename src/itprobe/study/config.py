@@ -35,6 +35,7 @@ from pydantic import (
 
 from itprobe.arms import ArmSpec
 from itprobe.arms.spec import arm_name, arm_parts, template_tag
+from itprobe.baselines import BASELINES
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
 from itprobe.errors import UserError
 from itprobe.models.loading import DEFAULT_MODEL
@@ -52,7 +53,12 @@ from itprobe.training.config import (
     TrainConfig,
 )
 
-BaselineKind = Literal["random", "majority", "untuned"]
+UNTUNED_BASELINE = "untuned"  # the untuned model's row; every other kind is a registered itprobe.baselines
+
+
+def baseline_kinds() -> tuple[str, ...]:
+    """What a config's ``baselines`` may list: the untuned model and every registered baseline."""
+    return (UNTUNED_BASELINE, *BASELINES)
 
 
 class _Strict(BaseModel):
@@ -242,8 +248,16 @@ class StudyConfig(_Strict):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    baselines: list[BaselineKind] = Field(
-        default_factory=lambda: list[BaselineKind](["random", "majority", "untuned"])
+    # the input-blind controls are cheap (no model) and the "beats guessing" gate needs them: on by default
+    baselines: list[str] = Field(
+        default_factory=lambda: [
+            "random",
+            "majority",
+            "untuned",
+            "first-demo-label",
+            "demo-majority",
+            "train-constant",
+        ]
     )
     report: ReportSettings = Field(default_factory=ReportSettings)
     keep_models: bool = False  # trained weights are deleted once a cell's results are stored
@@ -256,6 +270,16 @@ class StudyConfig(_Strict):
                 "(eval.untuned_model)"
             )
         return self
+
+    @field_validator("baselines")
+    @classmethod
+    def _known_baselines(cls, value: list[str]) -> list[str]:
+        unknown = [kind for kind in value if kind not in baseline_kinds()]
+        if unknown:
+            raise ValueError(
+                f"unknown baseline(s) {', '.join(unknown)} (choose from {', '.join(baseline_kinds())})"
+            )
+        return value
 
     @field_validator("name")
     @classmethod

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from itprobe.baselines import get_baseline
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
-from itprobe.records import Condition, InstanceResult
+from itprobe.records import BaselineRole, Condition, InstanceResult
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.grid import current_cells, expand_grid
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
@@ -37,7 +38,10 @@ def cell_condition(cell: CellRecord, test_arm: str) -> Condition:
     """The report condition of a cell's answers under ``test_arm`` (as `itprobe.study.grid` names it)."""
     if cell.kind == "trained":
         return Condition(cell.train_arm, "" if test_arm == cell.train_arm else test_arm)
-    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm)
+    role: BaselineRole = ""
+    if cell.baseline:
+        role = "oracle" if get_baseline(cell.baseline).oracle else "control"
+    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm, baseline=role)
 
 
 def condition_of(cell: CellRecord, test_arm: str) -> str:
