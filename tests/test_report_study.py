@@ -269,7 +269,7 @@ def test_gate_first_when_original_does_not_beat_guessing(tmp_path):
     paths = write_study_report(make_results(seeds=(0,), p=guessing), tmp_path, n_boot=200)
     data = json.loads(paths["json"].read_text())
     summary = data["summary"]
-    assert summary[0].startswith("original does not solve these tasks beyond guessing")
+    assert summary[0].startswith("original does not solve these tasks beyond input-blind guessing")
     assert data["data"]["verdict"]["assessable"] is False
     assert all(
         line.startswith("Not assessable") for line in summary[1:] if line.startswith(("simplified", "Not"))

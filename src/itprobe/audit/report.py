@@ -30,7 +30,7 @@ from itprobe.audit.sections import (
     survival_text,
 )
 from itprobe.baselines import expected_hit_rate
-from itprobe.report.analysis import compare_arms, guessing_gate
+from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.decompose import Split
 from itprobe.report.model import Figure, Provenance, ReportData, Section
@@ -172,7 +172,7 @@ def _mode_report(
     comparison, data["comparisons"] = comparison_section(
         cmp_em, cmp_rl, title=f"Original vs each probe ({label})"
     )
-    gate = guessing_gate(rows, "original", **kw)
+    gate = control_gate(rows, "original", refs, **kw)
     verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=FOLLOW_PROBES)
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
@@ -193,7 +193,7 @@ def _mode_report(
         )
         sections.append(cost)
     best = next((c.split for c in cmp_em if rel is not None and c.arm == rel.best_arm), None)
-    gate_text = gate_line("original", gate) if gate is not None else None
+    gate_text = gate_line("original", gate) if gate is not None and not gate.passed else None
     summary = [
         f"{label}: {gate_text}" if gate_text else None,
         reliance_sentence(rel, mode, best, assessable=verdict.assessable),

@@ -3,9 +3,10 @@
 One vocabulary for the study and the audit. What each sentence requires (docs/design.md, "What each
 verdict sentence requires"); ``alpha`` = 0.05, differences are reference − arm on the same instances:
 
-- **Gate.** The reference must beat random guessing over the label set (CI of the paired difference above
-  0 and p < alpha). Otherwise the first line says the model does not solve the tasks beyond guessing and
-  every line about what it relies on is marked "not assessable" (still shown).
+- **Gate.** The reference must beat every fair input-blind control (`analysis.control_gate`: the expected
+  uniform guess and the declared controls of `itprobe.baselines`, never an oracle), each with the CI of
+  the paired difference above 0 and p < alpha. Otherwise the first line names the strongest control it
+  does not beat and every line about what it relies on is marked "not assessable" (still shown).
 - **A loss / a gain** ("removing X costs N points", "scores higher without X"): the Holm-adjusted p of the
   paired test is below alpha. Its size is always given, also when most of a gain survives.
 - **No difference**: never "the same". "Equivalent within ±5 points" only when the whole 95% CI of the
@@ -26,7 +27,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from itprobe.report.analysis import ArmComparison
+from itprobe.baselines import REGISTRY
+from itprobe.report.analysis import GUESS, ArmComparison, Gate
 from itprobe.report.decompose import Split
 from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
 
@@ -282,14 +284,27 @@ def beats(test: PairedResult, alpha: float = ALPHA) -> bool:
     return test.diff.low > 0 and test.p_value < alpha
 
 
-def gate_line(reference: str, gate: PairedResult, *, alpha: float = ALPHA) -> str | None:
-    """The first line when ``reference`` does not beat random guessing over the label set; else None."""
-    if beats(gate, alpha):
-        return None
-    stats = f"{reference} − guessing = {_ci(gate.diff)} points, p = {gate.p_value:.2g}, n={gate.n}"
+def control_words(name: str) -> str:
+    """A control as the gate names it: its name and what it answers (`itprobe.baselines` declarations)."""
+    if name == GUESS:
+        return "random guessing (the expected score of a uniform guess over each instance's label set)"
+    return f"{name} ({REGISTRY[name].summary})" if name in REGISTRY else name
+
+
+def gate_line(reference: str, gate: Gate) -> str:
+    """The gate's sentence, naming the control it is decided by (`analysis.Gate.control`)."""
+    t = gate.test
+    stats = f"{reference} − {gate.control} = {_ci(t.diff)} points, p = {t.p_value:.2g}, n={t.n}"
+    others = len(gate.tests) - 1
+    among = f"; {others} other control{'s' if others != 1 else ''} checked" if others else ""
+    if gate.passed:
+        return (
+            f"{reference} beats every input-blind control that does not read the test labels; the strongest "
+            f"is {control_words(gate.control)} ({stats}{among})."
+        )
     return (
-        f"{reference} does not solve these tasks beyond guessing: it does not beat the expected score of "
-        f"a random guess over each task's label set ({stats}). What the model relies on is not assessable; "
+        f"{reference} does not solve these tasks beyond input-blind guessing: it does not beat "
+        f"{control_words(gate.control)} ({stats}{among}). What the model relies on is not assessable; "
         "the lines below are shown for completeness."
     )
 
@@ -355,7 +370,7 @@ def tuning_line(
 def make_verdict(
     comparisons: Sequence[ArmComparison],
     *,
-    gate: PairedResult | None = None,
+    gate: Gate | None = None,
     gain: PairedResult | None = None,
     gain_split: Split | None = None,
     baseline: str = "untuned",
@@ -368,7 +383,7 @@ def make_verdict(
 
     Args:
         comparisons: reference vs each arm (from `analysis.compare_arms`).
-        gate: reference vs random guessing over the label set (`analysis.guessing_gate`), if known.
+        gate: reference vs every fair input-blind control (`analysis.control_gate`), if known.
         gain: reference vs ``baseline`` (the untuned model in a study), if known.
         gain_split: that gain split into format and meaning (a tuning line is written when given).
         baseline: the baseline's name in the text.
@@ -383,11 +398,11 @@ def make_verdict(
     Lines: the gate (when it fails), a warning when the reference does not beat ``baseline``, the primary
     arm, the tuning line, the other arms, then the follow probes.
     """
-    assessable = gate is None or beats(gate, alpha)
+    assessable = gate is None or gate.passed
     reference = comparisons[0].reference if comparisons else "original"
     lines: list[str] = []
     if gate is not None and not assessable:
-        lines.append(gate_line(reference, gate, alpha=alpha) or "")
+        lines.append(gate_line(reference, gate))
     warning = gain_line(reference, baseline, gain, alpha=alpha) if gain is not None else None
     tuning = tuning_line(reference, baseline, gain, gain_split, alpha=alpha) if gain is not None else None
     if tuning is not None and warning is not None:
@@ -401,6 +416,8 @@ def make_verdict(
     lines += arm_lines[:1]
     if tuning is not None and warning is None:
         lines.append(tuning)
+    if gate is not None and assessable:
+        lines.append(gate_line(reference, gate))
     lines += arm_lines[1:]
     lines += [follow_line(c, alpha=alpha, assessable=assessable) for c in followed]
     if not lines:

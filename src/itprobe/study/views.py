@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from itprobe.report.analysis import compare_arms, guessing_gate
+from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.curves import sizes_of
 from itprobe.report.model import Provenance, ReportData, Skipped
@@ -92,7 +92,7 @@ def build_study_report(
     comparison, data["comparisons"] = comparison_section(
         cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}", note=seeds_note(results, arms), **sh
     )
-    gate = guessing_gate(results, reference, size=main, **kw)
+    gate = control_gate(results, reference, refs, size=main, **kw)
     gain = _gain(results, reference, base, main, **kw) if base else None
     tuned = gain_splits(results, arms, base, size=main, **kw) if base else {}
     verdict = make_verdict(
