@@ -263,3 +263,16 @@ def test_training_notes_are_summarised_per_arm_and_note() -> None:
         "Training with delusive: variant permuted (1 training task: t9).",
         "Training with delusive: variant wrong-label (5 training tasks: t0, t1, t2, …).",
     ]
+
+
+def test_a_one_seed_study_prints_no_training_arm_finding(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, _ = tiny_run
+    summary = json.loads((run_dir / "report.json").read_text())["summary"]
+    trained = ("simplified", "simplified@original", "empty", "empty@original")
+    lines = {arm: next(line for line in summary if f"{arm} vs original (" in line) for arm in trained}
+    for arm, line in lines.items():
+        assert "a training-arm effect cannot be established with one seed" in line, arm
+        assert not any(word in line for word in ("costs", "relies on", "scores higher", "equivalent")), arm
+    assert not any("removing" in line for line in summary)  # no condition here is a test-time removal
+    tuning = next(line for line in summary if "original − untuned" in line)
+    assert "cannot be established with one seed" in tuning and "taught the" not in tuning

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from itprobe.baselines import REGISTRY
 from itprobe.report.analysis import GUESS, ArmComparison, Gate
@@ -64,6 +65,41 @@ class Verdict:
 
 
 Parts = Mapping[str, Sequence[str]]  # condition → what its arm changes (`study.config.ArmConfig.parts`)
+# when a compared condition's arm was applied, relative to the reference: at training and test time (the
+# paper's protocol, "simplified"), at training time only (trained with it, tested with the reference's
+# instruction, "simplified@original"), at test time only (the reference's model, "original@simplified", and
+# every audit probe)
+Manipulation = Literal["train+test", "train", "test"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the producer knows about one comparison's design (docs/design.md, "What each verdict
+    sentence requires"): ``when`` the arm was applied (None: not said; the words of a removal), how many
+    training ``seeds`` stand behind it, and whether it is ``exploratory`` (not a declared primary
+    comparison)."""
+
+    when: Manipulation | None = None
+    seeds: int | None = None
+    exploratory: bool = False
+
+    @property
+    def training(self) -> bool:
+        """The comparison is about an arm the model was trained with."""
+        return self.when in ("train", "train+test")
+
+    @property
+    def one_seed(self) -> bool:
+        """A training comparison resting on one training run: not a finding (docs/design.md)."""
+        return self.training and self.seeds is not None and self.seeds < 2
+
+
+ONE_SEED = (
+    "a training-arm effect cannot be established with one seed: the difference mixes the arm with the "
+    "variance of one training run, which these intervals do not include (run the study with seeds: "
+    "[0, 1, ...])"
+)
+EXPLORATORY = "Exploratory (not a declared primary comparison): "
 
 
 def _kind(parts: Sequence[str]) -> str:
@@ -127,9 +163,10 @@ def _stats(reference: str, arm: str, test: PairedResult, p_adj: float, holm: boo
     return f"{reference} − {arm} = {_ci(test.diff)} points, {label} = {p_adj:.2g}, n={test.n}"
 
 
-def no_difference(d: Estimate, margin: float = EQUIVALENCE_MARGIN) -> str:
-    """The words for a non-significant difference: equivalence only inside the stated margin."""
-    if -margin <= d.low and d.high <= margin:
+def no_difference(d: Estimate, margin: float | None = EQUIVALENCE_MARGIN) -> str:
+    """The words for a non-significant difference: equivalence only inside the stated margin (None: the
+    design states none, so equivalence is never said)."""
+    if margin is not None and -margin <= d.low and d.high <= margin:
         return (
             f"equivalent within ±{100 * margin:.0f} points (the whole 95% CI, "
             f"[{_pts(d.low)}, {_pts(d.high)}], lies inside it)"
@@ -140,14 +177,14 @@ def no_difference(d: Estimate, margin: float = EQUIVALENCE_MARGIN) -> str:
     )
 
 
-def _not_significant(d: Estimate) -> str:
+def _not_significant(d: Estimate, margin: float | None = EQUIVALENCE_MARGIN) -> str:
     if d.low > 0 or d.high < 0:
         # the exact (or permutation) test decides; the percentile interval is approximate and unadjusted
         return (
             "not significant after the Holm adjustment across the comparisons, although the unadjusted "
             "95% CI excludes 0"
         )
-    return no_difference(d)
+    return no_difference(d, margin)
 
 
 def split_text(
@@ -219,7 +256,7 @@ def split_text(
 
 def _kept_text(kept: RatioEstimate, baseline: str) -> str:
     if kept.status != "ok" or kept.value is None or kept.low is None or kept.high is None:
-        return f"Gain kept over {baseline}: {kept.status} ({kept.reason})"
+        return f"Gain kept over {baseline}: withheld ({kept.status}), because {kept.reason}"
     return f"It keeps {100 * kept.value:.0f}% [{100 * kept.low:.0f}%, {100 * kept.high:.0f}%] of the gain over {baseline}"
 
 
@@ -241,31 +278,79 @@ def _kept_clause(c: ArmComparison, what: str, loss: bool) -> str:
     return text + "."
 
 
+def _loss_head(c: ArmComparison, what: str, when: Manipulation | None, stats: str) -> str:
+    cost = f"{100 * c.test.diff.mean:.1f} points"
+    if when == "train+test":
+        return f"{c.arm}: training and testing without {what} costs {cost} ({stats})."
+    if when == "train":
+        return (
+            f"{c.arm}: training without {what} costs {cost} when tested with the {c.reference} instruction: "
+            f"an effect of training, not of removing anything at test time ({stats})."
+        )
+    at = " at test time" if when == "test" else ""
+    return f"{c.arm}: removing {what}{at} costs {cost} ({stats})."
+
+
+def _gain_head(c: ArmComparison, what: str, when: Manipulation | None, stats: str) -> str:
+    if when == "train+test":
+        return f"{c.arm}: training and testing without {what} scores higher than {c.reference} ({stats})."
+    if when == "train":
+        return (
+            f"{c.arm}: training without {what} scores higher than {c.reference} when tested with the "
+            f"{c.reference} instruction: an effect of training ({stats})."
+        )
+    at = " at test time" if when == "test" else ""
+    return (
+        f"{c.arm}: scores higher than {c.reference} without {what}{at}; removing it did not hurt ({stats})."
+    )
+
+
 def arm_line(
-    c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = True, parts: Sequence[str] | None = None
+    c: ArmComparison,
+    *,
+    alpha: float = ALPHA,
+    assessable: bool = True,
+    parts: Sequence[str] | None = None,
+    design: Design | None = None,
+    margin: float | None = EQUIVALENCE_MARGIN,
 ) -> str:
     """The verdict sentence for one arm that removes or corrupts part of the prompt (``parts``: what the
-    arm changes, see `removes`)."""
+    arm changes, see `removes`; ``design``: when it was applied and on how many seeds, see `Design`;
+    ``margin``: the equivalence margin, None when the design gives none)."""
+    design = design or Design()
     what = removes(c.arm, parts)
     d = c.test.diff
     stats = _stats(c.reference, c.arm, c.test, c.p_adjusted)
+    prefix = ("" if assessable else NOT_ASSESSABLE) + (EXPLORATORY if design.exploratory else "")
+    if design.one_seed:
+        # the numbers are shown, no finding is drawn from them (no loss, no split claim, no gain kept)
+        return prefix + f"{c.arm} vs {c.reference} ({stats}): {ONE_SEED}."
     loss = c.p_adjusted < alpha and d.mean > 0
     if loss:
-        head = f"{c.arm}: removing {what} costs {100 * d.mean:.1f} points ({stats})."
+        head = _loss_head(c, what, design.when, stats)
     elif c.p_adjusted < alpha:
-        head = (
-            f"{c.arm}: scores higher than {c.reference} without {what}; removing it did not hurt ({stats})."
-        )
+        head = _gain_head(c, what, design.when, stats)
     else:
-        head = f"{c.arm} vs {c.reference}: {_not_significant(d)} ({stats})."
+        head = f"{c.arm} vs {c.reference}: {_not_significant(d, margin)} ({stats})."
     line = head + split_text(c.split, c.arm, alpha=alpha, parts=parts) + _kept_clause(c, what, loss)
-    return line if assessable else NOT_ASSESSABLE + line
+    return prefix + line
 
 
-def follow_line(c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = True) -> str:
+def follow_line(
+    c: ArmComparison,
+    *,
+    alpha: float = ALPHA,
+    assessable: bool = True,
+    design: Design | None = None,
+    margin: float | None = EQUIVALENCE_MARGIN,
+) -> str:
     """Verdict for probes whose gold follows the altered instruction (negated, label-rename, label-swap)."""
+    design = design or Design()
     d = c.test.diff
     stats = _stats(c.reference, c.arm, c.test, c.p_adjusted)
+    prefix = ("" if assessable else NOT_ASSESSABLE) + (EXPLORATORY if design.exploratory else "")
+    if design.one_seed:
+        return prefix + f"{c.arm} vs {c.reference} ({stats}): {ONE_SEED}."
     if c.p_adjusted < alpha and d.mean > 0:
         head = (
             f"{c.arm}: the model does not follow the changed instruction: it scores "
@@ -274,9 +359,8 @@ def follow_line(c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = Tr
     elif c.p_adjusted < alpha:
         head = f"{c.arm}: scores higher than {c.reference} ({stats})."
     else:
-        head = f"{c.arm}: when the instruction changes the task, {_not_significant(d)} ({stats})."
-    line = head + split_text(c.split, c.arm, follow=True, alpha=alpha)
-    return line if assessable else NOT_ASSESSABLE + line
+        head = f"{c.arm}: when the instruction changes the task, {_not_significant(d, margin)} ({stats})."
+    return prefix + head + split_text(c.split, c.arm, follow=True, alpha=alpha)
 
 
 def beats(test: PairedResult, alpha: float = ALPHA) -> bool:
@@ -335,19 +419,46 @@ def gain_line(
 
 
 def tuning_line(
-    reference: str, baseline: str, gain: PairedResult, split: Split | None, *, alpha: float = ALPHA
+    reference: str,
+    baseline: str,
+    gain: PairedResult,
+    split: Split | None,
+    *,
+    alpha: float = ALPHA,
+    arm: str | None = None,
+    seeds: int | None = None,
 ) -> str:
-    """What tuning changed: ``reference`` − ``baseline`` (the untuned model), split into format and meaning."""
+    """What tuning changed: ``reference`` − ``baseline`` (the untuned model), split into format and meaning.
+
+    ``arm``: the arm the reference was tuned with (named in the line; default: the reference's name);
+    ``seeds``: training seeds behind the reference (one: the numbers are shown, what tuning taught is not
+    claimed, as for any training-arm effect).
+    """
+    arm = arm or reference
     warning = gain_line(reference, baseline, gain, alpha=alpha)
-    head = (
-        warning
-        or f"Tuning: {reference} − {baseline} = {_ci(gain.diff)} points, p = {gain.p_value:.2g}, n={gain.n}."
+    head = warning or (
+        f"Tuning with {arm}: {reference} − {baseline} = {_ci(gain.diff)} points, p = {gain.p_value:.2g}, "
+        f"n={gain.n}."
     )
     if split is None:
         return head
     f, m = split.format.estimate, split.meaning.estimate
+    one_seed = f" What tuning with {arm} taught cannot be established with one seed: the variance of one training run is not in these intervals."
     if not split.has_format:
-        return head + split_text(split, reference, alpha=alpha)
+        text = (
+            " Split: none in rank classification (no format part by construction: every answer is a label)."
+            if split.mode == "rank"
+            else " Split: no format part (every answer is in the label set under both)."
+        )
+        if seeds is not None and seeds < 2:
+            return head + text + one_seed
+        if split.meaning.claimed(alpha) and m.mean > 0:
+            return head + text + f" Tuning with {arm} taught better label choices."
+        return (
+            head
+            + text
+            + f" Better label choices are not claimed (p (Holm) = {split.meaning.p_adjusted:.2g})."
+        )
     f_words = "answers entering the label set" if f.mean >= 0 else "answers leaving the label set"
     m_words = "better label choices" if m.mean >= 0 else "worse label choices"
     text = (
@@ -356,12 +467,14 @@ def tuning_line(
     )
     f_up = split.format.claimed(alpha) and f.mean > 0
     m_up = split.meaning.claimed(alpha) and m.mean > 0
-    if f_up and m_up:
-        text += " Tuning taught the output format and better label choices."
+    if seeds is not None and seeds < 2:
+        text += one_seed
+    elif f_up and m_up:
+        text += f" Tuning with {arm} taught the output format and better label choices."
     elif f_up:
-        text += " Tuning taught the output format; better label choices are not detected."
+        text += f" Tuning with {arm} taught the output format; better label choices are not detected."
     elif m_up:
-        text += " Tuning taught better label choices; a format gain is not detected."
+        text += f" Tuning with {arm} taught better label choices; a format gain is not detected."
     else:
         text += " Neither part alone is distinguishable from 0 at this size."
     return head + text
@@ -378,6 +491,10 @@ def make_verdict(
     follow: Collection[str] = (),
     parts: Parts | None = None,
     alpha: float = ALPHA,
+    designs: Mapping[str, Design] | None = None,
+    margin: float | None = EQUIVALENCE_MARGIN,
+    tuned_with: str | None = None,
+    tuning_seeds: int | None = None,
 ) -> Verdict:
     """The verdict for a study or an audit.
 
@@ -394,6 +511,10 @@ def make_verdict(
             training arm's for a condition tested with another); an arm without an entry is one arm of
             its name. Condition names are never split.
         alpha: significance level for the (Holm-adjusted) p-values.
+        designs: per compared condition, when its arm was applied, on how many seeds, and whether it is
+            exploratory (`Design`); a condition without an entry reads as a removal.
+        margin: the equivalence margin (0..1); None: the design states none and equivalence is never said.
+        tuned_with, tuning_seeds: the arm the reference was tuned with and its seeds (the tuning line).
 
     Lines: the gate (when it fails), a warning when the reference does not beat ``baseline``, the primary
     arm, the tuning line, the other arms, then the follow probes.
@@ -404,14 +525,27 @@ def make_verdict(
     if gate is not None and not assessable:
         lines.append(gate_line(reference, gate))
     warning = gain_line(reference, baseline, gain, alpha=alpha) if gain is not None else None
-    tuning = tuning_line(reference, baseline, gain, gain_split, alpha=alpha) if gain is not None else None
+    tuning = (
+        tuning_line(reference, baseline, gain, gain_split, alpha=alpha, arm=tuned_with, seeds=tuning_seeds)
+        if gain is not None
+        else None
+    )
+    design = designs or {}
     if tuning is not None and warning is not None:
         lines.append(tuning)
     followed = [c for c in comparisons if c.arm in follow or c.arm in FOLLOW_PROBES]
     removal = [c for c in comparisons if c not in followed]
     ordered = sorted(removal, key=lambda c: c.arm != primary)
     arm_lines = [
-        arm_line(c, alpha=alpha, assessable=assessable, parts=(parts or {}).get(c.arm)) for c in ordered
+        arm_line(
+            c,
+            alpha=alpha,
+            assessable=assessable,
+            parts=(parts or {}).get(c.arm),
+            design=design.get(c.arm),
+            margin=margin,
+        )  # fmt: skip
+        for c in ordered
     ]
     lines += arm_lines[:1]
     if tuning is not None and warning is None:
@@ -419,7 +553,10 @@ def make_verdict(
     if gate is not None and assessable:
         lines.append(gate_line(reference, gate))
     lines += arm_lines[1:]
-    lines += [follow_line(c, alpha=alpha, assessable=assessable) for c in followed]
+    lines += [
+        follow_line(c, alpha=alpha, assessable=assessable, design=design.get(c.arm), margin=margin)
+        for c in followed
+    ]
     if not lines:
         return Verdict("No comparison between arms was possible (no shared instances).", (), assessable)
     return Verdict(lines[0], tuple(lines), assessable)

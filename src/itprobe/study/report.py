@@ -30,6 +30,7 @@ from itprobe.tasks.types import Contrast, OutputSpace, Task
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
     from itprobe.report import Provenance, Section
     from itprobe.report.costs import CostFile
+    from itprobe.report.verdict import Manipulation
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
@@ -169,6 +170,7 @@ def _mode_report(
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
         parts=condition_parts(cells, [records[c] for c in conditions]),
+        manipulated={c: m for c in conditions if (m := manipulation(records[c])) is not None},
         names={label: record.display for label, record in records.items()},
     )  # fmt: skip
     report.data["arm_notes"] = [
@@ -195,17 +197,36 @@ def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Conditio
 
 
 def condition_parts(
-    cells: Sequence[CellRecord], conditions: Sequence[Condition]
+    cells: Sequence[CellRecord], conditions: Sequence[Condition], reference: str = "original"
 ) -> dict[str, tuple[str, ...]]:
-    """What each trained condition's training arm changes (`ArmConfig.parts`), from the stored arms, so that
-    an arm with a custom ``name:`` is described by what it does; other conditions are left out."""
+    """What each trained condition's arm changes (`ArmConfig.parts`), from the stored arms, so that an arm
+    with a custom ``name:`` is described by what it does: the training arm's, or the test arm's for the
+    reference's model tested with another arm (a test-time manipulation); other conditions are left out."""
     arms = {
         arm.name: arm.parts
         for cell in cells
-        if "train_arm" in cell.resolved
-        for arm in [ArmConfig.model_validate(cell.resolved["train_arm"])]
+        for raw in [cell.resolved.get("train_arm"), *cell.resolved.get("test_arms", [])]
+        if raw is not None
+        for arm in [ArmConfig.model_validate(raw)]
     }
-    return {c.label: arms[c.trained_with] for c in conditions if c.trained and c.trained_with in arms}
+    out = {}
+    for c in conditions:
+        arm = c.test_arm if manipulation(c, reference) == "test" else c.trained_with
+        if c.trained and arm in arms:
+            out[c.label] = arms[arm]
+    return out
+
+
+def manipulation(condition: Condition, reference: str = "original") -> Manipulation | None:
+    """When a trained condition's arm was applied, relative to the reference condition (trained and
+    tested with ``reference``): ``test`` (the reference's model under another test arm), ``train``
+    (trained with another arm, tested with the reference's), ``train+test`` (both differ); None for the
+    reference itself and the conditions nothing was trained for."""
+    if not condition.trained or condition.label == reference:
+        return None
+    if condition.trained_with == reference:
+        return "test"
+    return "train" if condition.test_arm == reference else "train+test"
 
 
 def _first_altered(conditions: Sequence[Condition]) -> str:

@@ -18,7 +18,7 @@ from itprobe.report.model import Provenance, ReportData, Skipped
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, align
 from itprobe.report.stats import MIN_CLUSTERS, paired_test
-from itprobe.report.verdict import make_verdict
+from itprobe.report.verdict import Design, Manipulation, make_verdict
 from itprobe.report.views import (
     comparison_section,
     compliance_section,
@@ -49,6 +49,7 @@ def build_study_report(
     follow: Sequence[str] = (),
     parts: Mapping[str, Sequence[str]] | None = None,
     names: Mapping[str, str] | None = None,
+    manipulated: Mapping[str, Manipulation] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> ReportData:
@@ -68,6 +69,9 @@ def build_study_report(
         parts: what each condition's (training) arm changes, for the verdict's words (`verdict.removes`).
         names: how each condition is shown (a study: `itprobe.records.Condition.display`); others by
             `views.display`.
+        manipulated: when each trained condition's arm was applied relative to the reference
+            (`verdict.Manipulation`; a study: `itprobe.study.report.manipulation`); the verdict's words
+            and its one-seed rule follow it. A condition without an entry reads as a removal.
     """
     present = list(dict.fromkeys(r.condition for r in results))
     if reference not in present:
@@ -95,6 +99,12 @@ def build_study_report(
     gate = control_gate(results, reference, refs, size=main, **kw)
     gain = _gain(results, reference, base, main, **kw) if base else None
     tuned = gain_splits(results, arms, base, size=main, **kw) if base else {}
+    seeds = seed_counts(results, main)
+    designs = {
+        c.arm: Design(when, min(seeds.get(reference, 1), seeds.get(c.arm, 1)))
+        for c in cmp_em
+        if (when := (manipulated or {}).get(c.arm)) is not None
+    }
     verdict = make_verdict(
         cmp_em,
         gate=gate,
@@ -104,6 +114,9 @@ def build_study_report(
         primary=primary,
         follow=follow,
         parts=parts,
+        designs=designs,
+        tuned_with=reference if manipulated is not None else None,
+        tuning_seeds=seeds.get(reference) if manipulated is not None else None,
     )
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
@@ -142,6 +155,15 @@ def build_study_report(
         provenance=provenance or Provenance(),
         data=data,
     )
+
+
+def seed_counts(results: Sequence[InstanceResult], size: int | None) -> dict[str, int]:
+    """How many seeds each condition has at ``size`` (rows without a size: at any)."""
+    seeds: dict[str, set[int]] = {}
+    for r in results:
+        if r.size is None or r.size == size:
+            seeds.setdefault(r.condition, set()).add(r.seed)
+    return {c: len(s) for c, s in seeds.items()}
 
 
 def _gain(
