@@ -5,6 +5,7 @@ Pure functions of `InstanceResult`s. Scores are 0..1; views multiply by 100.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from itprobe.baselines import controls
 from itprobe.metrics import normalize_answer
 from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align
+from itprobe.report.seeds import seeded_difference, seeded_estimate
 from itprobe.report.stats import (
     ClusterArg,
     Estimate,
@@ -86,6 +88,9 @@ def condition_estimate(
     aligned = align(_rows(results, condition, size), [condition], metric)
     if aligned.n == 0:
         return None
+    seeded = seeded_estimate(results, condition, metric=metric, size=size, n_boot=n_boot, seed=seed)
+    if seeded is not None:  # two or more seeds: the interval includes training variance
+        return seeded
     return bootstrap_ci(aligned.scores[condition], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
 
 
@@ -120,11 +125,25 @@ def compare_arms(
         cluster = aligned.resampling()
         s = aligned.scores
         test = paired_test(s[reference], s[arm], n_boot=n_boot, seed=seed, cluster=cluster)
+        kw = {"metric": metric, "size": size, "n_boot": n_boot, "seed": seed}
+        seeded = seeded_difference(results, reference, arm, **kw)  # type: ignore[arg-type]
+        if seeded is not None:  # two or more seeds: the interval includes training variance
+            test = dataclasses.replace(test, diff=seeded)
         kept = (
             ratio_ci(s[arm], s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=cluster)
             if baseline in s
             else None
         )
+        if kept is not None and kept.status == "ok" and baseline:
+            gain = seeded_difference(results, reference, baseline, **kw)  # type: ignore[arg-type]
+            if gain is not None and gain.low <= 0:
+                why = (
+                    "the gain of the reference over the baseline is not distinguishable from 0 once the "
+                    "variance between training seeds is included (its two-level CI includes 0)"
+                )
+                kept = dataclasses.replace(
+                    kept, value=None, low=None, high=None, status="unstable", reason=why
+                )
         tests.append((arm, test, kept))
         pair = [r for name in (reference, arm) for r in _rows(results, name, size)]
         splits.append(

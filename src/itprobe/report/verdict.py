@@ -325,11 +325,20 @@ def arm_line(
     if design.one_seed:
         # the numbers are shown, no finding is drawn from them (no loss, no split claim, no gain kept)
         return prefix + f"{c.arm} vs {c.reference} ({stats}): {ONE_SEED}."
-    loss = c.p_adjusted < alpha and d.mean > 0
+    # a training comparison with seeds: its interval is the two-level one (tasks and seeds), which must
+    # exclude 0 too (the test's p treats the trained models as fixed)
+    seeded = design.training and not (d.low > 0 or d.high < 0)
+    loss = c.p_adjusted < alpha and d.mean > 0 and not seeded
     if loss:
         head = _loss_head(c, what, design.when, stats)
-    elif c.p_adjusted < alpha:
+    elif c.p_adjusted < alpha and not seeded:
         head = _gain_head(c, what, design.when, stats)
+    elif c.p_adjusted < alpha:
+        head = (
+            f"{c.arm} vs {c.reference}: significant while the trained models are held fixed, but not once the "
+            f"variance between training seeds is included (the two-level 95% CI, [{_pts(d.low)}, "
+            f"{_pts(d.high)}], includes 0) ({stats})."
+        )
     else:
         head = f"{c.arm} vs {c.reference}: {_not_significant(d, margin)} ({stats})."
     line = head + split_text(c.split, c.arm, alpha=alpha, parts=parts) + _kept_clause(c, what, loss)

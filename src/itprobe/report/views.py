@@ -53,8 +53,10 @@ def seeds_note(results: Sequence[InstanceResult], conditions: Sequence[str]) -> 
         return ""
     k = max(many.values())
     return (
-        f"Seeds: {', '.join(sorted(many))} average up to {k} training seeds per instance before any statistic; "
-        "the intervals resample tasks or instances only and do not include seed-to-seed variance."
+        f"Seeds: {', '.join(sorted(many))} average up to {k} training seeds per instance for the tests; "
+        "the intervals of their scores and differences are two-level bootstraps (seeds, then tasks or "
+        "instances) and include the variance between training runs; those of the format and meaning parts "
+        "and of the gain kept resample tasks or instances only."
     )
 
 
@@ -130,7 +132,7 @@ def scores_section(
         n_tasks = len({r.task for r in cr})
         n_seeds = len({r.seed for r in cr})
         how = est_em.method + (
-            f"; {n_seeds} seeds averaged, seed variance not in the CI" if n_seeds > 1 else ""
+            f"; {n_seeds} seeds, seed variance in the CI" if n_seeds > 1 else ""
         )
         rows.append([show(cond), est_em.n, n_tasks, ci_text(est_em), ci_text(est_rl), how])
         data[cond] = {"exact_match": jsonable(est_em), "rougeL": jsonable(est_rl), "n_tasks": n_tasks}

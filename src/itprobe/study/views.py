@@ -7,6 +7,7 @@ compliance → learning curve → per task → cost of errors → write.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from itprobe.report.curves import sizes_of
 from itprobe.report.model import Provenance, ReportData, Skipped
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, align
+from itprobe.report.seeds import seeded_difference
 from itprobe.report.stats import MIN_CLUSTERS, paired_test
 from itprobe.report.verdict import Design, Manipulation, make_verdict
 from itprobe.report.views import (
@@ -29,6 +31,7 @@ from itprobe.report.views import (
     seeds_note,
 )
 from itprobe.report.views_risk import cost_section, curve_section
+from itprobe.report.views_seeds import seed_section
 from itprobe.report.views_split import gain_split_section, gain_splits
 
 
@@ -122,6 +125,10 @@ def build_study_report(
     data["gate_vs_guessing"] = jsonable(gate)
     data["gain_over_baseline"] = jsonable(gain)
     sections = [scores, comparison]
+    seeded = seed_section(results, arms, size=main, **kw, **sh)
+    if seeded is not None:
+        sections.append(seeded[0])
+        data["seeds"] = seeded[1]
     if base == untuned:
         split = gain_split_section(results, tuned, untuned, out_dir=out_dir, **sh)
         if split is not None:
@@ -179,7 +186,9 @@ def _gain(
     if aligned.n == 0:
         return None
     s = aligned.scores
-    return paired_test(s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
+    test = paired_test(s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
+    seeded = seeded_difference(results, reference, baseline, size=size, n_boot=n_boot, seed=seed)
+    return test if seeded is None else dataclasses.replace(test, diff=seeded)
 
 
 def _method_notes(results: Sequence[InstanceResult], main: int | None, n_boot: int) -> list[str]:
@@ -207,12 +216,14 @@ def _method_notes(results: Sequence[InstanceResult], main: int | None, n_boot: i
     seeds = sorted({r.seed for r in results})
     notes = [
         f"95% CIs are percentile bootstraps ({n_boot} resamples) over {unit}.",
-        f"Seeds {seeds} are averaged per instance before any statistic; all comparisons are paired on the "
+        f"Seeds {seeds} are averaged per instance for the tests; all comparisons are paired on the "
         "same test instances."
         + (
-            " The intervals do not include seed-to-seed variance (the tables say so too)."
+            " Scores and differences of conditions with two or more seeds have two-level bootstrap CIs "
+            "(seeds, then tasks, resampled: they include the variance between training runs; see 'Seeds')."
             if len(seeds) > 1
-            else ""
+            else " One training seed: the intervals do not include the variance between training runs, so "
+            "no verdict about a training arm is made."
         ),
         "Exact match with one seed is tested with the exact McNemar test, averaged or continuous scores with "
         "a sign-flip permutation test (per cluster when clusters are resampled); p-values are Holm-adjusted "
