@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
+
 from itprobe.records import Condition
 from itprobe.report.analysis import ArmComparison
 from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
-from itprobe.report.verdict import REMOVES, Design, arm_line, gain_line, make_verdict, removes, tuning_line
+from itprobe.report.verdict import (
+    REMOVES,
+    Design,
+    arm_line,
+    equivalence_margin,
+    gain_line,
+    make_verdict,
+    removes,
+    tuning_line,
+)
 from itprobe.study.config import ArmConfig
 from itprobe.study.grid import arm_json
 from itprobe.study.report import condition_parts
@@ -36,9 +47,11 @@ def test_no_difference_is_never_called_the_same():
 
 
 def test_equivalence_needs_the_whole_ci_inside_the_margin():
-    line = arm_line(cmp("empty", paired(0.01, -0.04, 0.045, 0.6), 0.6))
-    assert line.startswith("empty vs original: equivalent within ±5 points (the whole 95% CI, [-4.0, +4.5]")
-    assert "equivalent" not in arm_line(cmp("empty", paired(0.01, -0.04, 0.055, 0.6), 0.6))
+    line = arm_line(cmp("empty", paired(0.01, -0.04, 0.045, 0.6), 0.6), margin=0.05)
+    assert line.startswith(
+        "empty vs original: equivalent within ±5 points (the design's margin; the whole 95% CI, [-4.0, +4.5]"
+    )
+    assert "equivalent" not in arm_line(cmp("empty", paired(0.01, -0.04, 0.055, 0.6), 0.6), margin=0.05)
 
 
 def test_most_of_the_gain_survives_needs_the_whole_ci_above_the_threshold():
@@ -102,7 +115,7 @@ def test_follow_probes_read_as_following_in_the_study_too():
     trained = cmp("original@negated", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)
     # the follow probes are known by their own name; any other condition is named by its producer
     comparisons = [cmp("simplified", paired(0.0, -0.02, 0.02, 1.0), 1.0), swap, negated, trained]
-    verdict = make_verdict(comparisons, follow={"original@negated"})
+    verdict = make_verdict(comparisons, follow={"original@negated"}, margin=0.05)
     lines = dict(zip(("simplified", "label-swap", "negated", "original@negated"), verdict.lines, strict=True))
     assert lines["label-swap"].startswith("label-swap: when the instruction changes the task, equivalent")
     assert "learned the output format" not in " ".join(verdict.lines)
@@ -224,6 +237,18 @@ def test_no_equivalence_without_a_margin_and_the_margin_is_the_designs():
     assert "no difference detected" in arm_line(cmp("empty", d, 0.6), margin=None)
     assert "equivalent within ±4 points" in arm_line(cmp("empty", d, 0.6), margin=0.04)
     assert "equivalent" not in arm_line(cmp("empty", d, 0.6), margin=0.025)
+
+
+def test_the_margin_is_declared_or_a_share_of_the_gain_never_fixed():
+    gain = Estimate(0.029, 0.01, 0.05, 100)
+    assert equivalence_margin(gain) == pytest.approx(0.25 * 0.029)
+    assert equivalence_margin(gain, share=0.5) == pytest.approx(0.0145)
+    assert equivalence_margin(gain, declared=0.02) == 0.02
+    assert equivalence_margin(Estimate(0.03, -0.01, 0.07, 100)) is None  # no clear gain: no margin
+    assert equivalence_margin(None) is None
+    # issue 25: "equivalent within ±5 points" when the whole gain is +2.9 said nothing
+    d = paired(0.005, -0.04, 0.045, 0.7)
+    assert "equivalent" not in arm_line(cmp("empty", d, 0.7), margin=equivalence_margin(gain))
 
 
 def test_exploratory_comparisons_are_marked():

@@ -204,8 +204,9 @@ def test_follow_arms_and_contrast_pairs_in_the_study_report(tmp_path: Path) -> N
         {"definition": "negated", "name": "flip"},
         {"label": "label-swap"},
     ]
+    # two seeds: with one, a training arm's line is not a finding at all (issue 25)
     raw = tiny_raw(train_tasks={"instances_per_task": [2]}, arms={"train": arms, "test": ["same"]},
-                   eval={"modes": ["generate"]})  # fmt: skip
+                   eval={"modes": ["generate"]}, seeds=[0, 1])  # fmt: skip
     run_study(validate_config(raw), tmp_path, options=RunOptions(progress=False), engine=FakeEngine())
     data = json.loads((tmp_path / "report.json").read_text())
     for arm in ("flip", "label-swap"):
@@ -217,7 +218,8 @@ def test_follow_arms_and_contrast_pairs_in_the_study_report(tmp_path: Path) -> N
         assert "removing" not in line
     assert any("simplified: removing" in v or "simplified vs original" in v for v in data["summary"])
     assert data["data"]["arm_notes"] and {"test_arm", "task", "note"} == set(data["data"]["arm_notes"][0])
-    assert data["data"]["scores"]["original"]["exact_match"]["method"] == "item-cluster"  # one contrast pair
+    # one contrast pair; two seeds: the two-level bootstrap
+    assert data["data"]["scores"]["original"]["exact_match"]["method"] == "item-cluster+seed (two-level)"
 
 
 def test_a_config_change_leaves_the_superseded_cells_out_of_the_report(

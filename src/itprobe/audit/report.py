@@ -37,9 +37,10 @@ from itprobe.report.model import Figure, Provenance, ReportData, Section
 from itprobe.report.results import InstanceResult
 from itprobe.report.stats import MIN_CLUSTERS
 from itprobe.report.verdict import (
-    EQUIVALENCE_MARGIN,
+    EQUIVALENCE_SHARE,
     FOLLOW_PROBES,
     NOT_ASSESSABLE,
+    equivalence_margin,
     gate_line,
     make_verdict,
     split_text,
@@ -78,10 +79,17 @@ def _pts(x: float) -> str:
 
 
 def reliance_sentence(
-    rel: Reliance | None, mode: str, split: Split | None = None, *, assessable: bool = True
+    rel: Reliance | None,
+    mode: str,
+    split: Split | None = None,
+    *,
+    assessable: bool = True,
+    margin: float | None = None,
 ) -> str:
     """The headline of one mode, never stronger than the interval allows; ``split`` is original − the best
-    arm as format + meaning (the word "meaning" only for a claimed meaning part)."""
+    arm as format + meaning (the word "meaning" only for a claimed meaning part); ``margin``: the
+    equivalence margin (`verdict.equivalence_margin` of original's lead over the strongest control; None:
+    no "no reliance beyond ±M" sentence)."""
     label = MODE_LABEL.get(mode, mode)
     if rel is None:
         return f"{label}: no instruction-reliance figure (no probe without the definition shared instances with original)."
@@ -108,10 +116,11 @@ def reliance_sentence(
                 else "."
             )
         )
-    elif e.low >= -EQUIVALENCE_MARGIN and e.high <= EQUIVALENCE_MARGIN:
+    elif margin is not None and e.low >= -margin and e.high <= margin:
         text = (
-            f"{label}: no reliance on the instruction beyond ±{100 * EQUIVALENCE_MARGIN:.0f} points: the whole "
-            f"95% CI lies inside it ({figure}; {size})."
+            f"{label}: no reliance on the instruction beyond ±{round(100 * margin, 1):g} points (the margin: "
+            f"{round(100 * EQUIVALENCE_SHARE):g}% of original's lead over the strongest input-blind control): "
+            f"the whole 95% CI lies inside it ({figure}; {size})."
         )
     else:
         text = (
@@ -173,7 +182,9 @@ def _mode_report(
         cmp_em, cmp_rl, title=f"Original vs each probe ({label})"
     )
     gate = control_gate(rows, "original", refs, **kw)
-    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=FOLLOW_PROBES)
+    # the equivalence margin: a share of what original gains over the strongest input-blind control
+    margin = equivalence_margin(gate.test.diff if gate is not None and gate.passed else None)
+    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=FOLLOW_PROBES, margin=margin)
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
     comparison.paragraphs += verdict.lines
@@ -196,7 +207,7 @@ def _mode_report(
     gate_text = gate_line("original", gate) if gate is not None and not gate.passed else None
     summary = [
         f"{label}: {gate_text}" if gate_text else None,
-        reliance_sentence(rel, mode, best, assessable=verdict.assessable),
+        reliance_sentence(rel, mode, best, assessable=verdict.assessable, margin=margin),
         survival_sentence(surv, mode),
     ]
     return [_reroot(s, mode) for s in sections], [s for s in summary if s], data, reliance_rows

@@ -9,9 +9,10 @@ verdict sentence requires"); ``alpha`` = 0.05, differences are reference − arm
   does not beat and every line about what it relies on is marked "not assessable" (still shown).
 - **A loss / a gain** ("removing X costs N points", "scores higher without X"): the Holm-adjusted p of the
   paired test is below alpha. Its size is always given, also when most of a gain survives.
-- **No difference**: never "the same". "Equivalent within ±5 points" only when the whole 95% CI of the
-  difference lies inside ±`EQUIVALENCE_MARGIN`; otherwise "no difference detected at this size", with the
-  range of differences the data allow.
+- **No difference**: never "the same". "Equivalent within ±M points" only when the whole 95% CI of the
+  difference lies inside ±M, the margin the design states (`equivalence_margin`: declared, or a share of
+  the gain being studied); without one, always "no difference detected at this size", with the range of
+  differences the data allow.
 - **Format / meaning** (`itprobe.report.decompose`): a part is named as a finding only when it is
   *claimed* (Holm-adjusted p < alpha and CI excluding 0). The word "meaning" appears only in a claimed
   meaning part; a format part is reliance on the instruction *for the output format*. Rank mode has no
@@ -34,7 +35,7 @@ from itprobe.report.decompose import Split
 from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
 
 ALPHA = 0.05
-EQUIVALENCE_MARGIN = 0.05  # 5 EM points: the stated margin of "equivalent"
+EQUIVALENCE_SHARE = 0.25  # default equivalence margin: a quarter of the gain the design is about
 FORMAT_SHARE = 0.8  # gain kept (whole CI) above which "most of the gain survives" is said
 LOST_SHARE = 0.5  # gain kept (whole CI) below which "most of the gain is lost" is said
 NOT_ASSESSABLE = "Not assessable (original does not beat guessing): "
@@ -163,12 +164,26 @@ def _stats(reference: str, arm: str, test: PairedResult, p_adj: float, holm: boo
     return f"{reference} − {arm} = {_ci(test.diff)} points, {label} = {p_adj:.2g}, n={test.n}"
 
 
-def no_difference(d: Estimate, margin: float | None = EQUIVALENCE_MARGIN) -> str:
+def equivalence_margin(
+    gain: Estimate | None, *, declared: float | None = None, share: float | None = None
+) -> float | None:
+    """The equivalence margin (0..1) a design states: ``declared`` when given, else ``share`` (default
+    `EQUIVALENCE_SHARE`) of the gain being studied (original − untuned in a study, original − the strongest
+    control in an audit) when that gain is clearly positive; None otherwise (equivalence is then never
+    said)."""
+    if declared is not None:
+        return declared
+    if gain is None or gain.low <= 0:
+        return None
+    return (EQUIVALENCE_SHARE if share is None else share) * gain.mean
+
+
+def no_difference(d: Estimate, margin: float | None = None) -> str:
     """The words for a non-significant difference: equivalence only inside the stated margin (None: the
     design states none, so equivalence is never said)."""
     if margin is not None and -margin <= d.low and d.high <= margin:
         return (
-            f"equivalent within ±{100 * margin:.0f} points (the whole 95% CI, "
+            f"equivalent within ±{round(100 * margin, 1):g} points (the design's margin; the whole 95% CI, "
             f"[{_pts(d.low)}, {_pts(d.high)}], lies inside it)"
         )
     return (
@@ -177,7 +192,7 @@ def no_difference(d: Estimate, margin: float | None = EQUIVALENCE_MARGIN) -> str
     )
 
 
-def _not_significant(d: Estimate, margin: float | None = EQUIVALENCE_MARGIN) -> str:
+def _not_significant(d: Estimate, margin: float | None = None) -> str:
     if d.low > 0 or d.high < 0:
         # the exact (or permutation) test decides; the percentile interval is approximate and unadjusted
         return (
@@ -312,7 +327,7 @@ def arm_line(
     assessable: bool = True,
     parts: Sequence[str] | None = None,
     design: Design | None = None,
-    margin: float | None = EQUIVALENCE_MARGIN,
+    margin: float | None = None,
 ) -> str:
     """The verdict sentence for one arm that removes or corrupts part of the prompt (``parts``: what the
     arm changes, see `removes`; ``design``: when it was applied and on how many seeds, see `Design`;
@@ -351,7 +366,7 @@ def follow_line(
     alpha: float = ALPHA,
     assessable: bool = True,
     design: Design | None = None,
-    margin: float | None = EQUIVALENCE_MARGIN,
+    margin: float | None = None,
 ) -> str:
     """Verdict for probes whose gold follows the altered instruction (negated, label-rename, label-swap)."""
     design = design or Design()
@@ -501,7 +516,7 @@ def make_verdict(
     parts: Parts | None = None,
     alpha: float = ALPHA,
     designs: Mapping[str, Design] | None = None,
-    margin: float | None = EQUIVALENCE_MARGIN,
+    margin: float | None = None,
     tuned_with: str | None = None,
     tuning_seeds: int | None = None,
 ) -> Verdict:

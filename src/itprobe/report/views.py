@@ -131,9 +131,7 @@ def scores_section(
         em[cond] = est_em
         n_tasks = len({r.task for r in cr})
         n_seeds = len({r.seed for r in cr})
-        how = est_em.method + (
-            f"; {n_seeds} seeds, seed variance in the CI" if n_seeds > 1 else ""
-        )
+        how = est_em.method + (f"; {n_seeds} seeds, seed variance in the CI" if n_seeds > 1 else "")
         rows.append([show(cond), est_em.n, n_tasks, ci_text(est_em), ci_text(est_rl), how])
         data[cond] = {"exact_match": jsonable(est_em), "rougeL": jsonable(est_rl), "n_tasks": n_tasks}
     table = Table(

@@ -229,6 +229,19 @@ class ReportSettings(_Strict):
     costs: str | None = None  # a cost-of-errors YAML (docs/operational-risk.md); copied into the run dir
     primary: str | None = None  # the meaning-free arm the headline is about (default: simplified, if run)
     n_boot: PositiveInt = 2000
+    # the confirmatory comparisons (condition labels, e.g. simplified, simplified@original): Holm-adjusted
+    # together across every size and mode the headline quotes; every other line is exploratory.
+    # None: the primary arm alone
+    primary_comparisons: list[str] | None = None
+    # "equivalent" needs the whole CI of a difference inside ±margin: declared in EM points, or (None) a
+    # share of the tuning gain original − untuned (`equivalence_share`, default 0.25); no gain: no margin
+    equivalence_margin: float | None = Field(default=None, gt=0, le=100)
+    equivalence_share: float | None = Field(default=None, gt=0, le=1)
+
+
+# report keys added after the pinned config hashes (tests/test_config_pins.py): written only when set, so a
+# config that does not use them keeps its hash and its stored form
+_OPTIONAL_REPORT_KEYS = ("primary_comparisons", "equivalence_margin", "equivalence_share")
 
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -292,7 +305,11 @@ class StudyConfig(_Strict):
         return value
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        for key in _OPTIONAL_REPORT_KEYS:
+            if data["report"][key] is None:
+                del data["report"][key]
+        return json.dumps(data, sort_keys=True)
 
     @property
     def hash(self) -> str:

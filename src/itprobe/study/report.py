@@ -30,6 +30,7 @@ from itprobe.tasks.types import Contrast, OutputSpace, Task
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
     from itprobe.report import Provenance, Section
     from itprobe.report.costs import CostFile
+    from itprobe.report.family import Family
     from itprobe.report.verdict import Manipulation
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
@@ -127,9 +128,10 @@ def build_report(run_dir: str | Path, *, costs: str | Path | None = None) -> dic
     cells, left_out = current_cells(config, stored)
     cost_file = _costs(run_dir, costs)
     paths: dict[str, Path] = {}
+    family = _family(config, cells, tasks)
     for i, mode in enumerate(config.eval.modes):
         out_dir = run_dir if i == 0 else run_dir / f"mode-{mode}"
-        written = _mode_report(out_dir, mode, config, cells, tasks, runs, cost_file, left_out)
+        written = _mode_report(out_dir, mode, config, cells, tasks, runs, cost_file, left_out, family)
         paths.update(written if i == 0 else {f"{fmt}:{mode}": path for fmt, path in written.items()})
     return paths
 
@@ -143,6 +145,7 @@ def _mode_report(
     runs: Sequence[dict[str, Any]],
     cost_file: CostFile | None,
     left_out: Sequence[CellRecord] = (),
+    family: Family | None = None,
 ) -> dict[str, Path]:
     from itprobe.report import Skipped, write_report  # lazy: numpy, matplotlib
     from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
@@ -159,9 +162,7 @@ def _mode_report(
         for c in conditions
         if not records[c].trained and (records[c].trained_with != "untuned" or records[c].tested_with)
     ]
-    primary = config.report.primary or (
-        "simplified" if "simplified" in conditions else _first_altered([records[c] for c in conditions])
-    )
+    primary = _primary(config, [records[c] for c in conditions])
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
@@ -172,6 +173,7 @@ def _mode_report(
         parts=condition_parts(cells, [records[c] for c in conditions]),
         manipulated={c: m for c in conditions if (m := manipulation(records[c])) is not None},
         names={label: record.display for label, record in records.items()},
+        family=family, mode=mode, margin=config.report.equivalence_margin, share=config.report.equivalence_share,
     )  # fmt: skip
     report.data["arm_notes"] = [
         {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
@@ -182,6 +184,29 @@ def _mode_report(
         report.sections.append(section)
         report.data["contrast_consistency"] = data
     return write_report(report, out_dir, stem="report")
+
+
+def _primary(config: StudyConfig, conditions: Sequence[Condition]) -> str:
+    labels = [c.label for c in conditions]
+    return config.report.primary or ("simplified" if "simplified" in labels else _first_altered(conditions))
+
+
+def _family(config: StudyConfig, cells: Sequence[CellRecord], tasks: dict[str, TaskInfo]) -> Family:
+    """The headline's family (`itprobe.report.family`): the declared primary comparisons (default: the
+    primary arm) at every size and in every mode."""
+    from itprobe.report.family import primary_family  # lazy: numpy, matplotlib
+
+    by_mode: dict[str, list[InstanceResult]] = {m: instance_results(cells, m, tasks) for m in config.eval.modes}
+    records = study_conditions(cells)
+    primaries = config.report.primary_comparisons or [_primary(config, list(records.values()))]
+    present = {r.condition for rows in by_mode.values() for r in rows}
+    unknown = [c for c in primaries if c not in present]
+    if unknown:
+        raise UserError(
+            f"report.primary_comparisons: no results for {', '.join(unknown)} (conditions: "
+            f"{', '.join(sorted(present))})"
+        )
+    return primary_family(by_mode, "original", primaries, n_boot=config.report.n_boot)
 
 
 def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Condition]) -> list[str]:

@@ -15,12 +15,13 @@ from typing import Any
 from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.curves import sizes_of
+from itprobe.report.family import Family
 from itprobe.report.model import Provenance, ReportData, Skipped
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, align
 from itprobe.report.seeds import seeded_difference
 from itprobe.report.stats import MIN_CLUSTERS, paired_test
-from itprobe.report.verdict import Design, Manipulation, make_verdict
+from itprobe.report.verdict import EQUIVALENCE_SHARE, Design, Manipulation, equivalence_margin, make_verdict
 from itprobe.report.views import (
     comparison_section,
     compliance_section,
@@ -53,6 +54,10 @@ def build_study_report(
     parts: Mapping[str, Sequence[str]] | None = None,
     names: Mapping[str, str] | None = None,
     manipulated: Mapping[str, Manipulation] | None = None,
+    family: Family | None = None,
+    mode: str = "",
+    margin: float | None = None,
+    share: float | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> ReportData:
@@ -75,6 +80,12 @@ def build_study_report(
         manipulated: when each trained condition's arm was applied relative to the reference
             (`verdict.Manipulation`; a study: `itprobe.study.report.manipulation`); the verdict's words
             and its one-seed rule follow it. A condition without an entry reads as a removal.
+        family: the headline's primary comparisons, Holm-adjusted across sizes and modes
+            (`itprobe.report.family`); their lines use those p-values, every other line is exploratory.
+            None: every line uses its table's Holm and none is marked.
+        mode: this report's mode (the family's members are per mode).
+        margin, share: the equivalence margin in EM points as declared, or the share of the tuning gain
+            (`verdict.equivalence_margin`); with neither and no clear gain, equivalence is never said.
     """
     present = list(dict.fromkeys(r.condition for r in results))
     if reference not in present:
@@ -103,13 +114,22 @@ def build_study_report(
     gain = _gain(results, reference, base, main, **kw) if base else None
     tuned = gain_splits(results, arms, base, size=main, **kw) if base else {}
     seeds = seed_counts(results, main)
+    confirmed = family.at(main, mode) if family is not None else {}
     designs = {
-        c.arm: Design(when, min(seeds.get(reference, 1), seeds.get(c.arm, 1)))
+        c.arm: Design(
+            (manipulated or {}).get(c.arm),
+            min(seeds.get(reference, 1), seeds.get(c.arm, 1)) if manipulated is not None else None,
+            exploratory=family is not None and c.arm not in confirmed,
+        )
         for c in cmp_em
-        if (when := (manipulated or {}).get(c.arm)) is not None
     }
+    equivalence = equivalence_margin(
+        gain.diff if gain is not None and base == untuned else None,
+        declared=None if margin is None else margin / 100,
+        share=share,
+    )
     verdict = make_verdict(
-        cmp_em,
+        [dataclasses.replace(c, p_adjusted=confirmed[c.arm]) if c.arm in confirmed else c for c in cmp_em],
         gate=gate,
         gain=gain,
         gain_split=tuned.get(reference),
@@ -118,10 +138,17 @@ def build_study_report(
         follow=follow,
         parts=parts,
         designs=designs,
+        margin=equivalence,
         tuned_with=reference if manipulated is not None else None,
         tuning_seeds=seeds.get(reference) if manipulated is not None else None,
     )
     data["verdict"] = jsonable(verdict)
+    data["equivalence_margin"] = None if equivalence is None else 100 * equivalence
+    data["primary_family"] = (
+        None if family is None else {f"{c} n={s} {m}": p for (c, s, m), p in family.p_adjusted.items()}
+    )
+    design_notes = [family.note()] if family is not None else []
+    design_notes.append(_margin_note(equivalence, margin, share))
     data["gate_vs_guessing"] = jsonable(gate)
     data["gain_over_baseline"] = jsonable(gain)
     sections = [scores, comparison]
@@ -157,10 +184,25 @@ def build_study_report(
         title=title,
         summary=list(verdict.lines) or [verdict.headline],
         sections=sections,
-        notes=[*_method_notes(results, main, n_boot), *notes],
+        notes=[*_method_notes(results, main, n_boot), *design_notes, *notes],
         skipped=list(skipped),
         provenance=provenance or Provenance(),
         data=data,
+    )
+
+
+def _margin_note(equivalence: float | None, declared: float | None, share: float | None) -> str:
+    if equivalence is None:
+        return (
+            "Equivalence margin: none (no declared report.equivalence_margin and no clear tuning gain to take "
+            "a share of), so no difference is called equivalent."
+        )
+    if declared is not None:
+        return f"Equivalence margin: ±{declared:g} EM points, declared in the config (report.equivalence_margin)."
+    return (
+        f"Equivalence margin: ±{round(100 * equivalence, 1):g} EM points = {round(100 * (share or EQUIVALENCE_SHARE)):g}% "
+        "of the tuning gain original − untuned (report.equivalence_share): 'equivalent' means the whole 95% CI "
+        "of a difference is smaller than that share of what tuning gained."
     )
 
 
