@@ -196,7 +196,9 @@ def _family(config: StudyConfig, cells: Sequence[CellRecord], tasks: dict[str, T
     primary arm) at every size and in every mode."""
     from itprobe.report.family import primary_family  # lazy: numpy, matplotlib
 
-    by_mode: dict[str, list[InstanceResult]] = {m: instance_results(cells, m, tasks) for m in config.eval.modes}
+    by_mode: dict[str, list[InstanceResult]] = {
+        m: instance_results(cells, m, tasks) for m in config.eval.modes
+    }
     records = study_conditions(cells)
     primaries = config.report.primary_comparisons or [_primary(config, list(records.values()))]
     present = {r.condition for rows in by_mode.values() for r in rows}
