@@ -313,6 +313,12 @@ def _notes(
         )
     if len(cells) < expected:
         notes.append("The study is incomplete: rerun `itprobe run` with the same config to finish it.")
+    for cell in cells:
+        if cell.kind == "baseline" and not cell.rows and get_baseline(cell.baseline).needs_training_data:
+            notes.append(
+                f"Control {cell.baseline} answered no task: it learns only from a test task's labelled instances "
+                "beyond the scored ones (test_tasks.instances_per_task), and no task has any."
+            )
     notes += [
         "Conditions: an arm's name means 'trained and tested with that arm'; 'A@B' means trained with A and "
         "tested with B; 'untuned@B' is the base model tested with B.",
