@@ -278,3 +278,19 @@ def test_a_one_seed_study_prints_no_training_arm_finding(tiny_run: tuple[Path, F
     assert not any("removing" in line for line in summary)  # no condition here is a test-time removal
     tuning = next(line for line in summary if "original − untuned" in line)
     assert "cannot be established with one seed" in tuning and "taught the" not in tuning
+
+
+def test_primary_comparisons_are_checked_against_the_conditions(tiny_run: tuple[Path, FakeEngine]) -> None:
+    from itprobe.study.report import _family
+
+    run_dir, _ = tiny_run
+    with ResultsStore.in_dir(run_dir) as store:
+        cells, tasks = store.cells(), store.tasks()
+    declared = validate_config(tiny_raw(report={"n_boot": 50, "primary_comparisons": ["simplified@original"]}))
+    family = _family(declared, cells, tasks)
+    assert family.primaries == ("simplified@original",)
+    assert {m for _, _, m in family.p_adjusted} == {"rank", "generate"} and len(family.p_adjusted) == 4
+    assert '"primary_comparisons": ["simplified@original"]' in declared.to_json()
+    assert "primary_comparisons" not in validate_config(tiny_raw()).to_json()  # unset: not stored, same hash
+    with pytest.raises(UserError, match="report.primary_comparisons: no results for typo"):
+        _family(validate_config(tiny_raw(report={"primary_comparisons": ["typo"]})), cells, tasks)
