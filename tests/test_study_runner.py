@@ -286,7 +286,9 @@ def test_primary_comparisons_are_checked_against_the_conditions(tiny_run: tuple[
     run_dir, _ = tiny_run
     with ResultsStore.in_dir(run_dir) as store:
         cells, tasks = store.cells(), store.tasks()
-    declared = validate_config(tiny_raw(report={"n_boot": 50, "primary_comparisons": ["simplified@original"]}))
+    declared = validate_config(
+        tiny_raw(report={"n_boot": 50, "primary_comparisons": ["simplified@original"]})
+    )
     family = _family(declared, cells, tasks)
     assert family.primaries == ("simplified@original",)
     assert {m for _, _, m in family.p_adjusted} == {"rank", "generate"} and len(family.p_adjusted) == 4
