@@ -32,6 +32,7 @@ ARM_PROBES: dict[str, dict[str, str]] = {
     "no-examples": {"examples": "none"},
     "label-rename": {"label": "label-rename"},
     "label-swap": {"label": "label-swap"},
+    "shuffled-input": {"input": "shuffled-input"},
 }
 OTHER_PROBES: tuple[str, ...] = ("prior", "baselines", "contrast")
 PROBES: tuple[str, ...] = (*ARM_PROBES, *OTHER_PROBES)

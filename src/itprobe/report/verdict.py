@@ -48,6 +48,7 @@ REMOVES = {
     "none": "the examples",
     "no-examples": "the examples",  # the audit's name for the examples arm "none"
     "content-free": "the input",
+    "shuffled-input": "each instance's own input (inputs shuffled among the task's instances)",
 }
 _DEFINITION_ARMS = ("simplified", "empty", "irrelevant")
 
@@ -72,7 +73,7 @@ def _kind(parts: Sequence[str]) -> str:
             return "definition"
         if p in ("none", "no-examples"):
             return "examples"
-        if p == "content-free":
+        if p in ("content-free", "shuffled-input"):
             return "input"
     return "other"
 

@@ -35,7 +35,7 @@ from pydantic import (
 
 from itprobe.arms import ArmSpec
 from itprobe.arms.spec import arm_name, arm_parts, template_tag
-from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
+from itprobe.decoding import DEFAULT_PROTOCOL, Decoding, protocol
 from itprobe.errors import UserError
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import Precision, TrainPrecision
@@ -168,6 +168,10 @@ class ArmsConfig(_Strict):
     test: list[Literal["same"] | ArmConfig] = Field(
         default_factory=lambda: _default_test_arms(), min_length=1
     )
+    # the training sizes at which trained models are also tested under the arms of ``test`` other than
+    # ``same`` (None: every size); the untuned model is tested under all of them. A budget cut, stated in
+    # the report's coverage: e.g. the original instruction and the shuffled-input probe at one size only.
+    test_sizes: list[PositiveInt] | None = None
 
 
 class TrainingConfig(_Strict):
@@ -199,22 +203,40 @@ class EvalConfig(_Strict):
     length_normalized: bool = False  # rank by mean log-prob per label token instead of the sum
     batch_size: PositiveInt = 8
     precision: Precision = "auto"
-    # the generation protocol (itprobe.decoding): a fixed cap, never derived from the test references
-    max_new_tokens: PositiveInt = DEFAULT_MAX_NEW_TOKENS
-    stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
+    # the generation protocol (itprobe.decoding.PROTOCOLS) by name; ``max_new_tokens`` / ``stop`` override
+    # its settings (a fixed cap, never derived from the test references)
+    decoding: str = DEFAULT_PROTOCOL
+    max_new_tokens: PositiveInt | None = None
+    stop: list[str] | None = None
+    # further protocols reported beside the headline, each a cut of the same greedy continuations (same
+    # cap; `Decoding.derivable`): e.g. first-line beside tk-instruct, to measure the evaluator's format help
+    also_decoding: list[str] = Field(default_factory=list)
     # the untuned row's model when it is not `model` itself, e.g. the deployed base model behind a server
     # (openai:BASE_URL#NAME); trained cells still tune `model` locally
     untuned_model: str | None = None
     cache: bool = True  # the run's prediction cache (off for a server that may change weights behind a name)
 
     @model_validator(mode="after")
-    def _check_stop(self) -> EvalConfig:
-        if any(not s for s in self.stop):
+    def _check_decoding(self) -> EvalConfig:
+        if any(not s for s in self.stop or ()):
             raise ValueError("stop sequences must be non-empty strings")
+        headline = self.protocol()  # an unknown name is a ValueError naming the protocols
+        for derived in self.derived_protocols():
+            if not headline.derivable(derived):
+                raise ValueError(
+                    f"also_decoding '{derived.protocol}' is not a cut of '{headline.label}' (it needs the same "
+                    "cap and every stop sequence of the headline protocol)"
+                )
         return self
 
-    def decoding(self) -> Decoding:
-        return Decoding(self.max_new_tokens, tuple(self.stop))
+    def protocol(self) -> Decoding:
+        """The headline generation protocol."""
+        return protocol(self.decoding, max_new_tokens=self.max_new_tokens, stop=self.stop)
+
+    def derived_protocols(self) -> list[Decoding]:
+        """The protocols reported beside the headline, at the headline's cap (cut from its continuations)."""
+        cap = self.protocol().max_new_tokens
+        return [protocol(name, max_new_tokens=cap) for name in dict.fromkeys(self.also_decoding)]
 
 
 class ReportSettings(_Strict):
@@ -224,6 +246,13 @@ class ReportSettings(_Strict):
     primary: str | None = None  # the meaning-free arm the headline is about (default: simplified, if run)
     n_boot: PositiveInt = 2000
 
+
+# keys added after config hashes were first stored: left out of the hashed JSON at their defaults
+_LATER_KEYS: tuple[tuple[str, str, Any], ...] = (
+    ("eval", "decoding", DEFAULT_PROTOCOL),
+    ("eval", "also_decoding", []),
+    ("arms", "test_sizes", None),
+)
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -268,14 +297,22 @@ class StudyConfig(_Strict):
         return value
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        dumped = self.model_dump(mode="json", by_alias=True)
+        # The protocol is stored as the settings it resolves to, and the protocol-name keys added later are
+        # left out while at their defaults, so configs written before named protocols keep their hash.
+        rule = self.eval.protocol()
+        dumped["eval"].update(max_new_tokens=rule.max_new_tokens, stop=list(rule.stop))
+        for section, key, default in _LATER_KEYS:
+            if dumped[section][key] == default:
+                del dumped[section][key]
+        return json.dumps(dumped, sort_keys=True)
 
     @property
     def hash(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
 
-PACKAGED_CONFIGS = ("default", "natinst-lowres", "natinst-small", "natinst-paper")
+PACKAGED_CONFIGS = ("default", "natinst-lowres", "natinst-curve", "natinst-small", "natinst-paper")
 
 
 def config_text(name_or_path: str | Path | None) -> tuple[str, str]:

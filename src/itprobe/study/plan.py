@@ -189,7 +189,9 @@ def _eval_pass(
     instances, suffix, prefix = split
     flops = 2.0 * size.body_params * (suffix + prefix) + 2.0 * size.head_params * instances
     if mode == "generate":
-        flops += 2.0 * (size.body_params + size.head_params) * instances * config.eval.max_new_tokens
+        flops += (
+            2.0 * (size.body_params + size.head_params) * instances * config.eval.protocol().max_new_tokens
+        )
     return EvalPass(arm.name, mode, instances, suffix, prefix, flops)
 
 

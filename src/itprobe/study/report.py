@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from itprobe.decoding import Decoding
 from itprobe.errors import UserError
+from itprobe.metrics import rescored
 from itprobe.models.packaged import PACKAGED
 from itprobe.records import Condition, InstanceResult
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
@@ -56,27 +58,51 @@ def study_conditions(cells: Sequence[CellRecord]) -> dict[str, Condition]:
 
 
 def instance_results(
-    cells: Sequence[CellRecord], mode: str, tasks: dict[str, TaskInfo] | None = None
+    cells: Sequence[CellRecord],
+    mode: str,
+    tasks: dict[str, TaskInfo] | None = None,
+    protocol: Decoding | None = None,
 ) -> list[InstanceResult]:
     """The stored answers of one evaluation mode (baselines' in every mode) with their cell's context
     (condition, seed, size, train arm); with ``tasks``, rows of contrast-pair tasks carry their (group,
-    side)."""
+    side); with ``protocol``, every generated answer is cut from its stored continuation under that
+    protocol and scored again (`recut_protocol_problem` says when that cannot be done)."""
     pairs = {
         t.name: (t.contrast_group, t.contrast_side or "") for t in (tasks or {}).values() if t.contrast_group
     }
-    return [
-        dataclasses.replace(
-            r,
-            condition=condition_of(cell, r.test_arm),
-            seed=cell.seed,
-            train_arm=cell.train_arm,
-            size=cell.size if cell.kind == "trained" else None,
-            contrast=pairs.get(r.task, ()),
-        )  # fmt: skip
-        for cell in cells
-        for r in cell.rows
-        if cell.kind == "baseline" or r.mode == mode
-    ]
+    out = []
+    for cell in cells:
+        for r in cell.rows:
+            if cell.kind != "baseline" and r.mode != mode:
+                continue
+            if protocol is not None and cell.kind != "baseline" and r.mode == "generate":
+                r = rescored(r, protocol.recut(r.raw))
+            out.append(
+                dataclasses.replace(
+                    r,
+                    condition=condition_of(cell, r.test_arm),
+                    seed=cell.seed,
+                    train_arm=cell.train_arm,
+                    size=cell.size if cell.kind == "trained" else None,
+                    contrast=pairs.get(r.task, ()),
+                )
+            )
+    return out
+
+
+def recut_protocol_problem(cells: Sequence[CellRecord], protocol: Decoding) -> str | None:
+    """Why the stored answers cannot be scored under ``protocol`` by cutting, or None when they can: every
+    model cell must have been decoded under a protocol it is a cut of, with its continuations stored."""
+    for cell in cells:
+        if cell.kind == "baseline":
+            continue
+        stored = cell.resolved.get("eval", {}).get("decoding", {})
+        decoded = Decoding(int(stored.get("max_new_tokens", 0)) or 1, tuple(stored.get("stop", ())))
+        if not decoded.derivable(protocol):
+            return f"cell {cell.name} was decoded with cap {decoded.max_new_tokens} and stop {list(decoded.stop)}"
+        if any(r.mode == "generate" and not r.raw and r.prediction for r in cell.rows):
+            return f"cell {cell.name} was stored without its raw continuations (an earlier itprobe)"
+    return None
 
 
 def stored_config(store: ResultsStore) -> StudyConfig:
@@ -122,10 +148,19 @@ def build_report(run_dir: str | Path, *, costs: str | Path | None = None) -> dic
     cells, left_out = current_cells(config, stored)
     cost_file = _costs(run_dir, costs)
     paths: dict[str, Path] = {}
+    context = (config, cells, tasks, runs, cost_file, left_out)
     for i, mode in enumerate(config.eval.modes):
         out_dir = run_dir if i == 0 else run_dir / f"mode-{mode}"
-        written = _mode_report(out_dir, mode, config, cells, tasks, runs, cost_file, left_out)
+        written = _mode_report(out_dir, mode, *context)
         paths.update(written if i == 0 else {f"{fmt}:{mode}": path for fmt, path in written.items()})
+    if "generate" in config.eval.modes:
+        # each further protocol: the whole generation report again, its answers cut from the same continuations
+        for derived in config.eval.derived_protocols():
+            if recut_protocol_problem(cells, derived) is None:
+                written = _mode_report(
+                    run_dir / f"decoding-{derived.protocol}", "generate", *context, derived
+                )
+                paths.update({f"{fmt}:{derived.protocol}": path for fmt, path in written.items()})
     return paths
 
 
@@ -138,11 +173,12 @@ def _mode_report(
     runs: Sequence[dict[str, Any]],
     cost_file: CostFile | None,
     left_out: Sequence[CellRecord] = (),
+    protocol: Decoding | None = None,
 ) -> dict[str, Path]:
     from itprobe.report import Skipped, write_report  # lazy: numpy, matplotlib
     from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
 
-    results = instance_results(cells, mode, tasks)
+    results = instance_results(cells, mode, tasks, protocol)
     conditions = list(dict.fromkeys(r.condition for r in results))
     if "original" not in conditions:
         raise UserError(
@@ -158,10 +194,13 @@ def _mode_report(
         "simplified" if "simplified" in conditions else _first_altered([records[c] for c in conditions])
     )
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
+    if protocol is not None:
+        title += f" (decoding {protocol.protocol})"
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
         lines=[c for c in conditions if not records[c].trained and not records[c].tested_with],
-        provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode, left_out), n_boot=config.report.n_boot,
+        provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode, left_out, protocol), n_boot=config.report.n_boot,
+        answers=answers_line(config, mode, protocol),
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
         parts=condition_parts(cells, [records[c] for c in conditions]),
@@ -175,7 +214,49 @@ def _mode_report(
         section, data = contrast
         report.sections.append(section)
         report.data["contrast_consistency"] = data
+    if mode == "generate" and protocol is None:
+        _add_format_help(report, config, cells, tasks, results, records)
     return write_report(report, out_dir, stem="report")
+
+
+def answers_line(config: StudyConfig, mode: str, protocol: Decoding | None = None) -> str:
+    """The report's first line: how the answers it scores were produced."""
+    if mode == "rank":
+        return (
+            "Answers: rank classification (the label with the highest log-likelihood; tasks without a label "
+            "set are answered by generation under " + config.eval.protocol().label + ")."
+        )
+    rule = protocol or config.eval.protocol()
+    cut = f", cut from the continuations decoded under {config.eval.protocol().label}" if protocol else ""
+    return f"Answers: generation under the decoding protocol {rule.describe()}{cut}."
+
+
+def _add_format_help(
+    report: Any,
+    config: StudyConfig,
+    cells: Sequence[CellRecord],
+    tasks: dict[str, TaskInfo],
+    results: Sequence[InstanceResult],
+    records: dict[str, Condition],
+) -> None:
+    from itprobe.report.views_protocol import format_help_section  # lazy: numpy, matplotlib
+
+    model_cells = [c for c in cells if c.kind != "baseline"]
+    decoded = {condition_of(c, r.test_arm) for c in model_cells for r in c.rows}
+    for derived in config.eval.derived_protocols():
+        problem = recut_protocol_problem(cells, derived)
+        if problem is not None:
+            report.notes.append(f"No '{derived.protocol}' view: {problem}.")
+            continue
+        cut = instance_results(model_cells, "generate", tasks, derived)
+        found = format_help_section(
+            [r for r in results if r.condition in decoded], cut,
+            headline_name=config.eval.protocol().protocol, cut_name=derived.protocol,
+            show=lambda c: records[c].display if c in records else c, n_boot=config.report.n_boot,
+        )  # fmt: skip
+        if found is not None:
+            report.sections.insert(2, found[0])
+            report.data.setdefault("format_help", {})[derived.protocol] = found[1]
 
 
 def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Condition]) -> list[str]:
@@ -248,10 +329,20 @@ def _arm_notes(cells: Sequence[CellRecord]) -> list[ArmNote]:
 
 
 def _notes(
-    config: StudyConfig, cells: Sequence[CellRecord], mode: str, left_out: Sequence[CellRecord] = ()
+    config: StudyConfig,
+    cells: Sequence[CellRecord],
+    mode: str,
+    left_out: Sequence[CellRecord] = (),
+    protocol: Decoding | None = None,
 ) -> list[str]:
     expected = expected_cells(config)
     notes = [untuned_note(config.model)]
+    if config.arms.test_sizes is not None:
+        notes.append(
+            "Test arms other than the training arm are run only for models trained at "
+            f"{', '.join(map(str, config.arms.test_sizes))} instances per task (arms.test_sizes); the untuned "
+            "model is tested under all of them."
+        )
     notes.append(f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid.")
     if left_out:
         names = ", ".join(sorted({c.name for c in left_out}))

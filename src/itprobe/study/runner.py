@@ -293,7 +293,7 @@ def _evaluate(
                 progress=False,
                 tokenizer=loaded.tokenizer,
                 length_normalized=ctx.config.eval.length_normalized,
-                decoding=ctx.config.eval.decoding(),
+                decoding=ctx.config.eval.protocol(),
             )
             timings[f"predict/{arm.name}/{mode}"] = time.perf_counter() - tick
             rows += prediction_rows(preds, arm, mode, ctx.data.test)

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     cell_id TEXT NOT NULL, test_arm TEXT NOT NULL, mode TEXT NOT NULL, task TEXT NOT NULL, id TEXT NOT NULL,
     category TEXT NOT NULL, prediction TEXT NOT NULL, "references" TEXT NOT NULL, labels TEXT NOT NULL,
     label_logprobs TEXT NOT NULL, original_labels TEXT NOT NULL, original_references TEXT NOT NULL,
+    raw TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (cell_id, test_arm, mode, task, id)
 );
 CREATE TABLE IF NOT EXISTS scores (
@@ -267,6 +268,7 @@ class ResultsStore:
             if conn.execute("SELECT 1 FROM cells WHERE cell_id = ?", (record.cell_id,)).fetchone():
                 return False
             _insert(conn, "cells", [cell])
+            _add_raw_column(conn)
             params = [_prediction_params(record.cell_id, r) for r in record.rows]
             _insert(conn, "predictions", [{k: p[k] for k in _PREDICTION_COLUMNS} for p in params])
             _insert(conn, "scores", [{k: p[k] for k in _SCORE_COLUMNS} for p in params])
@@ -363,6 +365,7 @@ _PREDICTION_COLUMNS = (
     "label_logprobs",
     "original_labels",
     "original_references",
+    "raw",
 )
 # the fields of a row (`InstanceResult`) the store keeps; the others come from the cell
 STORED_FIELDS = tuple(dict.fromkeys(c for c in (*_PREDICTION_COLUMNS, *_SCORE_COLUMNS) if c != "cell_id"))
@@ -387,8 +390,16 @@ def _prediction_params(cell_id: str, row: InstanceResult) -> dict[str, Any]:
     return params
 
 
+def _add_raw_column(conn: sqlite3.Connection) -> None:
+    """Stores written before the raw continuation was kept get its column (their rows read as '')."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(predictions)")}
+    if "raw" not in columns:
+        conn.execute("ALTER TABLE predictions ADD COLUMN raw TEXT NOT NULL DEFAULT ''")
+
+
 def _prediction_row(row: sqlite3.Row) -> InstanceResult:
-    values = {name: row[name] for name in STORED_FIELDS}
+    present = set(row.keys())
+    values: dict[str, Any] = {name: row[name] if name in present else "" for name in STORED_FIELDS}
     values.update({name: tuple(json.loads(row[name])) for name in _TUPLE_FIELDS})
     values.update(
         in_space_strict=_unflag(row["in_space_strict"]), in_space_loose=_unflag(row["in_space_loose"])

@@ -51,6 +51,7 @@ def build_study_report(
     names: Mapping[str, str] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
+    answers: str = "",
 ) -> ReportData:
     """Compute every view of a study and draw its plots under ``out_dir/plots``; returns the report data.
 
@@ -68,6 +69,7 @@ def build_study_report(
         parts: what each condition's (training) arm changes, for the verdict's words (`verdict.removes`).
         names: how each condition is shown (a study: `itprobe.records.Condition.display`); others by
             `views.display`.
+        answers: how the answers were produced (the decoding protocol), the summary's first line.
     """
     present = list(dict.fromkeys(r.condition for r in results))
     if reference not in present:
@@ -135,7 +137,7 @@ def build_study_report(
         sections.append(cost)
     return ReportData(
         title=title,
-        summary=list(verdict.lines) or [verdict.headline],
+        summary=[*([answers] if answers else []), *(list(verdict.lines) or [verdict.headline])],
         sections=sections,
         notes=[*_method_notes(results, main, n_boot), *notes],
         skipped=list(skipped),
