@@ -30,6 +30,8 @@ from itprobe.audit.sections import (
     survival_text,
 )
 from itprobe.baselines import expected_hit_rate
+from itprobe.decoding import Decoding, protocol
+from itprobe.metrics import rescored
 from itprobe.report.analysis import compare_arms, guessing_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.decompose import Split
@@ -51,6 +53,7 @@ from itprobe.report.views import (
     per_task_section,
     scores_section,
 )
+from itprobe.report.views_protocol import format_help_section
 from itprobe.report.views_risk import cost_section
 from itprobe.tasks.types import Task
 
@@ -231,6 +234,21 @@ class AuditReport:
     reliance: dict[str, tuple[RelianceRow, ...]]
 
 
+def format_help(
+    results: Sequence[InstanceResult], decoding: Decoding, *, n_boot: int, seed: int
+) -> tuple[Section, dict[str, Any]] | None:
+    """Under a protocol that keeps whole generations (``tk-instruct``), the same answers cut at the first
+    newline (same cap): the evaluator's format help per probe (`report.views_protocol`). None otherwise."""
+    cut = protocol("first-line", max_new_tokens=decoding.max_new_tokens)
+    if decoding.stop or not decoding.derivable(cut):
+        return None
+    models = [r for r in results if r.mode == "generate" and r.condition not in BASELINES]
+    recut = [rescored(r, cut.recut(r.raw)) for r in models]
+    return format_help_section(
+        models, recut, headline_name=decoding.protocol, cut_name=cut.protocol, n_boot=n_boot, seed=seed
+    )
+
+
 def build_audit_report(
     data: AuditData,
     *,
@@ -273,6 +291,12 @@ def build_audit_report(
     notes = arm_notes_section(data.plan.arm_notes)
     sections += [notes] if notes is not None else []
     summary.append(_sample_note(data, n_boot)[0])
+    if "generate" in modes:
+        summary.insert(0, f"Answers in generation mode: the decoding protocol {data.decoding.describe()}.")
+        helped = format_help(results, data.decoding, n_boot=n_boot, seed=seed)
+        if helped is not None:
+            sections.append(helped[0])
+            payload["format_help"] = helped[1]
     payload["tasks"] = {t.name: len(t.instances) for t in data.tasks}
     report = ReportData(
         title="itprobe audit: does the model follow the instruction, or only the output format?",

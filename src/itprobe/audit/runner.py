@@ -39,6 +39,7 @@ from itprobe.audit.probes import (
 from itprobe.audit.report import build_audit_report
 from itprobe.audit.sections import RelianceRow
 from itprobe.baselines import run_baseline
+from itprobe.decoding import DEFAULT_PROTOCOL, PROTOCOLS, Decoding
 from itprobe.errors import UserError
 from itprobe.fsio import apply_modes, temp_dir, write_jsonl
 from itprobe.metrics import instance_scores
@@ -105,6 +106,7 @@ class AuditConfig:
     prompt: PromptConfig = PromptConfig()
     n_boot: Annotated[int, Field(ge=1)] = 2000
     served: ServedOptions = ServedOptions()
+    decoding: Decoding = PROTOCOLS[DEFAULT_PROTOCOL]
 
     @field_validator("probes")
     @classmethod
@@ -208,6 +210,7 @@ def _predict_passes(
                     cache_dir=config.cache_dir,
                     progress=False,
                     tokenizer=tokenizer,
+                    decoding=config.decoding,
                 )
                 advance(len(task.instances), f"{pss.probe} ({pss.mode}) {task.name}")
             out[(pss.probe, pss.mode)] = preds
@@ -237,7 +240,7 @@ def collect(
         rows += score_pass("calibrated", "rank", calibrated, tasks)
     if "baselines" in plan.probes:
         rows += baseline_rows(tasks, plan.modes, config.seed)
-    return AuditData(tuple(tasks), plan, predictions, tuple(rows), priors, timings)
+    return AuditData(tuple(tasks), plan, predictions, tuple(rows), priors, timings, config.decoding)
 
 
 def _load_model(config: AuditConfig) -> tuple[LanguageModel, Any]:

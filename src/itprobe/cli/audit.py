@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from itprobe.cli.options import AUDIT_OPTIONS, from_options
+from itprobe.cli.options import (
+    AUDIT_OPTIONS,
+    DecodingName,
+    MaxNewTokens,
+    StopText,
+    decoding_rule,
+    from_options,
+)
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -23,6 +30,7 @@ from itprobe.cli.served import (
     cache_folder,
     served_model,
 )
+from itprobe.decoding import DEFAULT_PROTOCOL
 from itprobe.fsio import check_output_dir
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import PRECISIONS
@@ -100,6 +108,9 @@ def audit(
     api_concurrency: ApiConcurrency = 8,
     api_timeout: ApiTimeout = 300.0,
     no_cache: NoCache = False,
+    decoding: DecodingName = DEFAULT_PROTOCOL,
+    max_new_tokens: MaxNewTokens = None,
+    stop: StopText = None,
 ) -> None:
     """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
     from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit  # lazy: numpy, matplotlib
@@ -128,6 +139,7 @@ def audit(
         label_file=label_file,
         n_boot=n_boot,
         served=served,
+        decoding=decoding_rule(decoding, max_new_tokens, stop),
     )
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
