@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,15 @@ def test_training_notes_are_summarised_per_arm_and_note() -> None:
         "Training with delusive: variant permuted (1 training task: t9).",
         "Training with delusive: variant wrong-label (5 training tasks: t0, t1, t2, …).",
     ]
+
+
+def test_untuned_last_runs_the_untuned_cell_after_the_trained_ones(tmp_path: Path) -> None:
+    def finish_order(options: RunOptions, run_dir: Path) -> list[str]:
+        run_study(validate_config(tiny_raw()), run_dir, options=options, engine=FakeEngine())
+        with ResultsStore.in_dir(run_dir) as store:
+            return [c.kind for c in sorted(store.cells(with_rows=False), key=lambda c: c.finished_at)]
+
+    plain = finish_order(QUIET, tmp_path / "a")
+    late = finish_order(dataclasses.replace(QUIET, untuned_last=True), tmp_path / "b")
+    assert plain.index("untuned") < plain.index("trained")
+    assert late[-1] == "untuned" and sorted(late) == sorted(plain)

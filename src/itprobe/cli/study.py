@@ -46,6 +46,10 @@ def run(
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write the report after the grid.")
     ] = True,
+    untuned_last: Annotated[
+        bool,
+        typer.Option("--untuned-last", help="Run the untuned model's cell after the trained cells."),
+    ] = False,
     plan: Annotated[
         bool,
         typer.Option(
@@ -60,7 +64,9 @@ def run(
     if plan:
         typer.echo(plan_run(study, run_dir).render())
         return
-    options = RunOptions(resume=resume, shard=parse_shard(shard), progress=progress, report=report)
+    options = RunOptions(
+        resume=resume, shard=parse_shard(shard), progress=progress, report=report, untuned_last=untuned_last
+    )
     save_costs(study, run_dir)
     outcome = run_study(study, run_dir, options=options)
     typer.echo(

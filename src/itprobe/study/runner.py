@@ -41,6 +41,10 @@ class RunOptions:
     shard: tuple[int, int] | None = None
     progress: bool = True
     report: bool = True
+    # run the untuned cell after the trained ones: a study spread over sittings carries trained cells'
+    # answers in its committed prediction cache, while an untuned base model's long generations often copy
+    # the data's text and cannot be committed, so it is best computed in the sitting that finishes the grid
+    untuned_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ def run_study(
         untuned_identity=untuned.model.identity,
     )
     mine = select_shard(cells, options.shard)
+    if options.untuned_last:
+        mine = sorted(mine, key=lambda cell: cell.kind == "untuned")  # stable: the order is otherwise kept
     todo = [cell for cell in mine if cell.id not in store.done_cells()]
     run_id = uuid.uuid4().hex[:12]
     if is_main_process():
