@@ -72,11 +72,14 @@ def instance_results(
     }
     out = []
     for cell in cells:
+        held = cell.cuts.get(protocol.protocol) if protocol is not None else None
+        cut = {(c.test_arm, c.mode, c.task, c.id): c for c in held or ()}
         for r in cell.rows:
             if cell.kind != "baseline" and r.mode != mode:
                 continue
             if protocol is not None and cell.kind != "baseline" and r.mode == "generate":
-                r = rescored(r, protocol.recut(r.raw))
+                key = (r.test_arm, r.mode, r.task, r.id)
+                r = cut[key] if held else rescored(r, protocol.recut(r.raw))
             out.append(
                 dataclasses.replace(
                     r,
@@ -94,7 +97,7 @@ def recut_protocol_problem(cells: Sequence[CellRecord], protocol: Decoding) -> s
     """Why the stored answers cannot be scored under ``protocol`` by cutting, or None when they can: every
     model cell must have been decoded under a protocol it is a cut of, with its continuations stored."""
     for cell in cells:
-        if cell.kind == "baseline":
+        if cell.kind == "baseline" or protocol.protocol in cell.cuts:
             continue
         stored = cell.resolved.get("eval", {}).get("decoding", {})
         decoded = Decoding(int(stored.get("max_new_tokens", 0)) or 1, tuple(stored.get("stop", ())))
