@@ -180,7 +180,10 @@ def _figures(report_dir: Path) -> dict:
 
 def test_published_predictions_recompute_every_figure(tk_run: Path, tmp_path: Path) -> None:
     main(["report", str(tk_run), "--publish", str(tmp_path / "pub")])
-    lines = [json.loads(x) for x in gzip.open(tmp_path / "pub" / "predictions.jsonl.gz", "rt")]
+    lines = [
+        json.loads(x)
+        for x in gzip.decompress((tmp_path / "pub" / "predictions.jsonl.gz").read_bytes()).splitlines()
+    ]
     assert {x["condition"] for x in lines} >= {"untuned", "original", "simplified", "random"}
     assert all(set(x["protocols"]) == {"first-line"} for x in lines if x["mode"] == "generate" and x["raw"])
     # texts are normal forms of at most two words, or withheld as a digest
