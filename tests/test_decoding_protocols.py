@@ -92,3 +92,14 @@ def test_audit_names_the_protocol_and_measures_the_format_help_under_tk_instruct
     # every answer rambles: 0 under tk-instruct; cut at the newline, "Yes." is right on the "yes" golds
     assert rows["original"]["tk-instruct"] == 0.0
     assert rows["original"]["first-line"] == rows["original"]["help"] > 0
+
+
+def test_the_cache_misses_when_the_protocol_changes(tmp_path: Path) -> None:
+    model = Rambler()
+    for name in ("tk-instruct", "first-line", "tk-instruct"):
+        predict_tasks(
+            model, [TASK], PromptConfig(), progress=False, cache_dir=tmp_path, decoding=PROTOCOLS[name]
+        )
+    assert (
+        model.calls == 4
+    )  # two instances under each protocol; the second tk-instruct pass is served by the cache
