@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from itprobe.arms import arms_follow
 from itprobe.errors import UserError
 from itprobe.models.packaged import PACKAGED
 from itprobe.records import Condition, InstanceResult
@@ -179,13 +180,13 @@ def _mode_report(
 
 
 def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Condition]) -> list[str]:
-    """Conditions tested with an arm whose gold follows the changed instruction (negated definition or a
-    label arm), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
+    """Conditions tested with an arm whose gold follows the changed instruction (declared ``follows``: the
+    negated definition, the label arms), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
     follow_arms = set()
     for cell in cells:
         for raw in cell.resolved.get("test_arms", []):
             arm = ArmConfig.model_validate(raw)
-            if arm.definition == "negated" or arm.label != "original":
+            if arms_follow(arm):
                 follow_arms.add(arm.name)
     return [c.label for c in conditions if c.test_arm in follow_arms]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from itprobe.arms import apply_arms_to_tasks
+from itprobe.arms import apply_arms_to_tasks, arms_relabel
 from itprobe.arms.labels import original_schemes
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
@@ -309,5 +309,5 @@ def prediction_rows(
     ``mode`` is the pass's mode (in a rank pass, tasks without an output space are answered by generation).
     For a label arm the output space and gold of the original scheme are kept too (old-label leakage).
     """
-    before = original_schemes(originals) if arm.label != "original" else None
+    before = original_schemes(originals) if arms_relabel(arm) else None
     return instance_scores(preds, test_arm=arm.name, mode=mode, originals=before)
