@@ -26,6 +26,7 @@ from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.grid import current_cells, expand_grid
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
+from itprobe.training.config import TrainingNote
 
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
     from itprobe.report import Provenance, Section
@@ -303,11 +304,10 @@ def training_note_summary(cells: Sequence[CellRecord], *, listed: int = 3) -> li
     ``info.notes`` in the store keep every line."""
     tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
     for cell in cells:
-        for line in cell.info.get("notes", []):
-            # training writes "<task>: <note>" (itprobe.training.data)
-            task, sep, note = line.partition(": ")
-            key = (cell.train_arm, _unprefixed(note)) if sep else (cell.train_arm, line)
-            tasks[key].add(task if sep else "")
+        for stored in cell.info.get("notes", []):
+            record = TrainingNote.from_stored(stored)
+            where = f"{record.task}/{record.instance}" if record.instance else record.task
+            tasks[(cell.train_arm, _unprefixed(record.note) if record.task else record.note)].add(where)
     lines = []
     for (arm, note), names in sorted(tasks.items()):
         named = sorted(n for n in names if n)

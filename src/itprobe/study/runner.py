@@ -206,7 +206,7 @@ def run_cell(cell: Cell, ctx: _Context) -> CellRecord:
         loaded = ctx.engine.load(trained.model_spec)
         timings["load"] = time.perf_counter() - tick
         rows, notes = _evaluate(loaded, cell, ctx, timings)
-        info = trained.info
+        info = trained.result.stored()
     finished = time.time()
     timings["total"] = finished - started
     train_arm = cell.train_arm.name if cell.train_arm is not None else ""
