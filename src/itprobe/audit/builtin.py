@@ -93,11 +93,14 @@ def _plan_baselines(ctx: ProbeContext) -> ProbePlan:
     )
 
 
-@audit_probe("baselines", plan=_plan_baselines, references=("random", "majority"))
+BASELINES = ("random", "majority")
+
+
+@audit_probe("baselines", plan=_plan_baselines, references=BASELINES)
 def baselines(ctx: ProbeContext) -> ProbeResult:
     """Random (seeded sample over the output space) and majority rows, once per mode they apply to."""
     rows: list[InstanceResult] = []
-    for kind in ("random", "majority"):
+    for kind in BASELINES:
         preds = run_baseline(kind, ctx.tasks, seed=ctx.seed)
         for mode in ctx.modes:
             keep = [p for p in preds if mode == "generate" or p.labels and len(p.labels) >= 2]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -48,6 +48,14 @@ class Section(StrictModel):
     paragraphs: list[str] = Field(default_factory=list)
     tables: list[Table] = Field(default_factory=list)
     figures: list[Figure] = Field(default_factory=list)
+
+
+class SectionResult(NamedTuple):
+    """What a section builder returns: the section to render and its data for the JSON report (a named
+    pair, so ``section, data = builder(...)`` reads as before)."""
+
+    section: Section
+    data: dict[str, Any]
 
 
 class Skipped(StrictModel):

@@ -29,7 +29,7 @@ from itprobe.tasks.types import Contrast, OutputSpace, Task
 from itprobe.training.config import TrainingNote
 
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
-    from itprobe.report import Provenance, Section
+    from itprobe.report import Provenance, SectionResult
     from itprobe.report.costs import CostFile
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
@@ -345,10 +345,10 @@ def _provenance(
 
 def contrast_section(
     results: Sequence[InstanceResult], tasks: dict[str, TaskInfo], conditions: Sequence[Condition]
-) -> tuple[Section, dict[str, Any]] | None:
+) -> SectionResult | None:
     """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs;
     ``conditions`` name the rows' conditions (`Condition.display`)."""
-    from itprobe.report import Section, Table, consistency_by_seed  # lazy: numpy, matplotlib
+    from itprobe.report import Section, SectionResult, Table, consistency_by_seed  # lazy: numpy, matplotlib
 
     shown = {c.label: c.display for c in conditions}
 
@@ -388,4 +388,4 @@ def contrast_section(
         "averaged."
     )
     table = Table(title="Contrast consistency", columns=columns, rows=rows)
-    return Section(title="Contrast consistency", paragraphs=[text], tables=[table]), data
+    return SectionResult(Section(title="Contrast consistency", paragraphs=[text], tables=[table]), data)
