@@ -131,17 +131,25 @@ def test_a_registered_probe_is_in_the_help_the_plan_and_audit_json(
     code, out, _ = run_cli(capsys, "audit", "--help")
     assert code == 0 and first_label_probe in out
     assert first_label_probe in parse_probes("all")
-    config = AuditConfig(
-        tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"),
-        probes=parse_probes(f"original,{first_label_probe}"),
-        n_boot=100,
-    )
-    outcome = run_audit(config, tmp_path / "out", model=FakeModel(), progress=False)
-    data = json.loads(outcome.files["json"].read_text(encoding="utf-8"))["data"]
+    tasks = write_user_jsonl(tmp_path / "tasks.jsonl")
+    code, _, err = run_cli(
+        capsys, "audit", "--model", "fake:first", "--tasks", str(tasks), "--out", str(tmp_path / "out"),
+        "--probes", f"original,{first_label_probe}", "--n-boot", "100", "--no-progress", "--no-cache",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads((tmp_path / "out" / "audit.json").read_text(encoding="utf-8"))
+    assert first_label_probe in report["provenance"]["extra"]["probes"]
     for mode in ("rank", "generate"):
-        scores = data["modes"][mode]["scores"]
-        assert first_label_probe in json.dumps(scores)
-        assert any(c["arm"] == first_label_probe for c in data["modes"][mode]["comparisons"]["exact_match"])
+        assert first_label_probe in report["data"]["modes"][mode]["scores"]
+        comparisons = report["data"]["modes"][mode]["comparisons"]["exact_match"]
+        assert [c["arm"] for c in comparisons] == [first_label_probe]
+
+
+def test_a_registered_probe_runs_through_the_library_too(first_label_probe: str, tmp_path: Path) -> None:
+    config = AuditConfig(tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"), n_boot=100)
+    assert first_label_probe in config.probes  # the default is every registered probe
+    outcome = run_audit(config, tmp_path / "out", model=FakeModel(), progress=False)
+    assert {r.condition for r in outcome.data.results} >= {first_label_probe, "calibrated", "random"}
 
 
 def test_a_probe_name_is_declared_once(first_label_probe: str) -> None:
