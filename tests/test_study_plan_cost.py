@@ -8,10 +8,11 @@ import os
 
 from test_study_support import tiny_raw
 
+from itprobe.models import ModelSize
 from itprobe.prompts import encode_task
 from itprobe.study import validate_config
 from itprobe.study.config import ArmConfig
-from itprobe.study.plan import ModelSize, _eval_pass, _prompt_split
+from itprobe.study.plan import _eval_pass, _prompt_split
 from itprobe.tasks.types import Instance, Task
 
 

@@ -29,7 +29,7 @@ def content_free(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     return dataclasses.replace(task, instances=instances)
 
 
-@input_arm("shuffled-input")
+@input_arm("shuffled-input", probe="shuffled-input")
 def shuffled(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     """Inputs shuffled among the task's instances; instruction, demonstrations and each position's
     references unchanged (the input-dependence probe).

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.audit.catalogue import follow_probes, meaning_free_probes, report_conditions, report_references
 from itprobe.audit.data import AuditData
-from itprobe.audit.probes import PROBES
-from itprobe.audit.reliance import MEANING_FREE, OVERALL, Key, Reliance, Survival
+from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival
 from itprobe.audit.sections import (
     MODE_LABEL,
     RelianceRow,
@@ -40,7 +40,6 @@ from itprobe.report.results import InstanceResult
 from itprobe.report.stats import MIN_CLUSTERS
 from itprobe.report.verdict import (
     EQUIVALENCE_MARGIN,
-    FOLLOW_PROBES,
     NOT_ASSESSABLE,
     gate_line,
     make_verdict,
@@ -56,9 +55,6 @@ from itprobe.report.views import (
 from itprobe.report.views_protocol import format_help_section
 from itprobe.report.views_risk import cost_section
 from itprobe.tasks.types import Task
-
-BASELINES = ("random", "majority")
-CONDITIONS = (*(p for p in PROBES if p not in ("prior", "baselines", "contrast")), "calibrated")
 
 
 def random_expectations(tasks: Sequence[Task]) -> dict[Key, float]:
@@ -156,8 +152,8 @@ def _mode_report(
     sub = out_dir / mode
     label = MODE_LABEL.get(mode, mode)
     present = {r.condition for r in rows}
-    conditions = [c for c in CONDITIONS if c in present]
-    refs = [b for b in BASELINES if b in present]
+    conditions = [c for c in report_conditions() if c in present]
+    refs = [b for b in report_references() if b in present]
     data: dict[str, Any] = {}
     sections: list[Section] = []
     scores, data["scores"] = scores_section(
@@ -176,7 +172,7 @@ def _mode_report(
         cmp_em, cmp_rl, title=f"Original vs each probe ({label})"
     )
     gate = guessing_gate(rows, "original", **kw)
-    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=FOLLOW_PROBES)
+    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=follow_probes())
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
     comparison.paragraphs += verdict.lines
@@ -242,7 +238,7 @@ def format_help(
     cut = protocol("first-line", max_new_tokens=decoding.max_new_tokens)
     if decoding.stop or not decoding.derivable(cut):
         return None
-    models = [r for r in results if r.mode == "generate" and r.condition not in BASELINES]
+    models = [r for r in results if r.mode == "generate" and r.condition not in report_references()]
     recut = [rescored(r, cut.recut(r.raw)) for r in models]
     return format_help_section(
         models, recut, headline_name=decoding.protocol, cut_name=cut.protocol, n_boot=n_boot, seed=seed
@@ -268,7 +264,7 @@ def build_audit_report(
     modes = [m for m in data.plan.modes if any(r.mode == m and r.condition == "original" for r in results)]
     summary: list[str] = []
     sections: list[Section] = []
-    payload: dict[str, Any] = {"modes": {}, "meaning_free": list(MEANING_FREE)}
+    payload: dict[str, Any] = {"modes": {}, "meaning_free": list(meaning_free_probes())}
     reliance: dict[str, tuple[RelianceRow, ...]] = {}
     for mode in modes:
         rows = [r for r in results if r.mode == mode]
@@ -284,7 +280,7 @@ def build_audit_report(
     labels, payload["label_probes"] = label_probe_section(results, modes, n_boot=n_boot, seed=seed)
     if labels.tables:
         sections.append(labels)
-    contrast = contrast_section(results, data.tasks, ["original", *MEANING_FREE, "calibrated"])
+    contrast = contrast_section(results, data.tasks, ["original", *meaning_free_probes(), "calibrated"])
     if contrast is not None:
         sections.append(contrast[0])
         payload["contrast"] = contrast[1]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from itprobe.audit.catalogue import probe_names
 from itprobe.cli.options import (
     AUDIT_OPTIONS,
     DecodingName,
@@ -40,6 +41,20 @@ if TYPE_CHECKING:  # the audit package imports numpy and matplotlib
     from itprobe.audit import AuditOutcome
 
 DEFAULT_PROBES = "all"
+
+
+def _probes_help() -> str:
+    return f"Comma-separated probes or 'all' ({', '.join(probe_names())})."
+
+
+# the choices come from the probe catalogue (`itprobe.audit.catalogue`); `refresh_help` re-reads it before
+# each run, so a probe registered after this import (a plugin, a test) is listed too
+_PROBES_OPTION = typer.Option("--probes", help=_probes_help())
+
+
+def refresh_help() -> None:
+    """List the probes registered now in ``--probes``'s help (the app builds its help on every run)."""
+    _PROBES_OPTION.help = _probes_help()
 
 
 def _summary_table(outcome: AuditOutcome) -> None:
@@ -84,9 +99,7 @@ def audit(
     modes: Annotated[str, typer.Option("--modes", help="rank, generate or both (comma-separated).")] = (
         "rank,generate"
     ),
-    probes: Annotated[
-        str, typer.Option("--probes", help="Comma-separated probes or 'all'.")
-    ] = DEFAULT_PROBES,
+    probes: Annotated[str, _PROBES_OPTION] = DEFAULT_PROBES,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     precision: Annotated[str, typer.Option("--precision", help=f"{choices(PRECISIONS)}.")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,

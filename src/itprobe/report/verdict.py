@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from itprobe.arms import follow_probes, meaning_free_arms
 from itprobe.report.analysis import ArmComparison
 from itprobe.report.decompose import Split
 from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
@@ -35,9 +36,6 @@ EQUIVALENCE_MARGIN = 0.05  # 5 EM points: the stated margin of "equivalent"
 FORMAT_SHARE = 0.8  # gain kept (whole CI) above which "most of the gain survives" is said
 LOST_SHARE = 0.5  # gain kept (whole CI) below which "most of the gain is lost" is said
 NOT_ASSESSABLE = "Not assessable (original does not beat guessing): "
-
-# probes whose gold follows the altered instruction: a model that follows instructions keeps its score
-FOLLOW_PROBES: tuple[str, ...] = ("negated", "label-rename", "label-swap")
 
 # what each arm takes away from the prompt, to complete "removing ..." (no word "meaning" here: it is
 # reserved for a claimed meaning part)
@@ -50,7 +48,6 @@ REMOVES = {
     "content-free": "the input",
     "shuffled-input": "each instance's own input (inputs shuffled among the task's instances)",
 }
-_DEFINITION_ARMS = ("simplified", "empty", "irrelevant")
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def _kind(parts: Sequence[str]) -> str:
     if any(p.startswith("delusive") for p in parts):
         return "delusive"
     for p in parts:
-        if p in _DEFINITION_ARMS:
+        if p in meaning_free_arms():
             return "definition"
         if p in ("none", "no-examples"):
             return "examples"
@@ -375,7 +372,8 @@ def make_verdict(
         baseline: the baseline's name in the text.
         primary: the arm the headline is about when present (else the first comparison).
         follow: arms whose gold follows the changed instruction, besides the follow probes by their own
-            name (`FOLLOW_PROBES`); a study gives every one from its arms' records.
+            name (declared ``follows`` on their arm: `itprobe.arms.follow_probes`); a study gives every
+            one from its arms' records.
         parts: what each arm changes (its components, e.g. ``("simplified", "content-free")``, or the
             training arm's for a condition tested with another); an arm without an entry is one arm of
             its name. Condition names are never split.
@@ -393,7 +391,7 @@ def make_verdict(
     tuning = tuning_line(reference, baseline, gain, gain_split, alpha=alpha) if gain is not None else None
     if tuning is not None and warning is not None:
         lines.append(tuning)
-    followed = [c for c in comparisons if c.arm in follow or c.arm in FOLLOW_PROBES]
+    followed = [c for c in comparisons if c.arm in follow or c.arm in follow_probes()]
     removal = [c for c in comparisons if c not in followed]
     ordered = sorted(removal, key=lambda c: c.arm != primary)
     arm_lines = [

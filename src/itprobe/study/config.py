@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PositiveInt,
@@ -41,7 +40,7 @@ from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import Precision, TrainPrecision
 from itprobe.prompts import PromptConfig
 from itprobe.records import Mode
-from itprobe.schema import UNKNOWN_KEY
+from itprobe.schema import UNKNOWN_KEY, FrozenModel
 from itprobe.training.config import (
     Epochs,
     LearningRate,
@@ -55,11 +54,7 @@ from itprobe.training.config import (
 BaselineKind = Literal["random", "majority", "untuned"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataConfig(_Strict):
+class DataConfig(FrozenModel):
     """Where the tasks come from.
 
     ``suite``: the generated instruction-sensitivity suite (offline; ``suite_seed`` and ``suite`` options are
@@ -78,7 +73,7 @@ class DataConfig(_Strict):
     max_labels: PositiveInt = 10
 
 
-class TrainTasksConfig(_Strict):
+class TrainTasksConfig(FrozenModel):
     """Which training tasks, and how many instances of each; one trained model per size in the list."""
 
     n_tasks: PositiveInt | None = None  # None: every training task
@@ -88,7 +83,7 @@ class TrainTasksConfig(_Strict):
     selection_seed: int = 0  # which tasks and instances are drawn; fixed across cells so curves nest
 
 
-class TestTasksConfig(_Strict):
+class TestTasksConfig(FrozenModel):
     """Which unseen tasks every model is evaluated on."""
 
     classification_only: bool = True
@@ -97,7 +92,7 @@ class TestTasksConfig(_Strict):
     instances_per_task: PositiveInt | None = 100
 
 
-class ArmConfig(_Strict):
+class ArmConfig(FrozenModel):
     """An instruction arm: the fields of `itprobe.arms.ArmSpec` except the seed (the cell's seed is used).
 
     ``name`` optionally labels the arm in reports; by default it is built from the parts that are not
@@ -156,7 +151,7 @@ def _default_test_arms() -> list[Literal["same"] | ArmConfig]:
     return ["same", ArmConfig()]
 
 
-class ArmsConfig(_Strict):
+class ArmsConfig(FrozenModel):
     """Arms at training time, and the arms every trained model is evaluated under.
 
     ``same`` in ``test`` means "the arm the model was trained with" (the paper's protocol: a model tuned on
@@ -174,7 +169,7 @@ class ArmsConfig(_Strict):
     test_sizes: list[PositiveInt] | None = None
 
 
-class TrainingConfig(_Strict):
+class TrainingConfig(FrozenModel):
     """Instruction-tuning settings shared by every trained cell: `TrainConfig` fields of the same name, type
     and bounds (a test holds them to it), with the study's defaults (LoRA, one epoch), and ``lora_r`` for
     `LoraSettings` (alpha = 2 r). Its dump is part of every trained cell's id."""
@@ -196,7 +191,7 @@ class TrainingConfig(_Strict):
         return TrainConfig(**self.model_dump(exclude={"lora_r"}), lora=lora, **cell)
 
 
-class EvalConfig(_Strict):
+class EvalConfig(FrozenModel):
     """How test predictions are made: greedy generation and/or rank classification over the label set."""
 
     modes: list[Mode] = Field(default_factory=lambda: list[Mode](["rank"]), min_length=1)
@@ -239,7 +234,7 @@ class EvalConfig(_Strict):
         return [protocol(name, max_new_tokens=cap) for name in dict.fromkeys(self.also_decoding)]
 
 
-class ReportSettings(_Strict):
+class ReportSettings(FrozenModel):
     """What the report adds beyond the paper's views."""
 
     costs: str | None = None  # a cost-of-errors YAML (docs/operational-risk.md); copied into the run dir
@@ -257,7 +252,7 @@ _LATER_KEYS: tuple[tuple[str, str, Any], ...] = (
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-class StudyConfig(_Strict):
+class StudyConfig(FrozenModel):
     """A whole study: model, data, grid (arms × sizes × seeds), training, evaluation, baselines."""
 
     name: str = "study"  # also the default run folder runs/<name>: a safe slug, never a path

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from itprobe.arms import arms_relabel
 from itprobe.errors import UserError
 from itprobe.records import Condition
 from itprobe.study.config import ArmConfig, Mode, StudyConfig
@@ -128,8 +129,8 @@ def expand_grid(
     common = {"schema": GRID_SCHEMA, "test_data": test_digest, "prompt": dataclasses.asdict(config.prompt)}
     cells: list[Cell] = []
     first_seed = config.seeds[0]
-    # only label arms change what a trivial baseline answers or is scored against
-    baseline_arms = tuple(dict.fromkeys((ORIGINAL, *(a for a in all_test if a.label != "original"))))
+    # only arms that relabel change what a trivial baseline answers or is scored against
+    baseline_arms = tuple(dict.fromkeys((ORIGINAL, *(a for a in all_test if arms_relabel(a)))))
     for kind in ("random", "majority"):
         if kind in config.baselines:
             resolved = {**common, "kind": "baseline", "baseline": kind, "seed": first_seed,

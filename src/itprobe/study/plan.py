@@ -2,7 +2,8 @@
 before any model time is spent.
 
 The estimate counts floating-point work from token counts (the prompts are encoded with the model's
-tokenizer; the weights are never loaded: parameters are counted on the ``meta`` device) and divides it by
+tokenizer; the weights are never loaded: `itprobe.models.model_size` counts parameters on the ``meta``
+device) and divides it by
 this machine's measured dense-matmul rate (a one-second probe) times an efficiency per workload
 (`EFFICIENCY`, from the benchmarks' MFU figures). Once a run has finished cells, each kind's estimate
 (trained, untuned) is scaled by measured/estimated over its finished cells (`StudyPlan.calibration`): on
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.arms import apply_arms_to_tasks
+from itprobe.models import ModelSize, model_size, open_tokenizer
 from itprobe.models.loading import spec_identity
 from itprobe.models.precision import resolve_precision
 from itprobe.prompts import encode_task
@@ -41,14 +43,6 @@ from itprobe.tasks.types import Task
 # and training ~0.8 of peak in benchmarks/results (docs/performance.md), discounted for what those counts
 # leave out (padding, label passes, optimizer); decode steps are small matmuls plus cache bookkeeping
 EFFICIENCY = {"train": 0.55, "encode": 0.6, "decode": 0.3}
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    """What the cost model needs to know about the model (from its config, weights never loaded)."""
-
-    body_params: int  # parameters that every token multiplies with (embeddings excluded)
-    head_params: int  # the output projection (vocabulary × hidden)
 
 
 @dataclass(frozen=True)
@@ -152,23 +146,6 @@ def _hms(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
-def model_size(location: str | Path, *, trust_remote_code: bool = False) -> ModelSize:
-    """Parameter counts of a model directory or hub id without loading its weights."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-    config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
-    auto = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
-    with torch.device("meta"):
-        model = auto.from_config(config, trust_remote_code=trust_remote_code)
-    total = sum(p.numel() for p in model.parameters())
-    head = model.get_output_embeddings().weight.numel()
-    embeddings = model.get_input_embeddings().weight.numel()
-    tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
-    body = total - embeddings - (0 if tied else head)
-    return ModelSize(body, head)
-
-
 def matmul_rate(dtype: Any, seconds: float = 1.0) -> float:
     """Dense matmul FLOP/s of this machine in ``dtype`` (square 1024 matrices, best of a short loop)."""
     import torch
@@ -267,11 +244,9 @@ def plan_study(
 def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
     """Load the data and the tokenizer (not the weights) and plan every cell; cells already in
     ``run_dir``'s store are marked done."""
-    from transformers import AutoTokenizer
-
     data = load_study_data(config)
-    location, identity = spec_identity(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(location)
+    _, identity = spec_identity(config.model)
+    tokenizer = open_tokenizer(config.model)
     cells = expand_grid(
         config,
         model_identity=identity or config.model,
@@ -287,5 +262,5 @@ def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
             measured = {
                 c.cell_id: c.timings["total"] for c in store.cells(with_rows=False) if "total" in c.timings
             }
-    plan = plan_study(config, data, cells, done, tokenizer, model_size(location))
+    plan = plan_study(config, data, cells, done, tokenizer, model_size(config.model))
     return dataclasses.replace(plan, measured={k: v for k, v in measured.items() if k in done})

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from itprobe.arms import arms_follow
 from itprobe.decoding import Decoding
 from itprobe.errors import UserError
 from itprobe.metrics import rescored
@@ -27,9 +28,10 @@ from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.grid import current_cells, expand_grid
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
+from itprobe.training.config import TrainingNote
 
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
-    from itprobe.report import Provenance, Section
+    from itprobe.report import Provenance, SectionResult
     from itprobe.report.costs import CostFile
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
@@ -263,13 +265,13 @@ def _add_format_help(
 
 
 def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Condition]) -> list[str]:
-    """Conditions tested with an arm whose gold follows the changed instruction (negated definition or a
-    label arm), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
+    """Conditions tested with an arm whose gold follows the changed instruction (declared ``follows``: the
+    negated definition, the label arms), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
     follow_arms = set()
     for cell in cells:
         for raw in cell.resolved.get("test_arms", []):
             arm = ArmConfig.model_validate(raw)
-            if arm.definition == "negated" or arm.label != "original":
+            if arms_follow(arm):
                 follow_arms.add(arm.name)
     return [c.label for c in conditions if c.test_arm in follow_arms]
 
@@ -396,11 +398,10 @@ def training_note_summary(cells: Sequence[CellRecord], *, listed: int = 3) -> li
     ``info.notes`` in the store keep every line."""
     tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
     for cell in cells:
-        for line in cell.info.get("notes", []):
-            # training writes "<task>: <note>" (itprobe.training.data)
-            task, sep, note = line.partition(": ")
-            key = (cell.train_arm, _unprefixed(note)) if sep else (cell.train_arm, line)
-            tasks[key].add(task if sep else "")
+        for stored in cell.info.get("notes", []):
+            record = TrainingNote.from_stored(stored)
+            where = f"{record.task}/{record.instance}" if record.instance else record.task
+            tasks[(cell.train_arm, _unprefixed(record.note) if record.task else record.note)].add(where)
     lines = []
     for (arm, note), names in sorted(tasks.items()):
         named = sorted(n for n in names if n)
@@ -438,10 +439,10 @@ def _provenance(
 
 def contrast_section(
     results: Sequence[InstanceResult], tasks: dict[str, TaskInfo], conditions: Sequence[Condition]
-) -> tuple[Section, dict[str, Any]] | None:
+) -> SectionResult | None:
     """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs;
     ``conditions`` name the rows' conditions (`Condition.display`)."""
-    from itprobe.report import Section, Table, consistency_by_seed  # lazy: numpy, matplotlib
+    from itprobe.report import Section, SectionResult, Table, consistency_by_seed  # lazy: numpy, matplotlib
 
     shown = {c.label: c.display for c in conditions}
 
@@ -481,4 +482,4 @@ def contrast_section(
         "averaged."
     )
     table = Table(title="Contrast consistency", columns=columns, rows=rows)
-    return Section(title="Contrast consistency", paragraphs=[text], tables=[table]), data
+    return SectionResult(Section(title="Contrast consistency", paragraphs=[text], tables=[table]), data)

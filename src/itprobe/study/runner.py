@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from itprobe.arms import apply_arms_to_tasks
+from itprobe.arms import apply_arms_to_tasks, arms_relabel
 from itprobe.arms.labels import original_schemes
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
@@ -212,7 +212,7 @@ def run_cell(cell: Cell, ctx: _Context) -> CellRecord:
         loaded = ctx.engine.load(trained.model_spec)
         timings["load"] = time.perf_counter() - tick
         rows, notes = _evaluate(loaded, cell, ctx, timings)
-        info = trained.info
+        info = trained.result.stored()
     finished = time.time()
     timings["total"] = finished - started
     train_arm = cell.train_arm.name if cell.train_arm is not None else ""
@@ -315,5 +315,5 @@ def prediction_rows(
     ``mode`` is the pass's mode (in a rank pass, tasks without an output space are answered by generation).
     For a label arm the output space and gold of the original scheme are kept too (old-label leakage).
     """
-    before = original_schemes(originals) if arm.label != "original" else None
+    before = original_schemes(originals) if arms_relabel(arm) else None
     return instance_scores(preds, test_arm=arm.name, mode=mode, originals=before)

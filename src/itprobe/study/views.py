@@ -65,7 +65,7 @@ def build_study_report(
             instruction, `itprobe.records.Condition.tested_with` empty); None: all of them.
         costs: a cost file; adds the cost-of-errors section.
         follow: conditions whose gold follows a changed instruction (negated, relabelled), besides the
-            follow probes by their own name (`verdict.FOLLOW_PROBES`).
+            follow probes by their own name (`itprobe.arms.follow_probes`).
         parts: what each condition's (training) arm changes, for the verdict's words (`verdict.removes`).
         names: how each condition is shown (a study: `itprobe.records.Condition.display`); others by
             `views.display`.
