@@ -21,6 +21,7 @@ from itprobe.models.base import ChoiceScore
 from itprobe.study import Loaded, RunOptions, Trained, TrainJob, load_config, run_study
 from itprobe.study.data import load_study_data
 from itprobe.tasks.types import Task
+from itprobe.training import TrainResult
 
 P_RIGHT = {"original": 0.8, "delusive": 0.75, "base": 0.6}
 P_OUT_UNTUNED = 0.6
@@ -86,9 +87,8 @@ class PatternEngine:
 
     def train(self, job: TrainJob) -> Trained:
         job.out_dir.mkdir(parents=True, exist_ok=True)
-        return Trained(
-            f"pattern:{job.arm.name}", {"final_loss": 0.1, "losses": [0.1], "steps": 1, "notes": []}
-        )
+        spec = f"pattern:{job.arm.name}"
+        return Trained(spec, TrainResult(Path(spec), 0.1, (0.1,), 0.0, 1, 0, len(job.tasks), 0.0))
 
 
 @pytest.fixture(scope="module")

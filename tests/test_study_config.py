@@ -194,3 +194,48 @@ def test_shards_partition_the_grid() -> None:
     for bad in ("3/3", "-1/2", "1", "a/b", "0/0", "1/2/3"):
         with pytest.raises(UserError, match="--shard"):
             parse_shard(bad)
+
+
+def test_test_sizes_limit_the_other_test_arms_to_those_sizes() -> None:
+    shuffled = {"input": "shuffled-input"}
+    config = grid_config(arms={"train": [{}, {"definition": "simplified"}], "test": ["same", {}, shuffled],
+                               "test_sizes": [5]})  # fmt: skip
+    cells = expand_grid(config, model_identity="m@1", train_digest="tr", test_digest="te")
+    trained = {(c.train_arm.name, c.size, c.seed): c for c in cells if c.kind == "trained"}
+    assert [a.name for a in trained["simplified", 2, 0].test_arms] == ["simplified"]
+    assert [a.name for a in trained["simplified", 5, 0].test_arms] == [
+        "simplified",
+        "original",
+        "shuffled-input",
+    ]
+    assert [a.name for a in trained["original", 2, 1].test_arms] == ["original"]
+    untuned = next(c for c in cells if c.kind == "untuned")
+    assert [a.name for a in untuned.test_arms] == ["original", "shuffled-input", "simplified"]
+    # unset, every size gets every test arm, with the ids of a config that never had the key
+    plain = expand_grid(grid_config(), model_identity="m@1", train_digest="tr", test_digest="te")
+    unset = grid_config(
+        arms={"train": [{}, {"definition": "simplified"}], "test": ["same", {}], "test_sizes": None}
+    )
+    assert [c.id for c in expand_grid(unset, model_identity="m@1", train_digest="tr", test_digest="te")] == [
+        c.id for c in plain
+    ]
+    assert unset.hash == grid_config().hash
+
+
+def test_decoding_protocol_by_name_with_overrides_and_derived_protocols() -> None:
+    config = grid_config(eval={"decoding": "tk-instruct", "also_decoding": ["first-line"]})
+    assert config.eval.protocol().key() == {
+        "rule": "stop-after-content/v1",
+        "max_new_tokens": 128,
+        "stop": [],
+    }
+    (derived,) = config.eval.derived_protocols()
+    assert (derived.protocol, derived.max_new_tokens, derived.stop) == ("first-line", 128, ("\n",))
+    # the default protocol keeps the ids and hash of a config written before protocols had names
+    explicit = {"modes": ["rank", "generate"], "max_new_tokens": 64, "stop": ["\n"]}
+    assert grid_config(eval=explicit).hash == grid_config().hash
+    with pytest.raises(UserError, match="unknown decoding protocol 'greedy'"):
+        grid_config(eval={"decoding": "greedy"})
+    # first-line is not a cut of itself at another cap, nor is tk-instruct a cut of first-line
+    with pytest.raises(UserError, match="not a cut of 'first-line'"):
+        grid_config(eval={"decoding": "first-line", "also_decoding": ["tk-instruct"]})

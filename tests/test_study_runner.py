@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -281,6 +282,7 @@ def test_a_one_seed_study_prints_no_training_arm_finding(tiny_run: tuple[Path, F
 
 
 def test_primary_comparisons_are_checked_against_the_conditions(tiny_run: tuple[Path, FakeEngine]) -> None:
+    from itprobe.report import primary_family
     from itprobe.study.report import _family
 
     run_dir, _ = tiny_run
@@ -289,10 +291,24 @@ def test_primary_comparisons_are_checked_against_the_conditions(tiny_run: tuple[
     declared = validate_config(
         tiny_raw(report={"n_boot": 50, "primary_comparisons": ["simplified@original"]})
     )
-    family = _family(declared, cells, tasks)
+    family = _family(declared, cells, tasks, primary_family)
     assert family.primaries == ("simplified@original",)
     assert {m for _, _, m in family.p_adjusted} == {"rank", "generate"} and len(family.p_adjusted) == 4
     assert '"primary_comparisons": ["simplified@original"]' in declared.to_json()
     assert "primary_comparisons" not in validate_config(tiny_raw()).to_json()  # unset: not stored, same hash
     with pytest.raises(UserError, match="report.primary_comparisons: no results for typo"):
-        _family(validate_config(tiny_raw(report={"primary_comparisons": ["typo"]})), cells, tasks)
+        _family(
+            validate_config(tiny_raw(report={"primary_comparisons": ["typo"]})), cells, tasks, primary_family
+        )
+
+
+def test_untuned_last_runs_the_untuned_cell_after_the_trained_ones(tmp_path: Path) -> None:
+    def finish_order(options: RunOptions, run_dir: Path) -> list[str]:
+        run_study(validate_config(tiny_raw()), run_dir, options=options, engine=FakeEngine())
+        with ResultsStore.in_dir(run_dir) as store:
+            return [c.kind for c in sorted(store.cells(with_rows=False), key=lambda c: c.finished_at)]
+
+    plain = finish_order(QUIET, tmp_path / "a")
+    late = finish_order(dataclasses.replace(QUIET, untuned_last=True), tmp_path / "b")
+    assert plain.index("untuned") < plain.index("trained")
+    assert late[-1] == "untuned" and sorted(late) == sorted(plain)

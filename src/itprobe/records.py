@@ -74,6 +74,8 @@ class InstanceResult:
         rouge1: ROUGE-1, 0..1 (None where a producer did not compute it).
         label_logprobs: rank mode: the log-probability of each label, in the order of ``labels``.
         track: the official track ("default" or "xlingual") that chose the ROUGE tokenizer.
+        raw: generation: the whole continuation the answer was cut from (`itprobe.decoding`), so that a
+            protocol that is a cut of the one decoded can be scored from the stored rows; "" otherwise.
     """
 
     condition: str
@@ -98,6 +100,7 @@ class InstanceResult:
     rouge1: float | None = None
     label_logprobs: tuple[float, ...] = ()
     track: str = "default"
+    raw: str = ""
 
     @property
     def in_format(self) -> float | None:

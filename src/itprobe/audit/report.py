@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.audit.catalogue import follow_probes, meaning_free_probes, report_conditions, report_references
 from itprobe.audit.data import AuditData
-from itprobe.audit.probes import PROBES, audit_baselines
-from itprobe.audit.reliance import MEANING_FREE, OVERALL, Key, Reliance, Survival
+from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival
 from itprobe.audit.sections import (
     MODE_LABEL,
     RelianceRow,
@@ -30,6 +30,8 @@ from itprobe.audit.sections import (
     survival_text,
 )
 from itprobe.baselines import expected_hit_rate
+from itprobe.decoding import Decoding, protocol
+from itprobe.metrics import rescored
 from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.decompose import Split
@@ -38,7 +40,6 @@ from itprobe.report.results import InstanceResult
 from itprobe.report.stats import MIN_CLUSTERS
 from itprobe.report.verdict import (
     EQUIVALENCE_SHARE,
-    FOLLOW_PROBES,
     NOT_ASSESSABLE,
     equivalence_margin,
     gate_line,
@@ -52,11 +53,9 @@ from itprobe.report.views import (
     per_task_section,
     scores_section,
 )
+from itprobe.report.views_protocol import format_help_section
 from itprobe.report.views_risk import cost_section
 from itprobe.tasks.types import Task
-
-BASELINES = tuple(audit_baselines())
-CONDITIONS = (*(p for p in PROBES if p not in ("prior", "baselines", "contrast")), "calibrated")
 
 
 def random_expectations(tasks: Sequence[Task]) -> dict[Key, float]:
@@ -162,8 +161,8 @@ def _mode_report(
     sub = out_dir / mode
     label = MODE_LABEL.get(mode, mode)
     present = {r.condition for r in rows}
-    conditions = [c for c in CONDITIONS if c in present]
-    refs = [b for b in BASELINES if b in present]
+    conditions = [c for c in report_conditions() if c in present]
+    refs = [b for b in report_references() if b in present]
     data: dict[str, Any] = {}
     sections: list[Section] = []
     scores, data["scores"] = scores_section(
@@ -184,7 +183,7 @@ def _mode_report(
     gate = control_gate(rows, "original", refs, **kw)
     # the equivalence margin: a share of what original gains over the strongest input-blind control
     margin = equivalence_margin(gate.test.diff if gate is not None and gate.passed else None)
-    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=FOLLOW_PROBES, margin=margin)
+    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=follow_probes(), margin=margin)
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
     comparison.paragraphs += verdict.lines
@@ -242,6 +241,21 @@ class AuditReport:
     reliance: dict[str, tuple[RelianceRow, ...]]
 
 
+def format_help(
+    results: Sequence[InstanceResult], decoding: Decoding, *, n_boot: int, seed: int
+) -> tuple[Section, dict[str, Any]] | None:
+    """Under a protocol that keeps whole generations (``tk-instruct``), the same answers cut at the first
+    newline (same cap): the evaluator's format help per probe (`report.views_protocol`). None otherwise."""
+    cut = protocol("first-line", max_new_tokens=decoding.max_new_tokens)
+    if decoding.stop or not decoding.derivable(cut):
+        return None
+    models = [r for r in results if r.mode == "generate" and r.condition not in report_references()]
+    recut = [rescored(r, cut.recut(r.raw)) for r in models]
+    return format_help_section(
+        models, recut, headline_name=decoding.protocol, cut_name=cut.protocol, n_boot=n_boot, seed=seed
+    )
+
+
 def build_audit_report(
     data: AuditData,
     *,
@@ -261,7 +275,7 @@ def build_audit_report(
     modes = [m for m in data.plan.modes if any(r.mode == m and r.condition == "original" for r in results)]
     summary: list[str] = []
     sections: list[Section] = []
-    payload: dict[str, Any] = {"modes": {}, "meaning_free": list(MEANING_FREE)}
+    payload: dict[str, Any] = {"modes": {}, "meaning_free": list(meaning_free_probes())}
     reliance: dict[str, tuple[RelianceRow, ...]] = {}
     for mode in modes:
         rows = [r for r in results if r.mode == mode]
@@ -277,13 +291,19 @@ def build_audit_report(
     labels, payload["label_probes"] = label_probe_section(results, modes, n_boot=n_boot, seed=seed)
     if labels.tables:
         sections.append(labels)
-    contrast = contrast_section(results, data.tasks, ["original", *MEANING_FREE, "calibrated"])
+    contrast = contrast_section(results, data.tasks, ["original", *meaning_free_probes(), "calibrated"])
     if contrast is not None:
         sections.append(contrast[0])
         payload["contrast"] = contrast[1]
     notes = arm_notes_section(data.plan.arm_notes)
     sections += [notes] if notes is not None else []
     summary.append(_sample_note(data, n_boot)[0])
+    if "generate" in modes:
+        summary.insert(0, f"Answers in generation mode: the decoding protocol {data.decoding.describe()}.")
+        helped = format_help(results, data.decoding, n_boot=n_boot, seed=seed)
+        if helped is not None:
+            sections.append(helped[0])
+            payload["format_help"] = helped[1]
     payload["tasks"] = {t.name: len(t.instances) for t in data.tasks}
     report = ReportData(
         title="itprobe audit: does the model follow the instruction, or only the output format?",

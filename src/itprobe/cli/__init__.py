@@ -106,6 +106,7 @@ _shown: set[str] = set()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; user errors and usage mistakes become one line on stderr and exit status 2."""
     warnings.showwarning = _show_warning
+    _audit.refresh_help()
     try:
         code = app(args=argv, prog_name=PROG, standalone_mode=False)
     except UserError as err:

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from itprobe.cli.options import AUDIT_OPTIONS, from_options
+from itprobe.audit.catalogue import probe_names
+from itprobe.cli.options import (
+    AUDIT_OPTIONS,
+    DecodingName,
+    MaxNewTokens,
+    StopText,
+    decoding_rule,
+    from_options,
+)
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -23,6 +31,7 @@ from itprobe.cli.served import (
     cache_folder,
     served_model,
 )
+from itprobe.decoding import DEFAULT_PROTOCOL
 from itprobe.fsio import check_output_dir
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import PRECISIONS
@@ -32,6 +41,20 @@ if TYPE_CHECKING:  # the audit package imports numpy and matplotlib
     from itprobe.audit import AuditOutcome
 
 DEFAULT_PROBES = "all"
+
+
+def _probes_help() -> str:
+    return f"Comma-separated probes or 'all' ({', '.join(probe_names())})."
+
+
+# the choices come from the probe catalogue (`itprobe.audit.catalogue`); `refresh_help` re-reads it before
+# each run, so a probe registered after this import (a plugin, a test) is listed too
+_PROBES_OPTION = typer.Option("--probes", help=_probes_help())
+
+
+def refresh_help() -> None:
+    """List the probes registered now in ``--probes``'s help (the app builds its help on every run)."""
+    _PROBES_OPTION.help = _probes_help()
 
 
 def _summary_table(outcome: AuditOutcome) -> None:
@@ -76,9 +99,7 @@ def audit(
     modes: Annotated[str, typer.Option("--modes", help="rank, generate or both (comma-separated).")] = (
         "rank,generate"
     ),
-    probes: Annotated[
-        str, typer.Option("--probes", help="Comma-separated probes or 'all'.")
-    ] = DEFAULT_PROBES,
+    probes: Annotated[str, _PROBES_OPTION] = DEFAULT_PROBES,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     precision: Annotated[str, typer.Option("--precision", help=f"{choices(PRECISIONS)}.")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -100,6 +121,9 @@ def audit(
     api_concurrency: ApiConcurrency = 8,
     api_timeout: ApiTimeout = 300.0,
     no_cache: NoCache = False,
+    decoding: DecodingName = DEFAULT_PROTOCOL,
+    max_new_tokens: MaxNewTokens = None,
+    stop: StopText = None,
 ) -> None:
     """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
     from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit  # lazy: numpy, matplotlib
@@ -128,6 +152,7 @@ def audit(
         label_file=label_file,
         n_boot=n_boot,
         served=served,
+        decoding=decoding_rule(decoding, max_new_tokens, stop),
     )
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")

@@ -17,8 +17,8 @@ from itprobe.baselines import BASELINES, REGISTRY, baseline_summary
 from itprobe.cli.options import arm_spec, prompt_config
 from itprobe.errors import UserError
 from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
+from itprobe.models import open_tokenizer
 from itprobe.models.loading import DEFAULT_MODEL
-from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 from itprobe.prompts import encode_task
 from itprobe.score_files import load_scorable, some_ids
 from itprobe.tasks import load_tasks
@@ -79,7 +79,7 @@ def score(
                 "computes with the GPT-2 tokenizer: pass --xlingual-tokenizer (a local gpt2 tokenizer "
                 "directory, or 'gpt2' with internet access)"
             )
-        tokenizer = SpaceMarkStripped(_load_tokenizer(xlingual_tokenizer))
+        tokenizer = SpaceMarkStripped(open_tokenizer(xlingual_tokenizer))
     if scorable.missing:
         typer.echo(
             f"{len(scorable.missing)} reference ids have no prediction: scored as the empty string, as the "
@@ -142,18 +142,6 @@ def baseline(
         typer.echo(f"note: {result['note']}")
 
 
-def _load_tokenizer(spec: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        source = str(packaged_model_dir(spec)) if spec in PACKAGED else spec
-        return AutoTokenizer.from_pretrained(source)
-    except PackagedModelMissing as err:
-        raise UserError(str(err)) from None
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot load tokenizer '{spec}': {err}") from None
-
-
 def prompts(
     tasks: Annotated[Path, typer.Option(help="Tasks: NatInst checkout, compact or user JSONL/CSV.")],
     task: Annotated[list[str] | None, typer.Option(help="Only this task (repeatable).")] = None,
@@ -196,7 +184,7 @@ def prompts(
         max_source_tokens=max_source_tokens,
     )
     spec = arm_spec(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
-    tok = _load_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
+    tok = open_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
     chosen = load_tasks(tasks, names=task) if task else load_tasks(tasks)
     # the irrelevant-definition arm draws from every task of the source, not only the chosen ones
     pool = load_tasks(tasks) if spec is not None and task else chosen

@@ -103,23 +103,12 @@ def train_command(
     from itprobe.training.loop import train  # lazy: the loop imports torch
 
     result = train(config, loaded_tasks, progress=progress)
-    summary = {
-        "model_dir": str(result.model_dir),
-        "steps": result.steps,
-        "final_loss": result.final_loss,
-        "tokens_per_s": round(result.tokens_per_s, 1),
-        "n_examples": result.n_examples,
-        "n_tasks": result.n_tasks,
-        "train_seconds": round(result.train_seconds, 2),
-        "resumed_from": result.resumed_from,
-        "notes": list(result.notes),
-    }
     from accelerate import PartialState
 
     if not PartialState().is_main_process:
         return
     if as_json:
-        typer.echo(json.dumps(summary))
+        typer.echo(json.dumps(result.summary()))
     else:
         typer.echo(
             f"trained {result.steps} steps, final loss {result.final_loss:.4f}, "

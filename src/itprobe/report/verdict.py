@@ -29,6 +29,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from itprobe.arms import follow_probes
 from itprobe.baselines import REGISTRY
 from itprobe.report.analysis import GUESS, ArmComparison, Gate
 from itprobe.report.decompose import Split
@@ -51,13 +52,10 @@ FORMAT_SHARE = 0.8  # gain kept (whole CI) above which "most of the gain survive
 LOST_SHARE = 0.5  # gain kept (whole CI) below which "most of the gain is lost" is said
 NOT_ASSESSABLE = "Not assessable (original does not beat guessing): "
 
-# probes whose gold follows the altered instruction: a model that follows instructions keeps its score
-FOLLOW_PROBES: tuple[str, ...] = ("negated", "label-rename", "label-swap")
 # the words are in itprobe.report.wording; these names are part of this module's surface
 __all__ = [
     "ALPHA",
     "EQUIVALENCE_SHARE",
-    "FOLLOW_PROBES",
     "NOT_ASSESSABLE",
     "REMOVES",
     "Design",
@@ -386,7 +384,8 @@ def make_verdict(
         baseline: the baseline's name in the text.
         primary: the arm the headline is about when present (else the first comparison).
         follow: arms whose gold follows the changed instruction, besides the follow probes by their own
-            name (`FOLLOW_PROBES`); a study gives every one from its arms' records.
+            name (declared ``follows`` on their arm: `itprobe.arms.follow_probes`); a study gives every
+            one from its arms' records.
         parts: what each arm changes (its components, e.g. ``("simplified", "content-free")``, or the
             training arm's for a condition tested with another); an arm without an entry is one arm of
             its name. Condition names are never split.
@@ -413,7 +412,7 @@ def make_verdict(
     design = designs or {}
     if tuning is not None and warning is not None:
         lines.append(tuning)
-    followed = [c for c in comparisons if c.arm in follow or c.arm in FOLLOW_PROBES]
+    followed = [c for c in comparisons if c.arm in follow or c.arm in follow_probes()]
     removal = [c for c in comparisons if c not in followed]
     ordered = sorted(removal, key=lambda c: c.arm != primary)
     arm_lines = [

@@ -19,7 +19,7 @@ from itprobe.report import plots
 from itprobe.report.analysis import ArmComparison, compliance, condition_estimate
 from itprobe.report.curves import SizeComparison
 from itprobe.report.decompose import Part, Split
-from itprobe.report.model import Cell, Figure, Section, Table
+from itprobe.report.model import Cell, Figure, Section, SectionResult, Table
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import Estimate, RatioEstimate
 
@@ -115,7 +115,7 @@ def scores_section(
     n_boot: int = 2000,
     seed: int = 0,
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """Exact match and ROUGE-L per condition with 95% CIs; a bar chart of the conditions with the
     ``lines`` among the ``references`` drawn as lines (None: every reference; a study draws only the
     baselines under the original instruction, their other test arms are in the table)."""
@@ -159,7 +159,7 @@ def scores_section(
                 + (", ".join(show(r) for r in drawn) or "none"),
             )
         )
-    return section, data
+    return SectionResult(section, data)
 
 
 def comparison_cells(c: ArmComparison | SizeComparison) -> list[Cell]:
@@ -181,7 +181,7 @@ def comparison_section(
     title: str = "Original vs each altered arm",
     note: str = "",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """reference − arm per arm: difference with CI, test, raw and Holm p, its format and meaning parts, the
     ROUGE-L difference, and the gain kept over the baseline."""
     by_arm = {c.arm: c for c in rouge}
@@ -223,7 +223,7 @@ def comparison_section(
     if not rows:
         text = f"No altered arm shares test instances with {ref}: nothing to compare."
     paragraphs = [text, SPLIT_RULE, CI_RULE] if rows else [text]
-    return Section(title=title, paragraphs=paragraphs, tables=[table] if rows else []), data
+    return SectionResult(Section(title=title, paragraphs=paragraphs, tables=[table] if rows else []), data)
 
 
 def compliance_section(
@@ -233,7 +233,7 @@ def compliance_section(
     size: int | None = None,
     title: str = "Format compliance",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """In-space rates, EM given in-space, and (label-scheme probes) old-label leakage per condition."""
     rows: list[list[Cell]] = []
     data = {}
@@ -269,7 +269,7 @@ def compliance_section(
         "Strict: the normalised answer is exactly a label; loose: a label occurs in the answer. Leakage and "
         "old meaning apply only to the label-rename and label-swap probes."
     )
-    return Section(title=title, paragraphs=[text], tables=[table] if rows else []), data
+    return SectionResult(Section(title=title, paragraphs=[text], tables=[table] if rows else []), data)
 
 
 def per_task_section(
@@ -282,7 +282,7 @@ def per_task_section(
     name: str = "per-task",
     title: str = "Per task and per category",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """Mean score per task × condition (table + heatmap) and per category × condition."""
     present = [c for c in conditions if _rows(results, c, size)]
     per_task: dict[str, dict[str, float]] = {}
@@ -319,7 +319,7 @@ def per_task_section(
         path, rel = plots.plot_path(out_dir, name)
         plots.heatmap(path, tasks, [show(c) for c in present], grid, title=f"{label} (%) per task")
         section.figures.append(Figure(path=rel, caption=f"{label} (%) per task and arm"))
-    return section, {"per_task": per_task}
+    return SectionResult(section, {"per_task": per_task})
 
 
 def _pct(v: float | None) -> float | None:

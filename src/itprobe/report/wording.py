@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from itprobe.arms import meaning_free_arms
 from itprobe.report.decompose import Split
 from itprobe.report.stats import Estimate, PairedResult
 
@@ -24,19 +25,19 @@ REMOVES = {
     "none": "the examples",
     "no-examples": "the examples",  # the audit's name for the examples arm "none"
     "content-free": "the input",
+    "shuffled-input": "each instance's own input (inputs shuffled among the task's instances)",
 }
-_DEFINITION_ARMS = ("simplified", "empty", "irrelevant")
 
 
 def _kind(parts: Sequence[str]) -> str:
     if any(p.startswith("delusive") for p in parts):
         return "delusive"
     for p in parts:
-        if p in _DEFINITION_ARMS:
+        if p in meaning_free_arms():
             return "definition"
         if p in ("none", "no-examples"):
             return "examples"
-        if p == "content-free":
+        if p in ("content-free", "shuffled-input"):
             return "input"
     return "other"
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from itprobe.arms import arms_relabel
 from itprobe.baselines import BASELINES, REGISTRY
 from itprobe.errors import UserError
 from itprobe.records import Condition
@@ -76,9 +77,16 @@ def _digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def test_arms_for(config: StudyConfig, train_arm: ArmConfig) -> tuple[ArmConfig, ...]:
-    """The test arms of a model trained with ``train_arm`` (``same`` resolved), duplicates removed."""
-    resolved = [train_arm if item == "same" else item for item in config.arms.test]
+def test_arms_for(
+    config: StudyConfig, train_arm: ArmConfig, size: int | None = None
+) -> tuple[ArmConfig, ...]:
+    """The test arms of a model trained with ``train_arm`` at ``size`` (``same`` resolved), duplicates
+    removed; arms other than ``same`` only at ``arms.test_sizes`` (every size when None, or size None)."""
+    sizes = config.arms.test_sizes
+    others = size is None or sizes is None or size in sizes
+    resolved = [
+        train_arm if item == "same" else item for item in config.arms.test if others or item == "same"
+    ]
     return tuple(dict.fromkeys(a for a in resolved if isinstance(a, ArmConfig)))
 
 
@@ -87,7 +95,7 @@ def _eval_settings(config: StudyConfig) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "length_normalized": config.eval.length_normalized,
         "precision": config.eval.precision,
-        "decoding": config.eval.decoding().key(),
+        "decoding": config.eval.protocol().key(),
     }
     # In fp32 the batch size changes speed, not answers (tested to float rounding); in bf16/fp16 padding
     # and batch composition flip near-ties, so there it is part of what decides the result.
@@ -126,8 +134,8 @@ def expand_grid(
     common = {"schema": GRID_SCHEMA, "test_data": test_digest, "prompt": dataclasses.asdict(config.prompt)}
     cells: list[Cell] = []
     first_seed = config.seeds[0]
-    # only label arms change what a trivial baseline answers or is scored against
-    baseline_arms = tuple(dict.fromkeys((ORIGINAL, *(a for a in all_test if a.label != "original"))))
+    # only arms that relabel change what a trivial baseline answers or is scored against
+    baseline_arms = tuple(dict.fromkeys((ORIGINAL, *(a for a in all_test if arms_relabel(a)))))
     for kind in BASELINES:  # registry order, so a config's order never moves a cell
         if kind in config.baselines:
             resolved = {**common, "kind": "baseline", "baseline": kind, "seed": first_seed,
@@ -159,7 +167,7 @@ def expand_grid(
     for seed in dict.fromkeys(config.seeds):
         for size in dict.fromkeys(config.train_tasks.instances_per_task):
             for arm in dict.fromkeys(config.arms.train):
-                test_arms = test_arms_for(config, arm)
+                test_arms = test_arms_for(config, arm, size)
                 resolved = {
                     **common,
                     "kind": "trained",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from itprobe.arms import apply_arms_to_tasks
+from itprobe.arms import apply_arms_to_tasks, arms_relabel
 from itprobe.arms.labels import original_schemes
 from itprobe.baselines import ControlData, run_baseline
 from itprobe.errors import UserError
@@ -41,6 +41,10 @@ class RunOptions:
     shard: tuple[int, int] | None = None
     progress: bool = True
     report: bool = True
+    # run the untuned cell after the trained ones: a study spread over sittings carries trained cells'
+    # answers in its committed prediction cache, while an untuned base model's long generations often copy
+    # the data's text and cannot be committed, so it is best computed in the sitting that finishes the grid
+    untuned_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ def run_study(
         held_out_digest=data.held_out_digest,
     )
     mine = select_shard(cells, options.shard)
+    if options.untuned_last:
+        mine = sorted(mine, key=lambda cell: cell.kind == "untuned")  # stable: the order is otherwise kept
     todo = [cell for cell in mine if cell.id not in store.done_cells()]
     run_id = uuid.uuid4().hex[:12]
     if is_main_process():
@@ -207,7 +213,7 @@ def run_cell(cell: Cell, ctx: _Context) -> CellRecord:
         loaded = ctx.engine.load(trained.model_spec)
         timings["load"] = time.perf_counter() - tick
         rows, notes = _evaluate(loaded, cell, ctx, timings)
-        info = trained.info
+        info = trained.result.stored()
     finished = time.time()
     timings["total"] = finished - started
     train_arm = cell.train_arm.name if cell.train_arm is not None else ""
@@ -267,7 +273,7 @@ def _baseline(cell: Cell, ctx: _Context) -> tuple[list[InstanceResult], list[Arm
         tasks, arm_notes = ctx.test_tasks(arm, cell.seed)
         notes += arm_notes
         # the held-out instances carry the original labels: a label arm's answers are not learnt from them
-        held = ctx.data.held_out if arm.label == "original" else {}
+        held = {} if arms_relabel(arm) else ctx.data.held_out
         preds = run_baseline(cell.baseline, tasks, seed=cell.seed, data=ControlData(held_out=held))
         rows += prediction_rows(preds, arm, "generate", ctx.data.test)
     ctx.progress.advance()
@@ -295,7 +301,7 @@ def _evaluate(
                 progress=False,
                 tokenizer=loaded.tokenizer,
                 length_normalized=ctx.config.eval.length_normalized,
-                decoding=ctx.config.eval.decoding(),
+                decoding=ctx.config.eval.protocol(),
             )
             timings[f"predict/{arm.name}/{mode}"] = time.perf_counter() - tick
             rows += prediction_rows(preds, arm, mode, ctx.data.test)
@@ -311,5 +317,5 @@ def prediction_rows(
     ``mode`` is the pass's mode (in a rank pass, tasks without an output space are answered by generation).
     For a label arm the output space and gold of the original scheme are kept too (old-label leakage).
     """
-    before = original_schemes(originals) if arm.label != "original" else None
+    before = original_schemes(originals) if arms_relabel(arm) else None
     return instance_scores(preds, test_arm=arm.name, mode=mode, originals=before)

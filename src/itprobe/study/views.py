@@ -60,6 +60,7 @@ def build_study_report(
     share: float | None = None,
     n_boot: int = 2000,
     seed: int = 0,
+    answers: str = "",
 ) -> ReportData:
     """Compute every view of a study and draw its plots under ``out_dir/plots``; returns the report data.
 
@@ -73,10 +74,11 @@ def build_study_report(
             instruction, `itprobe.records.Condition.tested_with` empty); None: all of them.
         costs: a cost file; adds the cost-of-errors section.
         follow: conditions whose gold follows a changed instruction (negated, relabelled), besides the
-            follow probes by their own name (`verdict.FOLLOW_PROBES`).
+            follow probes by their own name (`itprobe.arms.follow_probes`).
         parts: what each condition's (training) arm changes, for the verdict's words (`verdict.removes`).
         names: how each condition is shown (a study: `itprobe.records.Condition.display`); others by
             `views.display`.
+        answers: how the answers were produced (the decoding protocol), the summary's first line.
         manipulated: when each trained condition's arm was applied relative to the reference
             (`verdict.Manipulation`; a study: `itprobe.study.report.manipulation`); the verdict's words
             and its one-seed rule follow it. A condition without an entry reads as a removal.
@@ -182,7 +184,7 @@ def build_study_report(
         sections.append(cost)
     return ReportData(
         title=title,
-        summary=list(verdict.lines) or [verdict.headline],
+        summary=[*([answers] if answers else []), *(list(verdict.lines) or [verdict.headline])],
         sections=sections,
         notes=[*_method_notes(results, main, n_boot), *design_notes, *notes],
         skipped=list(skipped),

@@ -23,7 +23,7 @@ from itprobe.errors import UserError
 from itprobe.tasks.types import Task
 from itprobe.training import checkpoint as ckpt
 from itprobe.training.batching import collate, epoch_plan, split_global, steps_per_epoch
-from itprobe.training.config import TrainConfig, TrainResult
+from itprobe.training.config import TrainConfig, TrainingNote, TrainResult
 from itprobe.training.data import (
     ModelKind,
     TrainExample,
@@ -198,7 +198,7 @@ def _resume_state(cfg: TrainConfig, objective: Any, optimizer: Any, fingerprint:
 
 def _training_data(
     config: TrainConfig, tasks: Sequence[Task], loaded: LoadedLike
-) -> tuple[list[TrainExample], tuple[str, ...]]:
+) -> tuple[list[TrainExample], tuple[TrainingNote, ...]]:
     texts, notes = build_text_examples(
         tasks,
         arms=config.arms,
@@ -271,7 +271,7 @@ def train(
         "steps_per_epoch": per_epoch,
         "n_examples": len(examples),
         "n_tasks": len({ex.task for ex in examples}),
-        "notes": list(notes),
+        "notes": [n.text() for n in notes],
         "fingerprint": fingerprint,
         "base_identity": getattr(loaded, "identity", config.model),
         "runtime": runtime_description(),
