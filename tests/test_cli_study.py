@@ -67,7 +67,10 @@ def test_run_writes_store_and_report(cli_run: tuple[Path, Path]) -> None:
     assert not any((run_dir / "models").iterdir())  # trained weights dropped once stored
     with ResultsStore.in_dir(run_dir) as store:
         cells = {c.name: c for c in store.cells()}
-    assert set(cells) == {"random", "majority", "untuned", "original n=2 seed=0", "simplified n=2 seed=0"}
+    assert set(cells) == {
+        *("random", "majority", "first-demo-label", "demo-majority", "train-constant", "untuned"),
+        *("original n=2 seed=0", "simplified n=2 seed=0"),
+    }
     trained = cells["simplified n=2 seed=0"]
     assert trained.info["steps"] == 2 and math.isfinite(trained.info["final_loss"])
     assert len(trained.rows) == 8  # 2 test tasks x 4 instances, one test arm, one mode
@@ -106,7 +109,7 @@ def test_rerun_and_report_rebuild(cli_run: tuple[Path, Path], capsys: pytest.Cap
     before = store_snapshot(run_dir)
     report_before = json.loads((run_dir / "report.json").read_text())["data"]
     main(["run", str(config), "--out", str(run_dir), "--no-progress", "--no-report"])
-    assert "0 cell(s) run, 5 already done" in capsys.readouterr().err
+    assert "0 cell(s) run, 8 already done" in capsys.readouterr().err
     assert store_snapshot(run_dir) == before
     (run_dir / "report.html").unlink()
     main(["report", str(run_dir)])
@@ -149,10 +152,10 @@ def test_plan_lists_cells_marks_done_ones_and_runs_nothing(
     main(["run", str(config), "--out", str(run_dir), "--plan"])
     done = capsys.readouterr().out
     assert store_snapshot(run_dir) == before  # a plan writes nothing
-    assert "0 of 5 cells to run" in done and "simplified n=2 seed=0" in done
+    assert "0 of 8 cells to run" in done and "simplified n=2 seed=0" in done
     main(["run", str(config), "--out", str(tmp_path / "fresh"), "--plan"])
     fresh = capsys.readouterr().out
-    assert "5 of 5 cells to run" in fresh and not (tmp_path / "fresh").exists()
+    assert "8 of 8 cells to run" in fresh and not (tmp_path / "fresh").exists()
     rows = {line.split()[0]: line for line in fresh.splitlines() if line.startswith(("original", "untuned"))}
     assert "2 ex" not in rows["untuned"] and "simplified x rank" not in rows["original"]
     assert "estimated time left" in fresh

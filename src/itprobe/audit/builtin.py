@@ -2,7 +2,9 @@
 
 - ``prior``: the content-free label prior (rank mode, one content-free prompt per task) and contextual
   calibration of the original rank answers (rows ``calibrated``);
-- ``baselines``: random (a seeded sample over the output space) and majority (an oracle), no model;
+- ``baselines``: every input-blind baseline of `itprobe.baselines` an audit has data for (random, a seeded
+  sample over the output space; majority, an oracle; the controls first-demo-label, demo-majority,
+  copy-demo), no model; those that learn from unscored instances (train-constant) are listed as skipped;
 - ``contrast``: contrast consistency of the other probes' answers (the report computes it from their rows;
   the probe only says when no task declares a pair).
 
@@ -27,7 +29,7 @@ from itprobe.audit.catalogue import (
     label_probes,
     rank_skip_reason,
 )
-from itprobe.baselines import run_baseline
+from itprobe.baselines import REGISTRY, run_baseline
 from itprobe.metrics import instance_scores
 from itprobe.records import InstanceResult, Prediction
 from itprobe.tasks.types import Task
@@ -84,8 +86,18 @@ def prior(ctx: ProbeContext) -> ProbeResult:
 
 
 def _plan_baselines(ctx: ProbeContext) -> ProbePlan:
+    # an audit scores every instance it loads: a baseline that learns from unscored ones has no data
+    learns = tuple(
+        ProbeSkip(
+            f"{b.name} baseline",
+            "it learns from labelled instances that are not scored, and an audit scores every instance it loads",
+        )
+        for b in REGISTRY.values()
+        if b.input_blind and b.needs_training_data
+    )
     return ProbePlan(
-        skipped=tuple(
+        skipped=learns
+        + tuple(
             ProbeSkip("random baseline", rank_skip_reason(t) or "", t.name)
             for t in ctx.tasks
             if rank_skip_reason(t) is not None
@@ -93,12 +105,13 @@ def _plan_baselines(ctx: ProbeContext) -> ProbePlan:
     )
 
 
-BASELINES = ("random", "majority")
+# the input-blind baselines an audit has data for (declared in itprobe.baselines)
+BASELINES = tuple(b.name for b in REGISTRY.values() if b.input_blind and not b.needs_training_data)
 
 
 @audit_probe("baselines", plan=_plan_baselines, references=BASELINES)
 def baselines(ctx: ProbeContext) -> ProbeResult:
-    """Random (seeded sample over the output space) and majority rows, once per mode they apply to."""
+    """Rows of every input-blind baseline in `BASELINES`, once per mode they apply to."""
     rows: list[InstanceResult] = []
     for kind in BASELINES:
         preds = run_baseline(kind, ctx.tasks, seed=ctx.seed)

@@ -32,15 +32,16 @@ from itprobe.audit.sections import (
 from itprobe.baselines import expected_hit_rate
 from itprobe.decoding import Decoding, protocol
 from itprobe.metrics import rescored
-from itprobe.report.analysis import compare_arms, guessing_gate
+from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.decompose import Split
 from itprobe.report.model import Figure, Provenance, ReportData, Section
 from itprobe.report.results import InstanceResult
 from itprobe.report.stats import MIN_CLUSTERS
 from itprobe.report.verdict import (
-    EQUIVALENCE_MARGIN,
+    EQUIVALENCE_SHARE,
     NOT_ASSESSABLE,
+    equivalence_margin,
     gate_line,
     make_verdict,
     split_text,
@@ -77,10 +78,17 @@ def _pts(x: float) -> str:
 
 
 def reliance_sentence(
-    rel: Reliance | None, mode: str, split: Split | None = None, *, assessable: bool = True
+    rel: Reliance | None,
+    mode: str,
+    split: Split | None = None,
+    *,
+    assessable: bool = True,
+    margin: float | None = None,
 ) -> str:
     """The headline of one mode, never stronger than the interval allows; ``split`` is original − the best
-    arm as format + meaning (the word "meaning" only for a claimed meaning part)."""
+    arm as format + meaning (the word "meaning" only for a claimed meaning part); ``margin``: the
+    equivalence margin (`verdict.equivalence_margin` of original's lead over the strongest control; None:
+    no "no reliance beyond ±M" sentence)."""
     label = MODE_LABEL.get(mode, mode)
     if rel is None:
         return f"{label}: no instruction-reliance figure (no probe without the definition shared instances with original)."
@@ -107,10 +115,11 @@ def reliance_sentence(
                 else "."
             )
         )
-    elif e.low >= -EQUIVALENCE_MARGIN and e.high <= EQUIVALENCE_MARGIN:
+    elif margin is not None and e.low >= -margin and e.high <= margin:
         text = (
-            f"{label}: no reliance on the instruction beyond ±{100 * EQUIVALENCE_MARGIN:.0f} points: the whole "
-            f"95% CI lies inside it ({figure}; {size})."
+            f"{label}: no reliance on the instruction beyond ±{round(100 * margin, 1):g} points (the margin: "
+            f"{round(100 * EQUIVALENCE_SHARE):g}% of original's lead over the strongest input-blind control): "
+            f"the whole 95% CI lies inside it ({figure}; {size})."
         )
     else:
         text = (
@@ -171,8 +180,10 @@ def _mode_report(
     comparison, data["comparisons"] = comparison_section(
         cmp_em, cmp_rl, title=f"Original vs each probe ({label})"
     )
-    gate = guessing_gate(rows, "original", **kw)
-    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=follow_probes())
+    gate = control_gate(rows, "original", refs, **kw)
+    # the equivalence margin: a share of what original gains over the strongest input-blind control
+    margin = equivalence_margin(gate.test.diff if gate is not None and gate.passed else None)
+    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=follow_probes(), margin=margin)
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
     comparison.paragraphs += verdict.lines
@@ -192,10 +203,10 @@ def _mode_report(
         )
         sections.append(cost)
     best = next((c.split for c in cmp_em if rel is not None and c.arm == rel.best_arm), None)
-    gate_text = gate_line("original", gate) if gate is not None else None
+    gate_text = gate_line("original", gate) if gate is not None and not gate.passed else None
     summary = [
         f"{label}: {gate_text}" if gate_text else None,
-        reliance_sentence(rel, mode, best, assessable=verdict.assessable),
+        reliance_sentence(rel, mode, best, assessable=verdict.assessable, margin=margin),
         survival_sentence(surv, mode),
     ]
     return [_reroot(s, mode) for s in sections], [s for s in summary if s], data, reliance_rows

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from itprobe.arms import apply_arms
-from itprobe.baselines import baseline_summary
+from itprobe.baselines import BASELINES, REGISTRY, baseline_summary
 from itprobe.cli.options import arm_spec, prompt_config
 from itprobe.errors import UserError
 from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
@@ -94,7 +94,7 @@ def score(
 
 
 def baseline(
-    kind: Annotated[str, typer.Argument(help="random | majority | copy-input | copy-demo")],
+    kind: Annotated[str, typer.Argument(help=" | ".join(BASELINES))],
     tasks: Annotated[
         Path | None, typer.Option(help="Tasks: NatInst checkout, compact or user JSONL/CSV.")
     ] = None,
@@ -111,13 +111,17 @@ def baseline(
         Path | None, typer.Option(help="JSON/YAML {task: [labels]} overriding label sets.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
+    max_instances: Annotated[
+        int | None,
+        typer.Option(help="Score the first N instances of each task; train-constant learns from the rest."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout.")] = False,
 ) -> None:
-    """Score a trivial baseline. `majority` peeks at the gold labels: an oracle reference, not a competitor."""
+    """Score a trivial baseline or input-blind control (see `itprobe.baselines`); oracles peek at the gold labels."""
 
     result = baseline_summary(
         kind, tasks=tasks, references=references, max_labels=max_labels, label_file=labels, seed=seed,
-        classification_only=classification_only,
+        classification_only=classification_only, max_instances=max_instances,
     )  # fmt: skip
     skipped = result["skipped_tasks"]
     if as_json:
@@ -203,5 +207,6 @@ def prompts(
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command(help=score.__doc__)(score)
-    app.command(help=baseline.__doc__)(baseline)
+    kinds = "\n\n".join(f"{b.name}{' (oracle)' if b.oracle else ''}: {b.summary}." for b in REGISTRY.values())
+    app.command(help=f"{baseline.__doc__}\n\n{kinds}")(baseline)
     app.command(help=prompts.__doc__)(prompts)

@@ -33,6 +33,7 @@ The reports themselves live with their producers: `itprobe.study.views.build_stu
 """
 
 from itprobe.report.consistency import consistency_by_seed
+from itprobe.report.family import primary_family
 from itprobe.report.model import Figure, Provenance, ReportData, Section, SectionResult, Skipped, Table
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, results_from_predictions, to_frame
@@ -47,6 +48,7 @@ __all__ = [
     "Skipped",
     "Table",
     "consistency_by_seed",
+    "primary_family",
     "results_from_predictions",
     "to_frame",
     "write_report",

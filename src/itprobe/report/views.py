@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from itprobe.records import ORACLE_MODELS
+from itprobe.baselines import oracles
 from itprobe.report import plots
 from itprobe.report.analysis import ArmComparison, compliance, condition_estimate
 from itprobe.report.curves import SizeComparison
@@ -23,7 +23,7 @@ from itprobe.report.model import Cell, Figure, Section, SectionResult, Table
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import Estimate, RatioEstimate
 
-ORACLES = ORACLE_MODELS  # baselines that read the test labels
+ORACLES = tuple(oracles())  # baselines that read the test labels (declared in itprobe.baselines)
 UNADJUSTED = "95% CI, unadjusted"
 CI_RULE = (
     "Intervals are 95% percentile bootstraps for each comparison on its own (unadjusted); multiplicity "
@@ -53,8 +53,10 @@ def seeds_note(results: Sequence[InstanceResult], conditions: Sequence[str]) -> 
         return ""
     k = max(many.values())
     return (
-        f"Seeds: {', '.join(sorted(many))} average up to {k} training seeds per instance before any statistic; "
-        "the intervals resample tasks or instances only and do not include seed-to-seed variance."
+        f"Seeds: {', '.join(sorted(many))} average up to {k} training seeds per instance for the tests; "
+        "the intervals of their scores and differences are two-level bootstraps (seeds, then tasks or "
+        "instances) and include the variance between training runs; those of the format and meaning parts "
+        "and of the gain kept resample tasks or instances only."
     )
 
 
@@ -129,9 +131,7 @@ def scores_section(
         em[cond] = est_em
         n_tasks = len({r.task for r in cr})
         n_seeds = len({r.seed for r in cr})
-        how = est_em.method + (
-            f"; {n_seeds} seeds averaged, seed variance not in the CI" if n_seeds > 1 else ""
-        )
+        how = est_em.method + (f"; {n_seeds} seeds, seed variance in the CI" if n_seeds > 1 else "")
         rows.append([show(cond), est_em.n, n_tasks, ci_text(est_em), ci_text(est_rl), how])
         data[cond] = {"exact_match": jsonable(est_em), "rougeL": jsonable(est_rl), "n_tasks": n_tasks}
     table = Table(

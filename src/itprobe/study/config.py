@@ -34,6 +34,7 @@ from pydantic import (
 
 from itprobe.arms import ArmSpec
 from itprobe.arms.spec import arm_name, arm_parts, template_tag
+from itprobe.baselines import BASELINES
 from itprobe.decoding import DEFAULT_PROTOCOL, Decoding, protocol
 from itprobe.errors import UserError
 from itprobe.models.loading import DEFAULT_MODEL
@@ -51,7 +52,12 @@ from itprobe.training.config import (
     TrainConfig,
 )
 
-BaselineKind = Literal["random", "majority", "untuned"]
+UNTUNED_BASELINE = "untuned"  # the untuned model's row; every other kind is a registered itprobe.baselines
+
+
+def baseline_kinds() -> tuple[str, ...]:
+    """What a config's ``baselines`` may list: the untuned model and every registered baseline."""
+    return (UNTUNED_BASELINE, *BASELINES)
 
 
 class DataConfig(FrozenModel):
@@ -240,6 +246,14 @@ class ReportSettings(FrozenModel):
     costs: str | None = None  # a cost-of-errors YAML (docs/operational-risk.md); copied into the run dir
     primary: str | None = None  # the meaning-free arm the headline is about (default: simplified, if run)
     n_boot: PositiveInt = 2000
+    # the confirmatory comparisons (condition labels, e.g. simplified, simplified@original): Holm-adjusted
+    # together across every size and mode the headline quotes; every other line is exploratory.
+    # None: the primary arm alone
+    primary_comparisons: list[str] | None = None
+    # "equivalent" needs the whole CI of a difference inside ±margin: declared in EM points, or (None) a
+    # share of the tuning gain original − untuned (`equivalence_share`, default 0.25); no gain: no margin
+    equivalence_margin: float | None = Field(default=None, gt=0, le=100)
+    equivalence_share: float | None = Field(default=None, gt=0, le=1)
 
 
 # keys added after config hashes were first stored: left out of the hashed JSON at their defaults
@@ -247,6 +261,9 @@ _LATER_KEYS: tuple[tuple[str, str, Any], ...] = (
     ("eval", "decoding", DEFAULT_PROTOCOL),
     ("eval", "also_decoding", []),
     ("arms", "test_sizes", None),
+    ("report", "primary_comparisons", None),
+    ("report", "equivalence_margin", None),
+    ("report", "equivalence_share", None),
 )
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -266,8 +283,16 @@ class StudyConfig(FrozenModel):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    baselines: list[BaselineKind] = Field(
-        default_factory=lambda: list[BaselineKind](["random", "majority", "untuned"])
+    # the input-blind controls are cheap (no model) and the "beats guessing" gate needs them: on by default
+    baselines: list[str] = Field(
+        default_factory=lambda: [
+            "random",
+            "majority",
+            "untuned",
+            "first-demo-label",
+            "demo-majority",
+            "train-constant",
+        ]
     )
     report: ReportSettings = Field(default_factory=ReportSettings)
     keep_models: bool = False  # trained weights are deleted once a cell's results are stored
@@ -280,6 +305,16 @@ class StudyConfig(FrozenModel):
                 "(eval.untuned_model)"
             )
         return self
+
+    @field_validator("baselines")
+    @classmethod
+    def _known_baselines(cls, value: list[str]) -> list[str]:
+        unknown = [kind for kind in value if kind not in baseline_kinds()]
+        if unknown:
+            raise ValueError(
+                f"unknown baseline(s) {', '.join(unknown)} (choose from {', '.join(baseline_kinds())})"
+            )
+        return value
 
     @field_validator("name")
     @classmethod

@@ -3,7 +3,8 @@
 - ``trained`` cells, one per (train arm, instances per task, seed): one model is instruction-tuned and then
   evaluated under its test arms (``same`` resolved to the train arm) in every evaluation mode;
 - one ``untuned`` cell: the base model, no training, evaluated under every test arm any trained cell uses;
-- one ``baseline`` cell per trivial baseline (``random``, ``majority``): no model, same test arms.
+- one ``baseline`` cell per baseline the config lists (any registered in `itprobe.baselines`: ``random``,
+  ``majority``, the input-blind controls): no model, same test arms.
 
 A cell's id is a hash of everything that decides its result (model identity, data digests, arm, size, seed,
 training and evaluation settings, prompt encoding), so a rerun recognises finished cells, a changed setting
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from itprobe.arms import arms_relabel
+from itprobe.baselines import BASELINES, REGISTRY
 from itprobe.errors import UserError
 from itprobe.records import Condition
 from itprobe.study.config import ArmConfig, Mode, StudyConfig
@@ -118,11 +120,14 @@ def expand_grid(
     train_digest: str,
     test_digest: str,
     untuned_identity: str | None = None,
+    held_out_digest: str = "",
 ) -> list[Cell]:
     """All cells of a study, in execution order: baselines, the untuned model, then trained cells by
     seed, size and arm (so the first complete comparison of arms arrives as early as possible).
 
-    ``untuned_identity`` names the untuned row's model when it is not the base model (``eval.untuned_model``).
+    ``untuned_identity`` names the untuned row's model when it is not the base model (``eval.untuned_model``);
+    ``held_out_digest`` the test tasks' unscored instances (`itprobe.study.data.StudyData.held_out_digest`),
+    part of the id of a baseline cell that learns from them.
     """
     modes = tuple(dict.fromkeys(config.eval.modes))
     all_test = tuple(dict.fromkeys(a for arm in config.arms.train for a in test_arms_for(config, arm)))
@@ -131,10 +136,13 @@ def expand_grid(
     first_seed = config.seeds[0]
     # only arms that relabel change what a trivial baseline answers or is scored against
     baseline_arms = tuple(dict.fromkeys((ORIGINAL, *(a for a in all_test if arms_relabel(a)))))
-    for kind in ("random", "majority"):
+    for kind in BASELINES:  # registry order, so a config's order never moves a cell
         if kind in config.baselines:
             resolved = {**common, "kind": "baseline", "baseline": kind, "seed": first_seed,
                         "test_arms": _arms_json(baseline_arms)}  # fmt: skip
+            if REGISTRY[kind].needs_training_data:
+                # it learns from the test tasks' unscored instances, which the test digest does not cover
+                resolved["held_out"] = held_out_digest
             cell = Cell(
                 _digest(resolved),
                 "baseline",

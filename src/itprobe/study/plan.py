@@ -252,6 +252,7 @@ def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
         model_identity=identity or config.model,
         train_digest=data.train_digest,
         test_digest=data.test_digest,
+        held_out_digest=data.held_out_digest,
     )
     done: set[str] = set()
     measured: dict[str, float] = {}

@@ -14,16 +14,17 @@ import dataclasses
 import json
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itprobe.arms import arms_follow
+from itprobe.baselines import get_baseline
 from itprobe.decoding import Decoding
 from itprobe.errors import UserError
 from itprobe.metrics import rescored
 from itprobe.models.packaged import PACKAGED
-from itprobe.records import Condition, InstanceResult
+from itprobe.records import BaselineRole, Condition, InstanceResult
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.grid import current_cells, expand_grid
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
@@ -33,6 +34,8 @@ from itprobe.training.config import TrainingNote
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
     from itprobe.report import Provenance, SectionResult
     from itprobe.report.costs import CostFile
+    from itprobe.report.family import Family
+    from itprobe.report.verdict import Manipulation
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
@@ -41,7 +44,10 @@ def cell_condition(cell: CellRecord, test_arm: str) -> Condition:
     """The report condition of a cell's answers under ``test_arm`` (as `itprobe.study.grid` names it)."""
     if cell.kind == "trained":
         return Condition(cell.train_arm, "" if test_arm == cell.train_arm else test_arm)
-    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm)
+    role: BaselineRole = ""
+    if cell.baseline:
+        role = "oracle" if get_baseline(cell.baseline).oracle else "control"
+    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm, baseline=role)
 
 
 def condition_of(cell: CellRecord, test_arm: str) -> str:
@@ -180,10 +186,12 @@ def _mode_report(
     left_out: Sequence[CellRecord] = (),
     protocol: Decoding | None = None,
 ) -> dict[str, Path]:
-    from itprobe.report import Skipped, write_report  # lazy: numpy, matplotlib
+    from itprobe.report import Skipped, primary_family, write_report  # lazy: numpy, matplotlib
     from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
 
     results = instance_results(cells, mode, tasks, protocol)
+    # the headline's family spans every mode; a further protocol's report is a secondary view (no family)
+    family = _family(config, cells, tasks, primary_family) if protocol is None else None
     conditions = list(dict.fromkeys(r.condition for r in results))
     if "original" not in conditions:
         raise UserError(
@@ -195,9 +203,7 @@ def _mode_report(
         for c in conditions
         if not records[c].trained and (records[c].trained_with != "untuned" or records[c].tested_with)
     ]
-    primary = config.report.primary or (
-        "simplified" if "simplified" in conditions else _first_altered([records[c] for c in conditions])
-    )
+    primary = _primary(config, [records[c] for c in conditions])
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
     if protocol is not None:
         title += f" (decoding {protocol.protocol})"
@@ -209,7 +215,9 @@ def _mode_report(
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
         parts=condition_parts(cells, [records[c] for c in conditions]),
+        manipulated={c: m for c in conditions if (m := manipulation(records[c])) is not None},
         names={label: record.display for label, record in records.items()},
+        family=family, mode=mode, margin=config.report.equivalence_margin, share=config.report.equivalence_share,
     )  # fmt: skip
     report.data["arm_notes"] = [
         {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
@@ -222,6 +230,35 @@ def _mode_report(
     if mode == "generate" and protocol is None:
         _add_format_help(report, config, cells, tasks, results, records)
     return write_report(report, out_dir, stem="report")
+
+
+def _primary(config: StudyConfig, conditions: Sequence[Condition]) -> str:
+    labels = [c.label for c in conditions]
+    return config.report.primary or ("simplified" if "simplified" in labels else _first_altered(conditions))
+
+
+def _family(
+    config: StudyConfig,
+    cells: Sequence[CellRecord],
+    tasks: dict[str, TaskInfo],
+    primary_family: Callable[..., Family],
+) -> Family:
+    """The headline's family (`itprobe.report.family.primary_family`, passed in: the report package is
+    imported lazily): the declared primary comparisons (default: the primary arm) at every size and in
+    every mode."""
+    by_mode: dict[str, list[InstanceResult]] = {
+        m: instance_results(cells, m, tasks) for m in config.eval.modes
+    }
+    records = study_conditions(cells)
+    primaries = config.report.primary_comparisons or [_primary(config, list(records.values()))]
+    present = {r.condition for rows in by_mode.values() for r in rows}
+    unknown = [c for c in primaries if c not in present]
+    if unknown:
+        raise UserError(
+            f"report.primary_comparisons: no results for {', '.join(unknown)} (conditions: "
+            f"{', '.join(sorted(present))})"
+        )
+    return primary_family(by_mode, "original", primaries, n_boot=config.report.n_boot)
 
 
 def answers_line(config: StudyConfig, mode: str, protocol: Decoding | None = None) -> str:
@@ -277,17 +314,36 @@ def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Conditio
 
 
 def condition_parts(
-    cells: Sequence[CellRecord], conditions: Sequence[Condition]
+    cells: Sequence[CellRecord], conditions: Sequence[Condition], reference: str = "original"
 ) -> dict[str, tuple[str, ...]]:
-    """What each trained condition's training arm changes (`ArmConfig.parts`), from the stored arms, so that
-    an arm with a custom ``name:`` is described by what it does; other conditions are left out."""
+    """What each trained condition's arm changes (`ArmConfig.parts`), from the stored arms, so that an arm
+    with a custom ``name:`` is described by what it does: the training arm's, or the test arm's for the
+    reference's model tested with another arm (a test-time manipulation); other conditions are left out."""
     arms = {
         arm.name: arm.parts
         for cell in cells
-        if "train_arm" in cell.resolved
-        for arm in [ArmConfig.model_validate(cell.resolved["train_arm"])]
+        for raw in [cell.resolved.get("train_arm"), *cell.resolved.get("test_arms", [])]
+        if raw is not None
+        for arm in [ArmConfig.model_validate(raw)]
     }
-    return {c.label: arms[c.trained_with] for c in conditions if c.trained and c.trained_with in arms}
+    out = {}
+    for c in conditions:
+        arm = c.test_arm if manipulation(c, reference) == "test" else c.trained_with
+        if c.trained and arm in arms:
+            out[c.label] = arms[arm]
+    return out
+
+
+def manipulation(condition: Condition, reference: str = "original") -> Manipulation | None:
+    """When a trained condition's arm was applied, relative to the reference condition (trained and
+    tested with ``reference``): ``test`` (the reference's model under another test arm), ``train``
+    (trained with another arm, tested with the reference's), ``train+test`` (both differ); None for the
+    reference itself and the conditions nothing was trained for."""
+    if not condition.trained or condition.label == reference:
+        return None
+    if condition.trained_with == reference:
+        return "test"
+    return "train" if condition.test_arm == reference else "train+test"
 
 
 def _first_altered(conditions: Sequence[Condition]) -> str:
@@ -357,6 +413,12 @@ def _notes(
         )
     if len(cells) < expected:
         notes.append("The study is incomplete: rerun `itprobe run` with the same config to finish it.")
+    for cell in cells:
+        if cell.kind == "baseline" and not cell.rows and get_baseline(cell.baseline).needs_training_data:
+            notes.append(
+                f"Control {cell.baseline} answered no task: it learns only from a test task's labelled instances "
+                "beyond the scored ones (test_tasks.instances_per_task), and no task has any."
+            )
     notes += [
         "Conditions: an arm's name means 'trained and tested with that arm'; 'A@B' means trained with A and "
         "tested with B; 'untuned@B' is the base model tested with B.",

@@ -17,7 +17,7 @@ from typing import Any
 
 from itprobe.arms import apply_arms_to_tasks, arms_relabel
 from itprobe.arms.labels import original_schemes
-from itprobe.baselines import run_baseline
+from itprobe.baselines import ControlData, run_baseline
 from itprobe.errors import UserError
 from itprobe.metrics import instance_scores
 from itprobe.models.base import rank_unavailable
@@ -115,6 +115,7 @@ def run_study(
         train_digest=data.train_digest,
         test_digest=data.test_digest,
         untuned_identity=untuned.model.identity,
+        held_out_digest=data.held_out_digest,
     )
     mine = select_shard(cells, options.shard)
     if options.untuned_last:
@@ -271,9 +272,10 @@ def _baseline(cell: Cell, ctx: _Context) -> tuple[list[InstanceResult], list[Arm
     for arm in cell.test_arms:
         tasks, arm_notes = ctx.test_tasks(arm, cell.seed)
         notes += arm_notes
-        rows += prediction_rows(
-            run_baseline(cell.baseline, tasks, seed=cell.seed), arm, "generate", ctx.data.test
-        )
+        # the held-out instances carry the original labels: a label arm's answers are not learnt from them
+        held = {} if arms_relabel(arm) else ctx.data.held_out
+        preds = run_baseline(cell.baseline, tasks, seed=cell.seed, data=ControlData(held_out=held))
+        rows += prediction_rows(preds, arm, "generate", ctx.data.test)
     ctx.progress.advance()
     return rows, notes
 
