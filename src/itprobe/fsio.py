@@ -133,18 +133,40 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def json_line(row: Mapping[str, Any], path: str | Path) -> bytes:
+    """One strict JSON line: NaN and infinities are not JSON (other readers reject them), so a row holding
+    one is refused instead of written (docs/refusals.md)."""
+    try:
+        return (json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    except ValueError:
+        bad = sorted(k for k, v in row.items() if _not_finite(v))
+        raise UserError(
+            f"refusing to write a number that is not finite (field {', '.join(bad) or '?'})", path=path
+        ) from None
+
+
+def _not_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value or value in (float("inf"), float("-inf"))
+    if isinstance(value, list | tuple):
+        return any(_not_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_not_finite(v) for v in value.values())
+    return False
+
+
 def write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
     """Write one JSON object per line (UTF-8, non-ASCII kept; gzip when the name ends in .gz) atomically
-    (see `atomic_file`)."""
+    (see `atomic_file`); a row with a non-finite number is a `UserError` and the target is left untouched."""
     target = Path(path)
     with atomic_file(target) as handle:
         if target.name.endswith(".gz"):
             with gzip.GzipFile(filename=target.name, mode="wb", fileobj=handle) as packed:
                 for row in rows:
-                    packed.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+                    packed.write(json_line(row, target))
         else:
             for row in rows:
-                handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+                handle.write(json_line(row, target))
     return target
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +49,7 @@ from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_mod
 ADAPTER_VERSION = "openai/v1"  # bump when requests or parsing change, so cached predictions are not reused
 # the /models fields that name a model (request-time fields such as vLLM's `created` or permission ids are not)
 IDENTITY_FIELDS = ("id", "object", "owned_by", "root", "parent", "max_model_len", "meta")
+LOGPROB_SLACK = 1e-4  # servers round; a log-prob above this is no log-prob
 PROBE_TEXT = "Definition: Answer yes or no.\n\nInput: Is the sky blue?\nOutput: yes"
 
 
@@ -153,7 +155,12 @@ class ServedLanguageModel:
             body["prompt"] = text
             choice = _first_choice(self.client.post("completions", body), self.client.url("completions"))
             content = choice.get("text")
-        return str(content or ""), choice.get("finish_reason")
+        if content is not None and not isinstance(content, str):  # str() of a JSON object is not an answer
+            raise UserError(
+                f"{self.client.url('completions')}: the server's answer text is a JSON "
+                f"{type(content).__name__}, not a string"
+            )
+        return content or "", choice.get("finish_reason")
 
     def _generate_one(self, prompt: str, max_new_tokens: int, stop: Sequence[str]) -> str:
         text = prompt.rstrip()
@@ -220,7 +227,7 @@ class ServedLanguageModel:
                 raise UserError(
                     f"{self.client.url('completions')}: the server echoed no log-probs for a label"
                 )
-            scores.append(ChoiceScore(float(sum(part)), len(label)))
+            scores.append(ChoiceScore(_logprob_sum(part, self.client.url("completions")), len(label)))
         return scores
 
     def score_choices(
@@ -234,6 +241,20 @@ class ServedLanguageModel:
             raise UserError(f"rank classification on {self.endpoint.spec}: {problem}")
         items = [causal_choice_ids(self.tokenizer, p, c) for p, c in zip(prompts, choices, strict=True)]
         return self.client.map(self._score_one, items)
+
+
+def _logprob_sum(values: Sequence[Any], url: str) -> float:
+    """The sum of a label's echoed token log-probs, each checked: a number, finite, at most 0.
+
+    Raises:
+        UserError: one line saying which value the server sent (docs/refusals.md).
+    """
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise UserError(f"{url}: the server sent a token log-prob that is not a number ({v!r:.40})")
+        if not math.isfinite(v) or v > LOGPROB_SLACK:
+            raise UserError(f"{url}: the server sent a token log-prob of {v}; a log-prob is finite and <= 0")
+    return float(sum(values))
 
 
 def _first_choice(answer: Any, url: str) -> dict[str, Any]:

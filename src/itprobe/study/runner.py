@@ -246,7 +246,10 @@ def _train(cell: Cell, ctx: _Context, timings: dict[str, float]) -> Trained:
         on_step=ctx.progress.train_step,
     )
     tick = time.perf_counter()
-    trained = ctx.engine.train(job)
+    try:
+        trained = ctx.engine.train(job)
+    except UserError as err:  # e.g. diverged: the cell is not stored, and the user learns which one
+        raise UserError(f"cell {cell.name}: {err}") from None
     timings["train"] = time.perf_counter() - tick
     return trained
 
