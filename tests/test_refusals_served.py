@@ -90,3 +90,49 @@ def test_served_answer_text_must_be_a_string(content: Any) -> None:
     model = connect(f"openai:{BASE}#m", ServedOptions(), transport=mock_transport(odd))
     with pytest.raises(UserError, match="not a string"):
         model.generate(["Input: x\nOutput: "], 8, ("\n",))
+
+
+def _with_context(app: Any, n_ctx: int, log: list[Any]) -> Any:
+    """``app`` whose /models entry reports a context of ``n_ctx`` tokens (as vLLM's ``max_model_len``)."""
+
+    def wrapped(method: str, path: str, body: Any) -> tuple[int, Any]:
+        log.append(path)
+        status, answer = app(method, path, body)
+        if path.endswith("/models"):
+            for entry in answer["data"]:
+                entry["max_model_len"] = n_ctx
+        return status, answer
+
+    return wrapped
+
+
+def test_a_served_prompt_that_cannot_fit_is_refused_before_it_is_sent() -> None:
+    log: list[Any] = []
+    app = _with_context(scripted_app(lambda p: "yes\n"), 2048, log)
+    model = connect(f"openai:{BASE}#m", ServedOptions(), transport=mock_transport(app))
+    assert model.generate(["Input: short\nOutput: "], 4, ("\n",)) == ["yes"]
+    sent = len(log)
+    with pytest.raises(UserError, match="cannot fit the served context of 2048 tokens"):
+        model.generate(["Input: " + "word " * 200_000 + "\nOutput: "], 4, ("\n",))  # 1 MB
+    assert len(log) == sent  # nothing was sent
+
+
+def test_run_advises_what_run_accepts_for_a_served_untuned_model(tmp_path: Path) -> None:
+    from test_study_support import FakeEngine, tiny_raw
+
+    from itprobe.study import Loaded, RunOptions, run_study, validate_config
+
+    served = "openai:http://127.0.0.1:9/v1#m"
+
+    class Engine(FakeEngine):
+        def load(self, spec: str) -> Loaded:
+            if spec.startswith("openai:"):
+                return Loaded(
+                    connect(spec, ServedOptions(), transport=mock_transport(scripted_app(lambda p: "x")))
+                )
+            return super().load(spec)
+
+    raw = tiny_raw(eval={"modes": ["rank"], "untuned_model": served})
+    with pytest.raises(UserError, match="rank classification is not possible") as err:
+        run_study(validate_config(raw), tmp_path / "run", options=RunOptions(progress=False), engine=Engine())
+    assert "--api-tokenizer" not in str(err.value) and "openai:URL#/path/to/model" in str(err.value)

@@ -48,10 +48,31 @@ def _existing_ancestor(path: Path) -> Path:
     raise UserError("no existing folder above it", path=path)  # pragma: no cover (the root exists)
 
 
-def check_output_file(path: str | Path) -> Path:
+def check_not_input(path: str | Path, inputs: Iterable[str | Path | None]) -> None:
+    """Refuse an output path that is one of the command's ``inputs`` or a folder holding one (it would be
+    overwritten or replaced: docs/refusals.md). Symlinks and relative spellings are resolved first.
+
+    Raises:
+        UserError: naming the input.
+    """
+    target = Path(path).resolve()
+    for item in inputs:
+        if item is None:
+            continue
+        source = Path(item).resolve()
+        if source == target:
+            raise UserError(f"is also an input ({item}); writing it would destroy it", path=path)
+        if target in source.parents:
+            raise UserError(
+                f"holds an input ({item}) that writing here would replace; choose another", path=path
+            )
+
+
+def check_output_file(path: str | Path, inputs: Iterable[str | Path | None] = ()) -> Path:
     """Refuse, before any work, an output file that cannot be written: a directory, a path under a file,
-    a folder without write permission. Creates nothing."""
+    a folder without write permission, one of the command's ``inputs``. Creates nothing."""
     path = Path(path)
+    check_not_input(path, inputs)
     if path.is_dir():
         raise UserError("is a directory; give a file name", path=path)
     if path.exists() and not os.access(path, os.W_OK):
@@ -60,10 +81,12 @@ def check_output_file(path: str | Path) -> Path:
     return path
 
 
-def check_output_dir(path: str | Path) -> Path:
+def check_output_dir(path: str | Path, inputs: Iterable[str | Path | None] = ()) -> Path:
     """Refuse, before any work, an output folder that cannot be used: an existing file, a path under a
-    file, a folder without write permission. Creates nothing."""
+    file, a folder without write permission, a folder that is or holds one of the command's ``inputs``.
+    Creates nothing."""
     path = Path(path)
+    check_not_input(path, inputs)
     if path.exists():
         if not path.is_dir():
             raise UserError("exists and is not a directory; give a folder", path=path)
@@ -153,6 +176,37 @@ def _not_finite(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_not_finite(v) for v in value.values())
     return False
+
+
+@contextmanager
+def exclusive(lock_file: Path, what: str) -> Iterator[None]:
+    """Hold an advisory lock on ``lock_file`` for the block; a second holder is refused at once, not queued
+    (two runs of one grid in one folder would train the same cells into the same model folders).
+
+    Raises:
+        UserError: the lock is held (by the process the file names).
+    """
+    import fcntl
+
+    touch(lock_file)
+    with open(lock_file, "r+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = handle.read().strip() or "?"
+            raise UserError(
+                f"{what} is in use by another itprobe process (pid {holder}); wait for it to end"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:

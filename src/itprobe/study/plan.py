@@ -30,7 +30,7 @@ from itprobe.models.precision import resolve_precision
 from itprobe.prompts import encode_task
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
-from itprobe.study.grid import Cell, expand_grid
+from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.store import STORE_NAME, ResultsStore
 from itprobe.tasks.types import Task
 
@@ -236,9 +236,9 @@ def plan_study(
     return StudyPlan(tuple(plans), size, matmul_rate(dtype), precision)
 
 
-def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
-    """Load the data and the tokenizer (not the weights) and plan every cell; cells already in
-    ``run_dir``'s store are marked done."""
+def plan_run(config: StudyConfig, run_dir: str | Path, shard: tuple[int, int] | None = None) -> StudyPlan:
+    """Load the data and the tokenizer (not the weights) and plan every cell (of ``shard``, as `run` would
+    run them); cells already in ``run_dir``'s store are marked done."""
     from transformers import AutoTokenizer
 
     data = load_study_data(config)
@@ -250,6 +250,7 @@ def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
         train_digest=data.train_digest,
         test_digest=data.test_digest,
     )
+    cells = select_shard(cells, shard)
     done: set[str] = set()
     store_path = Path(run_dir) / STORE_NAME
     if store_path.exists():
