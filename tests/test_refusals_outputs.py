@@ -167,3 +167,15 @@ def test_a_second_run_on_a_folder_in_use_is_one_line(tmp_path: Path) -> None:
     finally:
         first.kill()
         first.wait()
+
+
+def test_predict_refuses_to_overwrite_a_file_of_its_input_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    tasks = _tasks_file(folder).rename(folder / "test_tasks.jsonl")  # a data folder's test file
+    before = _digest(tasks)
+    code, _, err = run_cli(capsys, "predict", "--tasks", str(folder), "--out", str(tasks))
+    _one_line_exit_2(code, err)
+    assert "part of the input folder" in err and _digest(tasks) == before

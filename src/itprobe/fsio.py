@@ -49,8 +49,9 @@ def _existing_ancestor(path: Path) -> Path:
 
 
 def check_not_input(path: str | Path, inputs: Iterable[str | Path | None]) -> None:
-    """Refuse an output path that is one of the command's ``inputs`` or a folder holding one (it would be
-    overwritten or replaced: docs/refusals.md). Symlinks and relative spellings are resolved first.
+    """Refuse an output path that is one of the command's ``inputs``, a folder holding one (it would be
+    overwritten or replaced: docs/refusals.md), or an existing file inside an input folder. Symlinks and
+    relative spellings are resolved first.
 
     Raises:
         UserError: naming the input.
@@ -65,6 +66,10 @@ def check_not_input(path: str | Path, inputs: Iterable[str | Path | None]) -> No
         if target in source.parents:
             raise UserError(
                 f"holds an input ({item}) that writing here would replace; choose another", path=path
+            )
+        if source.is_dir() and source in target.parents and target.exists():
+            raise UserError(
+                f"is part of the input folder {item}; writing it would change that input", path=path
             )
 
 
