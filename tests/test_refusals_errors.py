@@ -156,7 +156,7 @@ def test_a_symlinked_plots_folder_outside_is_one_line(tmp_path: Path) -> None:
     out.mkdir()
     outside.mkdir()
     (out / "plots").symlink_to(outside)
-    with pytest.raises(UserError, match="outside the output folder"):
+    with pytest.raises(UserError, match="escapes the output directory"):
         plot_path(out, "accuracy")
 
 

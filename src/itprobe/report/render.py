@@ -31,9 +31,7 @@ def confined(out_dir: str | Path, relative: str | Path) -> Path:
         raise EscapesOutput(f"path must be relative to the output directory: {relative}")
     target = (base / rel).resolve()
     if target != base and base not in target.parents:
-        raise EscapesOutput(
-            f"{relative} would be written outside the output folder {base} (a symlink there?); remove it"
-        )
+        raise EscapesOutput(f"{relative} escapes the output directory {base} (a symlink there?); remove it")
     return target
 
 
