@@ -225,7 +225,7 @@ class ServedLanguageModel:
         if theirs != ours:
             return (
                 f"the tokenizer '{self.tokenizer_spec}' splits a probe prompt into {ours} tokens and the server "
-                f"into {theirs}, so it is not the served model's: {TOKENIZER_HINT}"
+                f"into {theirs}; pass the served model's own tokenizer: {TOKENIZER_HINT}"
             )
         return None
 
