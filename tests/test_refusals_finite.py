@@ -96,15 +96,17 @@ def test_rank_refuses_a_non_finite_log_prob(value: float, tmp_path: Path) -> Non
     assert b"NaN" not in cached and b"Infinity" not in cached
 
 
+@pytest.mark.parametrize("kind", ["llama", "t5"])
 @pytest.mark.parametrize("mode", ["generate", "rank"])
-def test_a_model_with_a_nan_weight_is_refused(mode: str, tokenizer: Any, tmp_path: Path) -> None:
-    from tiny_models import save_tiny_llama
+def test_a_model_with_a_nan_weight_is_refused(kind: str, mode: str, tokenizer: Any, tmp_path: Path) -> None:
+    from tiny_models import save_tiny_llama, save_tiny_t5
 
     from itprobe.models import HFLanguageModel, load_model
 
-    loaded = load_model(str(save_tiny_llama(tokenizer, tmp_path / "m")), precision="fp32")
+    save = save_tiny_llama if kind == "llama" else save_tiny_t5
+    loaded = load_model(str(save(tokenizer, tmp_path / "m")), precision="fp32")
     with torch.no_grad():
-        loaded.model.model.norm.weight[0] = math.nan  # one weight: every logit becomes NaN
+        next(loaded.model.get_output_embeddings().parameters()).view(-1)[0] = math.nan  # every logit: NaN
     lm = HFLanguageModel(loaded, batch_size=2)
     with pytest.raises(UserError, match=r"task_yn.*i0.*not finite") as err:
         predict_tasks(lm, [_task()], PromptConfig(num_pos=0), mode=mode, progress=False)  # type: ignore[arg-type]
