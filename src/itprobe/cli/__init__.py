@@ -9,6 +9,7 @@ where to find help on that same line. Only programming errors show a traceback.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 import warnings
@@ -114,6 +115,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except typer.Exit as ex:
         sys.exit(ex.exit_code)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # writes are atomic (itprobe.fsio) and stores transactional: what was finished is kept
+        where = f" writing {err.filename}" if err.filename else ""
+        typer.echo(
+            f"{PROG}: error: no space left on the device{where}; finished work is kept: free space and rerun",
+            err=True,
+        )
+        sys.exit(2)
     except typer.Abort:
         typer.echo(f"{PROG}: aborted", err=True)
         sys.exit(130)

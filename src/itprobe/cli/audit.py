@@ -155,7 +155,9 @@ def audit(
         decoding=decoding_rule(decoding, max_new_tokens, stop),
     )
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
+    out_dir = check_output_dir(
+        out if out is not None else Path("runs") / f"audit-{stamp}", [tasks, label_file, costs]
+    )
     command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
     outcome = run_audit(config, out_dir, progress=progress, command=command)
     _summary_table(outcome)

@@ -107,7 +107,9 @@ def predict(
     if mode not in MODES:
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     rule = decoding_rule(decoding, max_new_tokens, stop)
-    check_output_file(out)  # before any model time
+    check_output_file(
+        out, [tasks, model if model and Path(model).exists() else None]
+    )  # before any model time
 
     chosen = _tasks(tasks, task, (definition_arm, examples_arm, input_arm, label_arm), arm_seed)
     if threads is not None:

@@ -64,7 +64,7 @@ def run(
     study = load_config(config, overrides or [], natinst=natinst, model=model)
     run_dir = check_output_dir(out if out is not None else Path("runs") / study.name)
     if plan:
-        typer.echo(plan_run(study, run_dir).render())
+        typer.echo(plan_run(study, run_dir, parse_shard(shard)).render())
         return
     options = RunOptions(
         resume=resume, shard=parse_shard(shard), progress=progress, report=report, untuned_last=untuned_last

@@ -73,7 +73,7 @@ def train_command(
 ) -> None:
     """Instruction-tune a model; the result loads with `itprobe predict --model OUT/model`."""
 
-    check_output_dir(out)  # before any model time
+    check_output_dir(out, [tasks, model if Path(model).exists() else None])  # before any model time
     config = train_config(
         out_dir=out,
         model=model,

@@ -51,6 +51,7 @@ from itprobe.training.config import (
     Positive,
     TrainConfig,
 )
+from itprobe.yamlio import load_yaml
 
 UNTUNED_BASELINE = "untuned"  # the untuned model's row; every other kind is a registered itprobe.baselines
 
@@ -429,9 +430,11 @@ def load_config(
     """
     text, source = config_text(name_or_path)
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = load_yaml(text)  # duplicate keys refused
     except yaml.YAMLError as err:
         raise UserError(f"not valid YAML ({err})", path=source) from None
+    if raw is None:  # an empty file would otherwise run the default study under this file's name
+        raise UserError("the study config is empty (write at least `name:` and `model:`)", path=source)
     if not isinstance(raw, dict):
         raise UserError("a study config must be a YAML mapping", path=source)
     extra = list(overrides)

@@ -35,7 +35,7 @@ from itprobe.models.precision import resolve_precision
 from itprobe.prompts import encode_task
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
-from itprobe.study.grid import Cell, expand_grid
+from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.store import STORE_NAME, ResultsStore
 from itprobe.tasks.types import Task
 
@@ -241,9 +241,9 @@ def plan_study(
     return StudyPlan(tuple(plans), size, matmul_rate(dtype), precision)
 
 
-def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
-    """Load the data and the tokenizer (not the weights) and plan every cell; cells already in
-    ``run_dir``'s store are marked done."""
+def plan_run(config: StudyConfig, run_dir: str | Path, shard: tuple[int, int] | None = None) -> StudyPlan:
+    """Load the data and the tokenizer (not the weights) and plan every cell (of ``shard``, as `run` would
+    run them); cells already in ``run_dir``'s store are marked done."""
     data = load_study_data(config)
     _, identity = spec_identity(config.model)
     tokenizer = open_tokenizer(config.model)
@@ -254,6 +254,7 @@ def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
         test_digest=data.test_digest,
         held_out_digest=data.held_out_digest,
     )
+    cells = select_shard(cells, shard)
     done: set[str] = set()
     measured: dict[str, float] = {}
     store_path = Path(run_dir) / STORE_NAME

@@ -7,6 +7,7 @@ only the cell in progress and a rerun continues where it stopped (see `itprobe.s
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import shutil
 import time
@@ -19,8 +20,10 @@ from itprobe.arms import apply_arms_to_tasks, arms_relabel
 from itprobe.arms.labels import original_schemes
 from itprobe.baselines import ControlData, run_baseline
 from itprobe.errors import UserError
+from itprobe.fsio import exclusive
 from itprobe.metrics import instance_scores
 from itprobe.models.base import rank_unavailable
+from itprobe.models.served import TOKENIZER_HINT
 from itprobe.predict import predict_tasks
 from itprobe.records import InstanceResult, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig
@@ -29,7 +32,7 @@ from itprobe.study.engine import Engine, HFEngine, Loaded, Trained, TrainJob, ba
 from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.progress import GridProgress, cell_work
 from itprobe.study.report import build_report
-from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
+from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Task
 
 
@@ -105,7 +108,22 @@ def run_study(
     """
     run_dir = Path(run_dir)
     data = load_study_data(config)  # 1. tasks
-    store = _open_store(run_dir, options.resume)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shard = f"-shard-{options.shard[0]}-of-{options.shard[1]}" if options.shard else ""
+    lock = exclusive(run_dir / f".itprobe-run{shard}.lock", f"this run folder ({run_dir})")
+    with lock if is_main_process() else contextlib.nullcontext():  # one run (of a shard) at a time
+        store = _open_store(run_dir, options.resume)
+        return _run_locked(config, run_dir, store, options, engine, data)
+
+
+def _run_locked(
+    config: StudyConfig,
+    run_dir: Path,
+    store: ResultsStore,
+    options: RunOptions,
+    engine: Engine | None,
+    data: StudyData,
+) -> StudyOutcome:
     engine = engine if engine is not None else HFEngine(config)
     base = engine.load(config.model)  # 2. the model's identity names every cell
     untuned = _untuned_model(config, engine, base)
@@ -168,7 +186,12 @@ def _untuned_model(config: StudyConfig, engine: Engine, base: Loaded) -> Loaded:
         return base
     untuned = engine.load(spec)
     why = rank_unavailable(untuned.model) if "rank" in config.eval.modes else None
-    if why is not None:
+    if (
+        why is not None
+    ):  # `run` has no --api-tokenizer: the tokenizer loads from a served name that is a folder
+        why = why.replace(
+            TOKENIZER_HINT, "serve the model under its local folder's path (openai:URL#/path/to/model)"
+        )
         raise UserError(f"eval.untuned_model: rank classification is not possible: {why} (eval.modes)")
     return untuned
 
@@ -181,8 +204,13 @@ def _open_store(run_dir: Path, resume: bool) -> ResultsStore:
                     "already holds results; rerun with --resume to continue it, or choose another --out",
                     path=run_dir / STORE_NAME,
                 )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return ResultsStore(run_dir / STORE_NAME)
+    store = ResultsStore(run_dir / STORE_NAME)
+    if store.done_cells() and not store.integrity_ok(quick=True):  # "all done" must not mean "unreadable"
+        store.close()
+        raise UserError(
+            f"damaged results store (sqlite quick_check failed); {COPY_HINT}", path=run_dir / STORE_NAME
+        )
+    return store
 
 
 def task_info(task: Task) -> TaskInfo:
@@ -253,7 +281,10 @@ def _train(cell: Cell, ctx: _Context, timings: dict[str, float]) -> Trained:
         on_step=ctx.progress.train_step,
     )
     tick = time.perf_counter()
-    trained = ctx.engine.train(job)
+    try:
+        trained = ctx.engine.train(job)
+    except UserError as err:  # e.g. diverged: the cell is not stored, and the user learns which one
+        raise UserError(f"cell {cell.name}: {err}") from None
     timings["train"] = time.perf_counter() - tick
     return trained
 

@@ -14,6 +14,7 @@ file, raised by any method (never an ``sqlite3`` traceback); a foreign file is n
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -135,6 +136,10 @@ def _unflag(value: int | None) -> bool | None:
 
 def unreadable(path: Path, err: sqlite3.DatabaseError) -> UserError:
     """The one-line error for a store sqlite cannot read (corrupt, truncated, not a database, locked)."""
+    if isinstance(err, sqlite3.OperationalError) and "disk is full" in str(err):
+        return UserError(
+            "no space left on the device; finished cells are kept: free space and rerun", path=path
+        )
     if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
         return UserError(f"results store is locked by another process for too long ({err})", path=path)
     return UserError(
@@ -179,6 +184,8 @@ class ResultsStore:
         if tables and "cells" not in tables:
             found = ", ".join(sorted(tables)[:5])
             raise UserError(f"not an itprobe results store (its tables: {found})", path=self.path)
+        if "meta" in tables:
+            self._check_version()
         self._enter_wal(timeout_s)
         self._conn.execute("PRAGMA synchronous = NORMAL")
         if tables >= _TABLES:
@@ -188,6 +195,16 @@ class ResultsStore:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _check_version(self) -> None:
+        """A store of another schema would be misread (or written in a shape its reader cannot use)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            raise UserError(
+                f"results store of schema version {row[0]!r}; this itprobe reads version {SCHEMA_VERSION} "
+                "(use the itprobe that wrote it)",
+                path=self.path,
+            )
 
     def _enter_wal(self, timeout_s: float) -> None:
         # sqlite does not call the busy handler when switching a store to WAL, so two processes opening a new
@@ -265,6 +282,7 @@ class ResultsStore:
     @_guarded
     def write_cell(self, record: CellRecord, *, run_id: str) -> bool:
         """Store a finished cell atomically; False (and nothing written) if the cell is already stored."""
+        _check_finite(record)
         cell = {name: getattr(record, name) for name in _CELL_COLUMNS}
         cell.update(resolved=_dumps(record.resolved), info=_dumps(record.info), run_id=run_id)
         with self._transaction() as conn:
@@ -404,6 +422,24 @@ _PREDICTION_COLUMNS = (
 # the fields of a row (`InstanceResult`) the store keeps; the others come from the cell
 STORED_FIELDS = tuple(dict.fromkeys(c for c in (*_PREDICTION_COLUMNS, *_SCORE_COLUMNS) if c != "cell_id"))
 _TUPLE_FIELDS = ("references", "labels", "label_logprobs", "original_labels", "original_references")
+
+
+def _check_finite(record: CellRecord) -> None:
+    """A NaN score would read as NULL (or 0 in a mean) later: such a cell is refused, not stored.
+
+    Raises:
+        UserError: naming the cell and what is not finite.
+    """
+    for row in record.rows:
+        values = (row.exact_match, row.rouge1, row.rougeL, *row.label_logprobs)
+        if not all(math.isfinite(v) for v in values if v is not None):
+            raise UserError(
+                f"cell {record.name}: refusing to store a score that is not finite (task {row.task})"
+            )
+    try:
+        json.dumps([record.info, record.timings], allow_nan=False)
+    except ValueError:
+        raise UserError(f"cell {record.name}: refusing to store a number that is not finite") from None
 
 
 def _insert(
