@@ -118,8 +118,15 @@ def compare(reference: list[str], other: list[str], stop: tuple[str, ...]) -> di
         "identical_outputs": len(reference) - len(differ),
         "identical_answers": answers,
         "n": len(reference),
-        "first_differences": [{"reference": reference[i], "other": other[i]} for i in differ[:3]],
+        "first_differences": [where_they_part(i, reference[i], other[i]) for i in differ[:3]],
     }
+
+
+def where_they_part(row: int, a: str, b: str) -> dict[str, int]:
+    """Where two outputs differ, without their text (a model's output may copy NatInst input text, which
+    must not reach a committed result): the row, the length of their common prefix and both lengths."""
+    common = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return {"row": row, "common_prefix_chars": common, "chars": len(a), "chars_other": len(b)}
 
 
 def run_precision(

@@ -87,3 +87,17 @@ def test_converted_tiny_llama_agrees_with_itprobe_in_fp32(tokenizer, tmp_path: P
     ours_scores = [[s.logprob for s in row] for row in lm.score_choices(prompts, labels)]
     for a, b in zip(ours_scores, theirs_scores, strict=True):
         assert b == pytest.approx(a, abs=1e-4)
+
+
+def test_where_outputs_part_is_recorded_without_their_text() -> None:
+    import bench_generate
+
+    assert bench_generate.where_they_part(3, " his.\n", " her.") == {
+        "row": 3,
+        "common_prefix_chars": 2,
+        "chars": 6,
+        "chars_other": 5,
+    }
+    assert bench_generate.where_they_part(0, "yes", "yes\n")["common_prefix_chars"] == 3
+    summary = bench_generate.compare(["a", "Input: secret"], ["a", "Input: other"], ())
+    assert "secret" not in str(summary) and summary["identical_outputs"] == 1
