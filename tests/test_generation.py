@@ -5,6 +5,7 @@ tiny Gemma 3 whose sliding window (8) is shorter than the prompts."""
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ import torch
 from tiny_models import one_torch_thread, save_tiny_gemma3, tiny_llama
 
 from itprobe.decoding import stop_reached
-from itprobe.models import HFLanguageModel, LoadedModel, load_model
+from itprobe.models import HFLanguageModel, LoadedModel, attention, load_model
 from itprobe.models.generation import StopRule, eos_ids, greedy_causal
 from itprobe.models.hf import StopAfterContent, prefix_batches
 from itprobe.models.prefix import encode_prompts, length_groups
@@ -217,6 +218,32 @@ def test_generate_equals_the_transformers_implementation(which: str, request: py
         assert lm.generate(prompts, CAP, stop) == lm.generate(
             prompts, CAP, stop, implementation="transformers"
         )
+
+
+def test_kernels_read_grouped_kv_heads_without_repeating_them(
+    llama: LoadedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tiny Llama has 2 key/value heads for 4 query heads. itprobe's kernels hand sdpa the 2 heads
+    (``enable_gqa``) instead of transformers' per-layer copy of each head (`itprobe.models.attention`);
+    transformers' own generate, the benchmarks' baseline, stays as shipped; the switch ends with the call."""
+    calls: list[tuple[int, bool]] = []
+    real = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(query: torch.Tensor, key: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
+        calls.append((key.shape[1], bool(kwargs.get("enable_gqa", False))))
+        return real(query, key, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    monkeypatch.delenv(attention.SWITCH, raising=False)
+    lm = HFLanguageModel(llama, batch_size=4)
+    prompts = _prompts(6)
+    lm.generate(prompts, 6)
+    lm.score_choices(prompts, [("yes", "no", "not at all")] * len(prompts))
+    assert calls and set(calls) == {(2, True)}
+    assert attention.SWITCH not in os.environ
+    calls.clear()
+    lm.generate(prompts, 3, implementation="transformers")
+    assert (4, False) in calls  # its padded prompt pass repeats the heads
 
 
 @pytest.mark.parametrize("which", ["llama", "gemma"])

@@ -41,6 +41,7 @@ import torch
 from transformers.cache_utils import DynamicLayer
 
 from itprobe.decoding import stop_reached
+from itprobe.models.attention import grouped_kv_heads
 from itprobe.models.base import NonFiniteOutput
 from itprobe.models.lookup import PromptLookup
 from itprobe.models.prefix import cache_argument, encode_prompts, returned_cache
@@ -293,6 +294,20 @@ def greedy_causal(
         draft_tokens: prompt-lookup draft tokens a row feeds per decode step at most (0: one token per step,
             as for models with sliding-window layers whatever this says).
     """
+    with grouped_kv_heads(model.device):  # key/value heads read in place, not repeated per layer
+        return _greedy(model, prompts, batches, pad_id, rule, decode, pool_rows, draft_tokens)
+
+
+def _greedy(
+    model: Any,
+    prompts: Sequence[Sequence[int]],
+    batches: Sequence[Sequence[int]],
+    pad_id: int,
+    rule: StopRule,
+    decode: Callable[[Sequence[int]], str],
+    pool_rows: int,
+    draft_tokens: int,
+) -> list[list[int]]:
     if windowed(model):
         draft_tokens = 0
     new: list[list[int]] = [[] for _ in prompts]

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from itprobe.models.attention import grouped_kv_heads
 from itprobe.models.base import ChoiceScore
 from itprobe.models.prefix import cache_argument, encode_prompts, right_pad, select_cache
 
@@ -42,6 +43,11 @@ def _token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
 
 def score_causal(model: Any, batch: Sequence[Encoded], pad_id: int) -> list[list[ChoiceScore]]:
     """Label log-likelihoods for a batch of instances of a causal LM."""
+    with grouped_kv_heads(model.device):  # key/value heads read in place, not repeated per layer
+        return _score_causal(model, batch, pad_id)
+
+
+def _score_causal(model: Any, batch: Sequence[Encoded], pad_id: int) -> list[list[ChoiceScore]]:
     last, cache, mask, lengths = encode_prompts(model, [e.prompt for e in batch], pad_id)
     first = torch.log_softmax(last.float(), dim=-1)  # [batch, vocab]: scores each label's first token
     scores = [[0.0] * len(e.labels) for e in batch]
