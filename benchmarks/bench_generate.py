@@ -43,15 +43,10 @@ from typing import Any
 import benchlib
 import ct2peer
 
-# protocols by name. tk-instruct is the paper's (Decoding(128, ()): greedy, <= 128 new tokens, EOS only);
-# the lead is adding a named protocol registry to itprobe.decoding, which this table should then read
+# the generation protocols by name: itprobe's own registry (itprobe.decoding.PROTOCOLS), described here
 PROTOCOLS = {
-    "first-line": (
-        "greedy; stop at EOS or the first newline after the answer; <= 64 new tokens",
-        64,
-        ("\n",),
-    ),
-    "tk-instruct": ("greedy; stop at EOS only; <= 128 new tokens (the paper's protocol)", 128, ()),
+    "first-line": "greedy; stop at EOS or the first newline after the answer; <= 64 new tokens",
+    "tk-instruct": "greedy; stop at EOS only; <= 128 new tokens (the paper's protocol)",
 }
 
 
@@ -90,10 +85,9 @@ def token_stats(lm: Any, prompts: list[str], batch_size: int) -> dict[str, Any]:
 
 
 def decoding_rule(name: str) -> Any:
-    from itprobe.decoding import Decoding
+    from itprobe.decoding import PROTOCOLS as NAMED
 
-    _, cap, stop = PROTOCOLS[name]
-    return Decoding(cap, stop)
+    return NAMED[name]
 
 
 def pick_model(decoding: str) -> tuple[str, Path]:
@@ -337,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
             "tasks": args.tasks,
             "instances_per_task": args.instances,
             "prompt": "Tk-Instruct: definition + 2 positive examples",
-            "decoding": f"{args.decoding}: {PROTOCOLS[args.decoding][0]}",
+            "decoding": f"{args.decoding}: {PROTOCOLS[args.decoding]}",
             "batch_size": args.batch_size,
             "rounds": args.rounds,
             **stats,
