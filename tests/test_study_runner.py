@@ -312,3 +312,19 @@ def test_untuned_last_runs_the_untuned_cell_after_the_trained_ones(tmp_path: Pat
     late = finish_order(dataclasses.replace(QUIET, untuned_last=True), tmp_path / "b")
     assert plain.index("untuned") < plain.index("trained")
     assert late[-1] == "untuned" and sorted(late) == sorted(plain)
+
+
+def test_a_study_part_way_publishes_and_rebuilds_without_a_report(tmp_path: Path, capsys) -> None:
+    """Between sittings a study may have no 'original' cell yet: its finished cells still publish, and
+    the published folder rebuilds a store that a later run resumes (no report yet, exit 0)."""
+    from itprobe.cli import main
+
+    options = dataclasses.replace(QUIET, shard=(0, 12))  # the first cell of the grid only: a baseline
+    run_study(validate_config(tiny_raw()), tmp_path / "run", options=options, engine=FakeEngine())
+    main(["report", str(tmp_path / "run"), "--publish", str(tmp_path / "pub")])
+    main(["report", str(tmp_path / "again"), "--from-published", str(tmp_path / "pub")])
+    assert "no report yet" in capsys.readouterr().err
+    with ResultsStore.in_dir(tmp_path / "again") as store:
+        rebuilt = {c.cell_id for c in store.cells(with_rows=False)}
+    with ResultsStore.in_dir(tmp_path / "run") as store:
+        assert rebuilt == {c.cell_id for c in store.cells(with_rows=False)} and len(rebuilt) == 1

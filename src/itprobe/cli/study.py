@@ -114,8 +114,17 @@ def report(
     if from_published is not None:
         if (check_output_dir(run_dir) / "results.sqlite").exists():
             raise UserError("already holds a results store; give an empty folder", path=run_dir)
-        load_published(from_published, run_dir)
-    for path in build_report(run_dir, costs=costs).values():
+        store = load_published(from_published, run_dir)
+        typer.echo(f"rebuilt {store} from {from_published}", err=True)
+    try:
+        reports = build_report(run_dir, costs=costs)
+    except UserError as err:
+        if from_published is None and publish is None:
+            raise
+        # a study part way (e.g. between sittings) may have no report yet; its cells still publish / rebuild
+        typer.echo(f"itprobe: no report yet: {err}", err=True)
+        reports = {}
+    for path in reports.values():
         typer.echo(str(path))
     if publish is not None:
         for path in publish_study(run_dir, check_output_dir(publish)).values():
