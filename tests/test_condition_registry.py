@@ -83,7 +83,8 @@ def test_the_builtin_declarations() -> None:
     assert meaning_free_arms() == ("simplified", "empty", "irrelevant")
     assert follow_probes() == ("negated", "label-rename", "label-swap")
     assert label_probes() == ("label-rename", "label-swap")
-    assert report_references() == ("random", "majority")
+    # every registered input-blind baseline an audit can score (the controls of itprobe.baselines)
+    assert report_references() == ("random", "majority", "first-demo-label", "demo-majority", "copy-demo")
     assert "calibrated" in report_conditions()
     assert probe_names()[-3:] == ("prior", "baselines", "contrast")
 
