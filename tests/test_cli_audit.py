@@ -20,6 +20,10 @@ def tiny_llama(tokenizer, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_audit_on_a_tiny_random_model(tiny_llama: Path, tmp_path: Path, capsys) -> None:
     tasks = write_user_jsonl(tmp_path / "tasks.jsonl")
     out = tmp_path / "out"
+    gate = tmp_path / "gate.yaml"  # rules that hold whatever a random model answers
+    gate.write_text(
+        "rules:\n  - {metric: exact_match, min: 0}\n  - {metric: exact_match, task: beta-task, mode: rank, max: 1}\n"
+    )
     code, stdout, stderr = _run(
         capsys,
         "audit",
@@ -38,9 +42,14 @@ def test_audit_on_a_tiny_random_model(tiny_llama: Path, tmp_path: Path, capsys) 
         "--n-boot",
         "200",
         "--no-progress",
+        "--gate",
+        str(gate),
     )
     assert code == 0, stderr
     assert "itprobe audit: rank classification" in stdout and "overall" in stdout
+    assert (
+        "Release gate: PASS (all 2 rules hold)" in stdout and "PASS  exact_match (beta-task, rank)" in stdout
+    )
     assert f"json: {out / 'audit.json'}" in stderr
     report = json.loads((out / "audit.json").read_text())
     assert report["provenance"]["model"].startswith(str(tiny_llama))

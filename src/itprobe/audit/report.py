@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.audit.data import AuditData
+from itprobe.audit.gate import GateResult
+from itprobe.audit.headline import headline_figures
 from itprobe.audit.probes import PROBES
 from itprobe.audit.reliance import MEANING_FREE, OVERALL, Key, Reliance, Survival
+from itprobe.audit.saved import task_digest
 from itprobe.audit.sections import (
     MODE_LABEL,
     RelianceRow,
@@ -192,6 +195,8 @@ def _mode_report(
             rows, [*conditions, *refs], costs, out_dir=sub, title=f"Cost of errors ({label})", **kw
         )
         sections.append(cost)
+    scopes = {r.reliance.scope: r.reliance.estimate for r in reliance_rows}
+    data["headline"] = headline_figures(rows, scopes, random_expected, costs=costs, **kw)
     best = next((c.split for c in cmp_em if rel is not None and c.arm == rel.best_arm), None)
     gate_text = gate_line("original", gate) if gate is not None else None
     summary = [
@@ -229,6 +234,19 @@ class AuditReport:
 
     report: ReportData
     reliance: dict[str, tuple[RelianceRow, ...]]
+
+
+GATE_TITLE = "Release gate"
+
+
+def with_gate(report: ReportData, result: GateResult) -> ReportData:
+    """``report`` with the gate's verdict first in the summary, its section first, and ``data.gate``
+    (an earlier gate's section and line are replaced: a re-gated audit shows one gate)."""
+    sections = [result.section(), *(s for s in report.sections if s.title != GATE_TITLE)]
+    summary = [result.headline() + ".", *(s for s in report.summary if not s.startswith(GATE_TITLE))]
+    return report.model_copy(
+        update={"sections": sections, "summary": summary, "data": {**report.data, "gate": result.to_json()}}
+    )
 
 
 def build_audit_report(
@@ -274,6 +292,7 @@ def build_audit_report(
     sections += [notes] if notes is not None else []
     summary.append(_sample_note(data, n_boot)[0])
     payload["tasks"] = {t.name: len(t.instances) for t in data.tasks}
+    payload["task_digests"] = {t.name: task_digest(t) for t in data.tasks}  # what `itprobe compare` checks
     report = ReportData(
         title="itprobe audit: does the model follow the instruction, or only the output format?",
         summary=summary,

@@ -25,6 +25,7 @@ from pydantic.dataclasses import dataclass as settings
 
 from itprobe.arms.labels import original_schemes
 from itprobe.audit.data import AuditData
+from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks
 from itprobe.audit.prior import calibrate, label_prior
 from itprobe.audit.probes import (
     LABEL_PROBES,
@@ -36,7 +37,7 @@ from itprobe.audit.probes import (
     plan_audit,
     rank_skip_reason,
 )
-from itprobe.audit.report import build_audit_report
+from itprobe.audit.report import build_audit_report, with_gate
 from itprobe.audit.sections import RelianceRow
 from itprobe.baselines import run_baseline
 from itprobe.errors import UserError
@@ -129,6 +130,7 @@ class AuditOutcome:
     report: ReportData
     data: AuditData
     reliance: dict[str, tuple[RelianceRow, ...]] = dataclasses.field(default_factory=dict)  # per mode
+    gate: GateResult | None = None
 
 
 def load_audit_tasks(config: AuditConfig) -> tuple[list[Task], list[Task]]:
@@ -311,6 +313,7 @@ def run_audit(
     tokenizer: Any = None,
     progress: bool = True,
     command: str = "",
+    gate: Gate | None = None,
 ) -> AuditOutcome:
     """Audit one model: every probe of ``config`` on its tasks, then audit.md/.html/.json in ``out_dir``.
 
@@ -321,9 +324,13 @@ def run_audit(
         tokenizer: the model's tokenizer (for generation budgets); taken from the loaded model if None.
         progress: show a progress bar on stderr.
         command: the command line, recorded in the provenance.
+        gate: a release gate (`itprobe.audit.gate`): its tasks are checked before the model is loaded, its
+            verdict goes first into the report.
     """
 
     tasks, pool = load_audit_tasks(config)  # 1. tasks
+    if gate is not None:
+        check_tasks(gate, [t.name for t in tasks], gate.source)
     costs = load_audit_costs(config, tasks)  # 2. cost file, checked before any model time is spent
     plan = plan_audit(tasks, config.probes, config.modes, pool=pool, seed=config.seed)  # 3. probes
     if model is None:  # 4. model
@@ -341,6 +348,8 @@ def run_audit(
             data, out_dir=tmp, costs=costs, provenance=provenance, n_boot=config.n_boot, seed=config.seed
         )  # 6. report
         report = built.report
+        checked = check_audit(gate, report.data) if gate is not None else None
+        report = with_gate(report, checked) if checked is not None else report
         write_report(report, tmp, stem=REPORT_STEM)
         write_results(data.results, tmp / RESULTS_FILE)
         apply_modes(tmp)
@@ -355,4 +364,5 @@ def run_audit(
         report,
         data,
         built.reliance,
+        checked,
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from itprobe.cli.gate import GateOption, print_gate
 from itprobe.cli.options import AUDIT_OPTIONS, from_options
 from itprobe.cli.served import (
     SPEC_HELP,
@@ -100,9 +101,16 @@ def audit(
     api_concurrency: ApiConcurrency = 8,
     api_timeout: ApiTimeout = 300.0,
     no_cache: NoCache = False,
+    gate: GateOption = None,
 ) -> None:
-    """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
+    """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json.
+
+    With --gate: exit status 0 when every rule holds, 1 when one fails (2: a usage error).
+    """
     from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit  # lazy: numpy, matplotlib
+    from itprobe.audit.gate import load_gate
+
+    loaded = load_gate(gate) if gate is not None else None  # before any model time is spent
 
     spec, served = served_model(
         model, api_base, api_model, tokenizer=api_tokenizer, chat=chat, concurrency=api_concurrency,
@@ -132,10 +140,13 @@ def audit(
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
     command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
-    outcome = run_audit(config, out_dir, progress=progress, command=command)
+    outcome = run_audit(config, out_dir, progress=progress, command=command, gate=loaded)
     _summary_table(outcome)
     for kind, path in outcome.files.items():
         typer.echo(f"{kind}: {path}", err=True)
+    if outcome.gate is not None:
+        print_gate(outcome.gate.lines())
+        raise typer.Exit(outcome.gate.exit_code)
 
 
 def register(app: typer.Typer) -> None:
