@@ -107,7 +107,7 @@ def test_gate_command_on_a_saved_audit(saved: Path, tmp_path: Path, capsys) -> N
     assert code == 0, err
     assert out.splitlines()[0] == "Release gate: PASS (all 1 rules hold)"
     assert (
-        "PASS  exact_match (beta-task, generate)  ≥ 90.0% (estimate)  measured 100.0% [100.0%, 100.0%]" in out
+        "PASS  exact_match (beta-task, generate)  ≥ 90.0% (estimate)  measured 100.0% [100.0, 100.0]" in out
     )
     failing = _gate(tmp_path, "rules:\n  - {metric: expected_cost, mode: rank, max: -1}\n")
     code, out, _ = run_cli(capsys, "gate", str(saved), str(failing))

@@ -170,7 +170,13 @@ class Check:
         scale = _scale(self.rule.metric)
         text = _fmt(self.mean, scale)
         if self.low is not None and self.high is not None:
-            text += f" [{_fmt(self.low, scale)}, {_fmt(self.high, scale)}]"
+            # the unit once, after the estimate (%), or after the interval (points)
+            low, high = (
+                _fmt(v, scale).removesuffix("%").removesuffix(" points") for v in (self.low, self.high)
+            )
+            text = (
+                text.removesuffix(" points") + f" [{low}, {high}]" + (" points" if scale == "points" else "")
+            )
         return text + (f"; {self.note}" if self.note else "")
 
     def to_json(self) -> dict[str, Any]:

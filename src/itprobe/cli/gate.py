@@ -36,6 +36,31 @@ def gate(
     raise typer.Exit(result.exit_code)
 
 
+def compare(
+    audit_a: Annotated[Path, typer.Argument(help="The audit folder of the reference version (A).")],
+    audit_b: Annotated[Path, typer.Argument(help="The audit folder of the new version (B).")],
+    gate_file: GateOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write compare.md/.html/.json into this folder.")
+    ] = None,
+    all_rows: Annotated[
+        bool, typer.Option("--all", help="Print every per-task row, not only changes.")
+    ] = False,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+) -> None:
+    """Two audits of the same tasks, paired per probe and task: B − A with CIs, Holm p, format/meaning split.
+
+    Exit status with --gate: 0 every rule holds, 1 a rule fails, 2 a usage error (also when the audits do not
+    share tasks, instances or the prompt protocol).
+    """
+    from itprobe.audit.compare_cli import run_compare
+
+    lines, code = run_compare(audit_a, audit_b, gate_file, out=out, all_rows=all_rows, n_boot=n_boot)
+    print_gate(lines)
+    raise typer.Exit(code)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``itprobe gate``."""
+    """Add ``itprobe gate`` and ``itprobe compare``."""
     app.command("gate")(gate)
+    app.command("compare")(compare)
