@@ -4,12 +4,16 @@ Start with `run_audit(AuditConfig(tasks_path=...), out_dir)` (see `runner`); the
 
 - `probes`: which conditions run on which tasks and modes, and which are skipped and why;
 - `prior`: the content-free label prior and contextual calibration (Zhao et al. 2021);
+- `headline` / `gate`: the headline figures per mode and scope, and the release gate on them;
+- `compare`: two saved audits (`saved`) paired per probe and task;
+- `format_spread`: the format-spread probe, declared in one module;
 - `reliance`: instruction reliance and the share of the margin over random that survives ``simplified``;
 - `report` / `sections`: the audit report (Markdown, HTML, JSON) built on `itprobe.report`.
 
 See docs/audit.md.
 """
 
+from itprobe.audit.gate import load_gate
 from itprobe.audit.prior import LabelPrior, calibrate, calibrated_index, calibrated_probs, label_prior
 from itprobe.audit.probes import MODES, PROBES, Pass, Plan, parse_modes, parse_probes, plan_audit
 from itprobe.audit.reliance import (
@@ -40,6 +44,7 @@ __all__ = [
     "calibrated_probs",
     "collect",
     "label_prior",
+    "load_gate",
     "parse_modes",
     "parse_probes",
     "plan_audit",

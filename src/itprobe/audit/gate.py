@@ -38,7 +38,8 @@ from itprobe.schema import choices, describe
 
 # rules on the differences B − A of ``itprobe compare`` (exact match, and its format / meaning parts)
 COMPARE_METRICS: tuple[str, ...] = ("exact_match_change", "format_part_change", "meaning_part_change")
-CI_BY_DEFAULT = ("instruction_reliance", "margin_over_best_control")
+CI_BY_DEFAULT = ("instruction_reliance", "margin_over_best_control", "reliance_across_formats")
+POINTS = (*CI_BY_DEFAULT, "format_spread")  # differences: shown in points
 Context = Literal["audit", "compare"]
 
 
@@ -100,7 +101,7 @@ class Gate:
 def _scale(metric: str) -> str:
     if metric == "expected_cost":
         return "cost"
-    return "points" if "change" in metric or metric in CI_BY_DEFAULT else "pct"
+    return "points" if "change" in metric or metric in POINTS else "pct"
 
 
 def _fmt(value: float, scale: str) -> str:

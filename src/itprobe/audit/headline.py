@@ -11,6 +11,8 @@ gate (`itprobe.audit.gate`), the decision screen and ``itprobe compare`` read, e
   of a uniform guess, never a seeded draw) and ``majority`` (the most frequent gold label of the task; an
   oracle: it reads the test labels). New input-blind controls plug in through `CONTROLS`.
 - ``expected_cost``: mean cost per decision under the original instruction (with a cost file).
+- ``format_spread`` and ``reliance_across_formats`` (overall, with the ``format-spread`` probe): added by
+  the report from `itprobe.audit.format_spread`.
 
 All figures are on the 0..1 scale (costs in the cost file's units).
 """
@@ -35,6 +37,8 @@ METRICS: tuple[str, ...] = (
     "instruction_reliance",
     "margin_over_best_control",
     "expected_cost",
+    "format_spread",  # with the format-spread probe: max − min EM over the templates (`format_spread`)
+    "reliance_across_formats",  # the worst template's instruction reliance
 )
 RANDOM_EXPECTED = "random (expected)"
 # input-blind controls scored as rows of the audit (besides the analytic random expectation)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from itprobe.arms import ArmSpec, apply_arms
+from itprobe.audit import format_spread
 from itprobe.errors import UserError
 from itprobe.records import MODES, Mode
 from itprobe.report.model import Skipped
@@ -34,7 +35,10 @@ ARM_PROBES: dict[str, dict[str, str]] = {
     "label-swap": {"label": "label-swap"},
 }
 OTHER_PROBES: tuple[str, ...] = ("prior", "baselines", "contrast")
-PROBES: tuple[str, ...] = (*ARM_PROBES, *OTHER_PROBES)
+PROBES: tuple[str, ...] = (*ARM_PROBES, *OTHER_PROBES)  # "all"
+# probes that run only when named (--probes all,format-spread): each multiplies the audit's passes
+OPT_IN_PROBES: tuple[str, ...] = (format_spread.NAME,)
+KNOWN_PROBES: tuple[str, ...] = (*PROBES, *OPT_IN_PROBES)
 LABEL_PROBES: tuple[str, ...] = ("label-rename", "label-swap")
 PRIOR = "prior"
 RANK_ALL = "rank classification"
@@ -82,22 +86,25 @@ def parse_modes(text: str) -> tuple[Mode, ...]:
 
 def check_probes(names: Sequence[str]) -> Sequence[str]:
     """``names`` if every one is a probe; a `UserError` listing the known ones otherwise."""
-    unknown = sorted(set(names) - set(PROBES))
+    unknown = sorted(set(names) - set(KNOWN_PROBES))
     if unknown:
-        raise UserError(f"--probes: unknown probe(s) {', '.join(unknown)}; known: {', '.join(PROBES)}")
+        raise UserError(f"--probes: unknown probe(s) {', '.join(unknown)}; known: {', '.join(KNOWN_PROBES)}")
     return names
 
 
 def parse_probes(text: str | None) -> tuple[str, ...]:
-    """``"original,simplified,prior"`` → probe names in catalogue order; None or "all" = every probe.
+    """``"original,simplified,prior"`` → probe names in catalogue order; None or "all" = every probe but the
+    opt-in ones (`OPT_IN_PROBES`), which run when named (``all,format-spread``).
 
     ``original`` is always included: every other probe is compared with it.
     """
     if text is None or text.strip() == "all":
         return PROBES
-    wanted = set(check_probes(_split(text)))
+    names = _split(text)
+    wanted = set(check_probes([n for n in names if n != "all"]))
+    wanted |= set(PROBES) if "all" in names else set()
     wanted.add("original")
-    return tuple(p for p in PROBES if p in wanted)
+    return tuple(p for p in KNOWN_PROBES if p in wanted)
 
 
 def rank_skip_reason(task: Task) -> str | None:
@@ -150,8 +157,10 @@ def plan_audit(
     *,
     pool: Sequence[Task] = (),
     seed: int = 0,
+    format_templates: int = format_spread.DEFAULT_K,
 ) -> Plan:
-    """The passes of an audit (see the module doc). ``pool`` feeds the ``irrelevant`` arm.
+    """The passes of an audit (see the module doc). ``pool`` feeds the ``irrelevant`` arm;
+    ``format_templates`` is the K of the ``format-spread`` probe.
 
     Rank passes hold only the tasks with an output space of two or more labels; the others are listed
     once as skipped for rank classification. Arm skips are listed once per probe (not per mode).
@@ -183,4 +192,18 @@ def plan_audit(
         ]
     if "contrast" in probes and not any(t.contrast is not None for t in tasks):
         skipped.append(Skipped(probe="contrast", reason="no task declares a contrast pair"))
-    return Plan(tuple(passes), tuple(skipped), tuple(notes), tuple(probes), tuple(modes))
+    extra: dict[str, Any] = {}
+    if format_spread.NAME in probes:
+        spread = format_spread.spread_passes(probes, format_templates, seed)
+        by_arm = {(p.probe, p.mode): p.tasks for p in passes}
+        passes += [
+            Pass(sp.probe, mode, by_arm[(sp.arm, mode)])
+            for sp in spread
+            for mode in modes
+            if (sp.arm, mode) in by_arm
+        ]
+        extra[format_spread.NAME] = {
+            "templates": format_spread.templates(format_templates, seed),
+            "passes": {sp.probe: sp for sp in spread},
+        }
+    return Plan(tuple(passes), tuple(skipped), tuple(notes), tuple(probes), tuple(modes), extra)

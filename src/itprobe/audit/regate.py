@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks
+from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks, load_gate
 from itprobe.audit.report import with_gate
 from itprobe.audit.saved import read_audit_report
 from itprobe.errors import UserError
@@ -14,12 +14,13 @@ from itprobe.report.render import write_report
 REPORT_STEM = "audit"
 
 
-def gate_saved_audit(folder: str | Path, gate: Gate) -> GateResult:
-    """Check ``gate`` on the audit in ``folder`` and write its verdict into audit.md/.html/.json there.
+def gate_saved_audit(folder: str | Path, gate_file: str | Path | Gate) -> GateResult:
+    """Check a gate (file or loaded) on the audit in ``folder`` and write its verdict into audit.md/.html/.json there.
 
     Raises:
         UserError: not an audit folder, or a rule names a task the audit does not have.
     """
+    gate = gate_file if isinstance(gate_file, Gate) else load_gate(gate_file)
     report = read_audit_report(folder)
     if not any("headline" in m for m in report.data["modes"].values()):
         raise UserError(

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.audit import format_spread
 from itprobe.audit.data import AuditData
 from itprobe.audit.gate import GateResult
 from itprobe.audit.headline import headline_figures
@@ -236,6 +237,30 @@ class AuditReport:
     reliance: dict[str, tuple[RelianceRow, ...]]
 
 
+def _spread(
+    results: Sequence[InstanceResult],
+    modes: Sequence[str],
+    tmpl: Sequence[format_spread.Template],
+    payload: dict[str, Any],
+    n_boot: int,
+    seed: int,
+) -> tuple[Section, dict[str, Any]]:
+    """The format-spread section; its overall figures also join each mode's headline (for a gate)."""
+    labels = [t.label() for t in tmpl]
+    spreads = []
+    for mode in modes:
+        rows = [r for r in results if r.mode == mode]
+        found = format_spread.spread_of(rows, mode, len(tmpl) - 1, labels, n_boot=n_boot, seed=seed)
+        if found is None:
+            continue
+        spreads.append(found)
+        overall = payload["modes"][mode]["headline"]["overall"]
+        overall["format_spread"] = jsonable(found.width)
+        if found.worst_reliance is not None:
+            overall["reliance_across_formats"] = jsonable(found.worst_reliance)
+    return format_spread.spread_section(spreads, tmpl)
+
+
 GATE_TITLE = "Release gate"
 
 
@@ -278,6 +303,12 @@ def build_audit_report(
         reliance[mode] = tuple(mode_reliance)
         summary += lines
         sections += mode_sections
+    spread = data.plan.extra.get(format_spread.NAME)
+    if spread:
+        section, payload["format_spread"] = _spread(
+            results, modes, spread["templates"], payload, n_boot, seed
+        )
+        sections.append(section)
     if data.priors:
         prior, payload["prior"] = prior_section(data.priors, results, n_boot=n_boot, seed=seed)
         sections.append(prior)

@@ -24,6 +24,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass as settings
 
 from itprobe.arms.labels import original_schemes
+from itprobe.audit import format_spread
 from itprobe.audit.data import AuditData
 from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks
 from itprobe.audit.prior import calibrate, label_prior
@@ -86,6 +87,7 @@ class AuditConfig:
         cache_dir: prediction cache folder (None = no cache).
         n_boot: bootstrap resamples for every CI.
         served: how to reach a served model (ignored for local ones).
+        format_templates: K, the rewrites of the prompt's format the ``format-spread`` probe runs.
     """
 
     tasks_path: Path
@@ -106,6 +108,7 @@ class AuditConfig:
     prompt: PromptConfig = PromptConfig()
     n_boot: Annotated[int, Field(ge=1)] = 2000
     served: ServedOptions = ServedOptions()
+    format_templates: Annotated[int, Field(ge=1, le=32)] = format_spread.DEFAULT_K
 
     @field_validator("probes")
     @classmethod
@@ -197,13 +200,18 @@ def _predict_passes(
     out: dict[tuple[str, str], list[Prediction]] = {}
     timings: dict[str, float] = {}
     with counting_bar("audit", sum(p.n_instances for p in plan.passes), enabled=progress) as advance:
+        spread = plan.extra.get(format_spread.NAME, {}).get("passes", {})
         for pss in plan.passes:
             start = time.perf_counter()
             preds: list[Prediction] = []
             for task in pss.tasks:
                 advance(0, f"{pss.probe} ({pss.mode}) {task.name}")
+                labels = task.output_space.labels if task.output_space else ()
+                templated = pss.probe in spread  # format-spread: the same prompt in another format
                 preds += predict_tasks(
-                    model,
+                    format_spread.TemplatedModel(model, spread[pss.probe].template, labels)
+                    if templated
+                    else model,
                     [task],
                     config.prompt,
                     mode=pss.mode,
@@ -261,7 +269,9 @@ def without_rank(tasks: Sequence[Task], pool: Sequence[Task], config: AuditConfi
     modes = tuple(m for m in config.modes if m != "rank")
     if not modes:
         raise UserError(f"rank classification is not possible: {why} (add --modes generate)")
-    plan = plan_audit(tasks, config.probes, modes, pool=pool, seed=config.seed)
+    plan = plan_audit(
+        tasks, config.probes, modes, pool=pool, seed=config.seed, format_templates=config.format_templates
+    )
     skipped = [Skipped(probe=RANK_ALL, reason=why)]
     for entry in plan.skipped:
         prior = entry.probe == PRIOR and not entry.task
@@ -332,7 +342,14 @@ def run_audit(
     if gate is not None:
         check_tasks(gate, [t.name for t in tasks], gate.source)
     costs = load_audit_costs(config, tasks)  # 2. cost file, checked before any model time is spent
-    plan = plan_audit(tasks, config.probes, config.modes, pool=pool, seed=config.seed)  # 3. probes
+    plan = plan_audit(
+        tasks,
+        config.probes,
+        config.modes,
+        pool=pool,
+        seed=config.seed,
+        format_templates=config.format_templates,
+    )  # 3. probes
     if model is None:  # 4. model
         model, tokenizer = _load_model(config)
     why = rank_unavailable(model) if "rank" in config.modes else None

@@ -78,7 +78,7 @@ def audit(
         "rank,generate"
     ),
     probes: Annotated[
-        str, typer.Option("--probes", help="Comma-separated probes or 'all'.")
+        str, typer.Option("--probes", help="Comma-separated probes or 'all' (add ',format-spread' for it).")
     ] = DEFAULT_PROBES,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     precision: Annotated[str, typer.Option("--precision", help=f"{choices(PRECISIONS)}.")] = "auto",
@@ -93,6 +93,10 @@ def audit(
         int, typer.Option("--max-labels", min=0, help="Output-space detection limit.")
     ] = 10,
     n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+    format_templates: Annotated[
+        int,
+        typer.Option("--format-templates", min=1, max=32, help="K rewrites of the format (format-spread)."),
+    ] = 4,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     api_base: ApiBase = None,
     api_model: ApiModel = None,
@@ -107,8 +111,7 @@ def audit(
 
     With --gate: exit status 0 when every rule holds, 1 when one fails (2: a usage error).
     """
-    from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit  # lazy: numpy, matplotlib
-    from itprobe.audit.gate import load_gate
+    from itprobe.audit import AuditConfig, load_gate, parse_modes, parse_probes, run_audit  # lazy: numpy
 
     loaded = load_gate(gate) if gate is not None else None  # before any model time is spent
 
@@ -136,6 +139,7 @@ def audit(
         label_file=label_file,
         n_boot=n_boot,
         served=served,
+        format_templates=format_templates,
     )
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")

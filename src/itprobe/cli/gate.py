@@ -27,11 +27,9 @@ def gate(
 
     Exit status: 0 every rule holds, 1 a rule fails, 2 a usage error.
     """
-    from itprobe.audit.gate import load_gate
-    from itprobe.audit.regate import gate_saved_audit
+    from itprobe.audit.regate import gate_saved_audit  # lazy: the audit package (numpy, matplotlib)
 
-    loaded = load_gate(gate_file)
-    result = gate_saved_audit(audit_dir, loaded)
+    result = gate_saved_audit(audit_dir, gate_file)
     print_gate(result.lines())
     raise typer.Exit(result.exit_code)
 
@@ -53,7 +51,7 @@ def compare(
     Exit status with --gate: 0 every rule holds, 1 a rule fails, 2 a usage error (also when the audits do not
     share tasks, instances or the prompt protocol).
     """
-    from itprobe.audit.compare_cli import run_compare
+    from itprobe.audit.compare_cli import run_compare  # lazy: the audit package (numpy, matplotlib)
 
     lines, code = run_compare(audit_a, audit_b, gate_file, out=out, all_rows=all_rows, n_boot=n_boot)
     print_gate(lines)
