@@ -119,4 +119,4 @@ def test_packaged_model_on_three_natinst_tasks(natinst_dir: Path, smollm2_dir: P
     assert set(report["data"]["prior"]) == set(names)
     for prior in report["data"]["prior"].values():
         assert sum(prior["probs"]) == pytest.approx(1.0) and 0.0 <= prior["entropy_bits"] <= 1.0
-    assert report["summary"][0].startswith("rank classification:")
+    assert report["data"]["statements"][0].startswith("rank classification:")

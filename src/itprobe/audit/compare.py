@@ -32,7 +32,7 @@ from itprobe.report.views import jsonable
 
 # what must match for two audits to be comparable (provenance extra keys; "decoding" once it is recorded)
 PROTOCOL_KEYS = ("prompt", "seed", "decoding")
-MODEL_FREE = ("random", "majority")  # baselines: the same in both audits by construction
+MODEL_FREE = ("random draw", "majority")  # baselines: the same in both audits by construction
 ALPHA = 0.05
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from itprobe.audit import format_spread
 from itprobe.audit.data import AuditData
+from itprobe.audit.decision import calibration_gain, constant_answers, decide
 from itprobe.audit.gate import GateResult
 from itprobe.audit.headline import headline_figures
 from itprobe.audit.probes import PROBES
@@ -37,7 +38,7 @@ from itprobe.baselines import expected_hit_rate
 from itprobe.report.analysis import compare_arms, guessing_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.decompose import Split
-from itprobe.report.model import Figure, Provenance, ReportData, Section
+from itprobe.report.model import Figure, Provenance, ReportData, Section, Table
 from itprobe.report.results import InstanceResult
 from itprobe.report.stats import MIN_CLUSTERS
 from itprobe.report.verdict import (
@@ -58,7 +59,7 @@ from itprobe.report.views import (
 from itprobe.report.views_risk import cost_section
 from itprobe.tasks.types import Task
 
-BASELINES = ("random", "majority")
+BASELINES = ("random draw", "majority")  # "random" alone is the expectation (docs/audit.md)
 CONDITIONS = (*(p for p in PROBES if p not in ("prior", "baselines", "contrast")), "calibrated")
 
 
@@ -205,10 +206,54 @@ def _mode_report(
         reliance_sentence(rel, mode, best, assessable=verdict.assessable),
         survival_sentence(surv, mode),
     ]
+    data["statements"] = dict(zip(STATEMENTS, summary, strict=True))
+    data["constant_answers"] = constant_answers(rows)
+    if mode == "rank":
+        data["calibration_gain"] = calibration_gain(rows, **kw)
     return [_reroot(s, mode) for s in sections], [s for s in summary if s], data, reliance_rows
 
 
-def _sample_note(data: AuditData, n_boot: int) -> list[str]:
+STATEMENTS = ("original vs guessing", "instruction reliance", "margin over random kept by simplified")
+
+
+def statements_section(modes: Mapping[str, Any]) -> Section:
+    """The per-mode verdict sentences folded into one table (a row per mode, a column per statement)."""
+    rows: list[list[Any]] = []
+    for mode, part in modes.items():
+        label = MODE_LABEL.get(mode, mode)
+        said = part.get("statements", {})
+        cells = [(said.get(k) or "–").replace(f"{label}: ", "", 1) for k in STATEMENTS]
+        gate = part.get("gate_vs_guessing")
+        if said.get(STATEMENTS[0]) is None and gate is not None:  # the gate passed: no sentence of its own
+            d = gate["diff"]
+            cells[0] = (
+                f"beats the expected score of a uniform guess (original − guessing = {100 * d['mean']:+.1f} "
+                f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}] points, p = {gate['p_value']:.2g})"
+            )
+        rows.append([label, *cells])
+    return Section(
+        title="What the statistics say, per mode",
+        paragraphs=[
+            "Each cell is the full sentence of the mode's analysis (the rules: docs/design.md, 'What each verdict "
+            "sentence requires'); the sections below give the numbers behind them."
+        ],
+        tables=[Table(columns=["mode", *STATEMENTS], rows=rows)],
+    )
+
+
+def fold_repeats(sections: Sequence[Section]) -> list[Section]:
+    """Each explanatory paragraph once: a paragraph already shown in an earlier section (the same text for
+    every mode) is left out of the later ones."""
+    seen: set[str] = set()
+    out = []
+    for section in sections:
+        kept = [p for p in section.paragraphs if p not in seen]
+        seen.update(section.paragraphs)
+        out.append(section.model_copy(update={"paragraphs": kept}))
+    return out
+
+
+def _sample_note(data: AuditData, n_boot: int, seed: int = 0) -> list[str]:
     n_tasks = len(data.tasks)
     sizes = sorted(len(t.instances) for t in data.tasks)
     each = f"{sizes[0]}" if sizes[0] == sizes[-1] else f"{sizes[0]}–{sizes[-1]}"
@@ -225,6 +270,9 @@ def _sample_note(data: AuditData, n_boot: int) -> list[str]:
         "model gets from the format alone it still gets; negated and the label probes change the gold and are "
         "reported as 'follow' probes; delusive and no-examples change the demonstrations, not the instruction.",
         "p-values: exact McNemar for one seed of exact match, sign-flip otherwise; Holm-adjusted across probes.",
+        "'random' is always the expected exact match of a uniform guess over the task's label set; 'random "
+        f"draw' is one uniform draw per instance (seed {seed}), a baseline row for its answers' format and cost, "
+        "which scatters around that expectation.",
     ]
 
 
@@ -321,15 +369,17 @@ def build_audit_report(
         payload["contrast"] = contrast[1]
     notes = arm_notes_section(data.plan.arm_notes)
     sections += [notes] if notes is not None else []
-    summary.append(_sample_note(data, n_boot)[0])
+    payload["statements"] = summary  # the per-mode sentences, in order (also folded into a table below)
     payload["tasks"] = {t.name: len(t.instances) for t in data.tasks}
     payload["task_digests"] = {t.name: task_digest(t) for t in data.tasks}  # what `itprobe compare` checks
+    skipped = list(data.plan.skipped)
+    first = [statements_section(payload["modes"])] if payload["modes"] else []
     report = ReportData(
         title="itprobe audit: does the model follow the instruction, or only the output format?",
-        summary=summary,
-        sections=sections,
-        notes=_sample_note(data, n_boot),
-        skipped=list(data.plan.skipped),
+        summary=decide(payload, [s.model_dump() for s in skipped]),
+        sections=fold_repeats([*first, *sections]),
+        notes=_sample_note(data, n_boot, seed),
+        skipped=skipped,
         provenance=provenance or Provenance(),
         data=payload,
     )

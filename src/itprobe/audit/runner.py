@@ -61,6 +61,7 @@ from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task
 
 DEFAULT_MAX_INSTANCES = 50
+RANDOM_DRAW = "random draw"  # the seeded random baseline's condition (see `baseline_rows`)
 REPORT_STEM = "audit"
 RESULTS_FILE = "results.jsonl.gz"
 # the columns of RESULTS_FILE: the scored row's fields but ROUGE-1, the rank log-probs and the track
@@ -183,14 +184,17 @@ def score_pass(
 
 
 def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> list[InstanceResult]:
-    """Random (seeded sample over the output space) and majority rows, once per mode they apply to."""
+    """Random-draw (one seeded sample over the output space per instance) and majority rows, once per mode
+    they apply to. The draw is named `RANDOM_DRAW`, never "random": in the audit "random" is always the
+    *expected* score of a uniform guess (`itprobe.baselines.expected_hit_rate`), which a draw only
+    approximates."""
 
     rows: list[InstanceResult] = []
     for kind in ("random", "majority"):
         preds = run_baseline(kind, tasks, seed=seed)
         for mode in modes:
             keep = [p for p in preds if mode == "generate" or p.labels and len(p.labels) >= 2]
-            rows += score_pass(kind, mode, keep, ())
+            rows += score_pass(RANDOM_DRAW if kind == "random" else kind, mode, keep, ())
     return rows
 
 
