@@ -25,7 +25,7 @@ from itprobe.audit.reliance import (
     survival_by_task,
     surviving_share,
 )
-from itprobe.audit.runner import AuditConfig, AuditData, AuditOutcome, collect, run_audit
+from itprobe.audit.runner import AuditConfig, AuditData, AuditOutcome, collect, plan_only, run_audit
 
 __all__ = [
     "MEANING_FREE",
@@ -48,6 +48,7 @@ __all__ = [
     "parse_modes",
     "parse_probes",
     "plan_audit",
+    "plan_only",
     "reliance_by_task",
     "reliance_estimate",
     "run_audit",

@@ -11,13 +11,14 @@ transformed tasks it applies to, plus a `Skipped` entry for every (probe, task) 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from itprobe.arms import ArmSpec, apply_arms
 from itprobe.audit import format_spread
-from itprobe.errors import UserError
+from itprobe.errors import ItprobeWarning, UserError
 from itprobe.records import MODES, Mode
 from itprobe.report.model import Skipped
 from itprobe.tasks.types import Task
@@ -207,3 +208,22 @@ def plan_audit(
             "passes": {sp.probe: sp for sp in spread},
         }
     return Plan(tuple(passes), tuple(skipped), tuple(notes), tuple(probes), tuple(modes), extra)
+
+
+class AuditSkipped(ItprobeWarning):
+    """A probe or mode the audit cannot run (the report's "Skipped probes" table has every entry)."""
+
+
+def warn_skipped(skipped: Sequence[Skipped]) -> None:
+    """One warning per (probe, reason), naming the tasks it applies to (all of them when none is named)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in skipped:
+        groups.setdefault((entry.probe, entry.reason), []).append(entry.task)
+    for (probe, reason), names in groups.items():
+        named = [n for n in names if n]
+        where = (
+            f" on {len(named)} task(s) ({', '.join(named[:3])}{', …' if len(named) > 3 else ''})"
+            if named
+            else ""
+        )
+        warnings.warn(f"skipped {probe}{where}: {reason}", AuditSkipped, stacklevel=2)

@@ -26,6 +26,7 @@ from pydantic.dataclasses import dataclass as settings
 from itprobe.arms.labels import original_schemes
 from itprobe.audit import format_spread
 from itprobe.audit.data import AuditData
+from itprobe.audit.estimate import audit_plan_lines, check_model_spec
 from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks
 from itprobe.audit.prior import calibrate, label_prior
 from itprobe.audit.probes import (
@@ -37,6 +38,7 @@ from itprobe.audit.probes import (
     check_probes,
     plan_audit,
     rank_skip_reason,
+    warn_skipped,
 )
 from itprobe.audit.report import build_audit_report, with_gate
 from itprobe.audit.sections import RelianceRow
@@ -254,7 +256,14 @@ def collect(
     return AuditData(tuple(tasks), plan, predictions, tuple(rows), priors, timings)
 
 
+def plan_only(config: AuditConfig) -> list[str]:
+    """``itprobe audit --plan``: what the audit would run and a rough time, without loading the model."""
+    tasks, pool = load_audit_tasks(config)
+    return audit_plan_lines(config, tasks, pool)
+
+
 def _load_model(config: AuditConfig) -> tuple[LanguageModel, Any]:
+    check_model_spec(config.model)  # a mistyped alias: the list of aliases, not a network error
     return open_model(
         config.model,
         precision=config.precision,
@@ -359,6 +368,7 @@ def run_audit(
     why = rank_unavailable(model) if "rank" in config.modes else None
     if why is not None:  # a served model without prompt log-probs
         plan = without_rank(tasks, pool, config, why)
+    warn_skipped(plan.skipped)  # on the terminal now, not only in the report's table
     data = collect(model, tasks, plan, config, tokenizer=tokenizer, progress=progress)  # 5. predict, score
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)

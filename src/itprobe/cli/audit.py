@@ -106,12 +106,22 @@ def audit(
     api_timeout: ApiTimeout = 300.0,
     no_cache: NoCache = False,
     gate: GateOption = None,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Print the passes and a rough time on this CPU; load no model.")
+    ] = False,
 ) -> None:
     """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json.
 
     With --gate: exit status 0 when every rule holds, 1 when one fails (2: a usage error).
     """
-    from itprobe.audit import AuditConfig, load_gate, parse_modes, parse_probes, run_audit  # lazy: numpy
+    from itprobe.audit import (  # lazy: numpy
+        AuditConfig,
+        load_gate,
+        parse_modes,
+        parse_probes,
+        plan_only,
+        run_audit,
+    )
 
     loaded = load_gate(gate) if gate is not None else None  # before any model time is spent
 
@@ -141,6 +151,10 @@ def audit(
         served=served,
         format_templates=format_templates,
     )
+    if plan:
+        for line in plan_only(config):
+            typer.echo(line)
+        return
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
     command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
