@@ -13,7 +13,7 @@ from audit_fakes import FakeModel, write_user_jsonl
 from cli_runner import run_cli
 
 from itprobe.audit import AuditConfig, run_audit
-from itprobe.audit.gate import AUDIT_METRICS, check_audit, load_gate
+from itprobe.audit.gate import AUDIT_METRICS, check_audit, holds, load_gate
 from itprobe.errors import UserError
 
 COSTS = "tasks:\n  alpha-task:\n    cost:\n      yes: {no: 20}\n      no: {yes: 1}\n    out_of_space: 5\n"
@@ -147,3 +147,11 @@ def test_audit_gate_errors_come_before_any_model_time(tmp_path: Path, capsys) ->
         )  # fmt: skip
         assert code == 2 and message in err and err.count("\n") == 1
         assert not (tmp_path / "o").exists()
+
+
+def test_a_ci_rule_needs_the_whole_interval_strictly_on_its_side(tmp_path: Path) -> None:
+    (rule,) = load_gate(_gate(tmp_path, "rules:\n  - {metric: instruction_reliance, min: 0}\n")).rules
+    assert not holds(rule, 0.0, 0.0, 0.0) and not holds(rule, 0.1, 0.0, 0.2) and holds(rule, 0.1, 0.01, 0.2)
+    assert rule.threshold() == "> +0.0 points (CI bound)"
+    (point,) = load_gate(_gate(tmp_path, "rules:\n  - {metric: exact_match, min: 0.5}\n")).rules
+    assert holds(point, 0.5, 0.1, 0.9) and point.threshold() == "≥ 50.0% (estimate)"

@@ -187,4 +187,5 @@ def audit_plan_lines(config: Any, tasks: Any, pool: Any) -> list[str]:
         pool,
         gflops,
     )
-    return plan_lines(estimate, fast if fast.instances < estimate.instances else None, options)
+    worth = fast.instances < 0.8 * estimate.instances  # a preset that saves little is not worth suggesting
+    return plan_lines(estimate, fast if worth else None, options)

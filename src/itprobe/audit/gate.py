@@ -10,8 +10,8 @@ A gate file (YAML)::
         min: 0.9                   # and/or max:
         bound: point               # optional: point (the estimate) or ci (its bounds); default per metric
 
-``bound: ci`` checks the CI's lower bound against ``min`` and its upper bound against ``max`` (so a rule holds
-only when the whole interval is on the right side); instruction reliance and the margin over the best control
+``bound: ci`` checks the CI's lower bound against ``min`` and its upper bound against ``max``, strictly (so a
+rule holds only when the whole interval is on its side: ``min: 0`` reads "the CI lies above 0"); instruction reliance and the margin over the best control
 default to it, the other figures to the point estimate. Every figure is on the 0..1 scale (0.9 = 90%),
 costs in the cost file's units. A figure the audit did not measure fails its rule ("not measured").
 
@@ -81,6 +81,8 @@ class Rule(BaseModel):
             parts.append(f"≥ {_fmt(self.min, scale)}")
         if self.max is not None:
             parts.append(f"≤ {_fmt(self.max, scale)}")
+        if self.compared == "ci":  # strict: the whole interval on the rule's side
+            parts = [p.replace("≥", ">").replace("≤", "<") for p in parts]
         what = "CI bound" if self.compared == "ci" else "estimate"
         return " and ".join(parts) + f" ({what})"
 
@@ -194,8 +196,9 @@ class Check:
 
 def holds(rule: Rule, mean: float, low: float, high: float) -> bool:
     """``rule``'s bounds against the point or the CI bounds (see the module doc)."""
-    lo, hi = (low, high) if rule.compared == "ci" else (mean, mean)
-    return (rule.min is None or lo >= rule.min) and (rule.max is None or hi <= rule.max)
+    if rule.compared == "ci":  # the whole interval strictly on the rule's side: [0, 0] is not "above 0"
+        return (rule.min is None or low > rule.min) and (rule.max is None or high < rule.max)
+    return (rule.min is None or mean >= rule.min) and (rule.max is None or mean <= rule.max)
 
 
 def _default_mode(modes: Mapping[str, Any]) -> str | None:

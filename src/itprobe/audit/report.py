@@ -199,6 +199,8 @@ def _mode_report(
         sections.append(cost)
     scopes = {r.reliance.scope: r.reliance.estimate for r in reliance_rows}
     data["headline"] = headline_figures(rows, scopes, random_expected, costs=costs, **kw)
+    if "original" in data.get("costs", {}).get("expected_cost", {}):  # one interval for one figure
+        data["headline"]["overall"]["expected_cost"] = data["costs"]["expected_cost"]["original"]
     best = next((c.split for c in cmp_em if rel is not None and c.arm == rel.best_arm), None)
     gate_text = gate_line("original", gate) if gate is not None else None
     summary = [
