@@ -67,6 +67,23 @@ def test_one_recommendation_the_first_that_applies(overall: dict, start: str) ->
     assert decide(_data(**overall))[0].startswith(start)
 
 
+def test_not_beating_guessing_comes_before_any_claim_about_reliance() -> None:
+    data = _data(exact_match=EM, margin_over_best_control=MARGIN, instruction_reliance=_est(0.0, 0.0, 0.0))
+    gen = data["modes"]["generate"]
+    gen["gate_vs_guessing"] = {"diff": _est(-0.014, -0.146, 0.118), "p_value": 0.88, "n": 48}
+    gen["verdict"] = {"assessable": False}
+    lines = decide(data)
+    assert lines[0] == (
+        "Do not deploy on this evidence: the model does not beat the expected score of a uniform guess over the "
+        "label set (original − guessing = -1.4 [-14.6, +11.8] points, p = 0.88, n=48, generation); what it "
+        "relies on is not assessable."
+    )
+    assert lines[1] == (
+        "generation: instruction reliance +0.0 [+0.0, +0.0] points: not assessable, since the model does not "
+        "beat guessing."
+    )
+
+
 def test_constant_answers_on_every_task_mean_the_input_is_not_used() -> None:
     data = _data(exact_match=EM, margin_over_best_control=MARGIN)
     gen = data["modes"]["generate"]

@@ -5,9 +5,10 @@ with the number behind it and never stronger than its interval (docs/audit.md, "
 findings that need the scored rows are added to ``data`` first by `constant_answers` and
 `calibration_gain`. One recommendation, the first that applies:
 
-1. **the model does not use the input**: it gives one answer per task on every task (`constant_answers`),
-   or the margin over the strongest input-blind control (random's expectation, majority) has its whole CI
-   at or below 0;
+1. **the model does not use the input**: it gives one answer per task on every task (`constant_answers`);
+   **do not deploy on this evidence**: it does not beat the expected score of a uniform guess (the guessing
+   gate: CI above 0 and p < 0.05); **the model does not use the input**: the margin over the strongest
+   input-blind control (random's expectation, majority) has its whole CI at or below 0;
 2. **fix the output format**: fewer than `FORMAT_OK` of the original answers are labels (generation);
 3. **the model does not use the instruction**: instruction reliance has its whole CI at or below 0;
 4. **collect more data**: the margin over the best control is not distinguishable from 0, or the exact
@@ -88,6 +89,13 @@ def _recommendation(mode: str, part: Mapping[str, Any]) -> str:
             f"Do not deploy: the model does not use the input. It gives one answer per task whatever the input "
             f"({len(tasks)} of {len(tasks)} tasks, {label})."
         )
+    gate = part.get("gate_vs_guessing")
+    if gate is not None and not (gate["diff"]["low"] > 0 and gate["p_value"] < 0.05):
+        return (
+            f"Do not deploy on this evidence: the model does not beat the expected score of a uniform guess over "
+            f"the label set (original − guessing = {_pts(gate['diff'])}, p = {gate['p_value']:.2g}, n={gate['n']}, "
+            f"{label}); what it relies on is not assessable."
+        )
     if margin is not None and margin["high"] <= 0:
         return (
             f"Do not deploy: the model does not use the input. It does not beat the best answer that ignores "
@@ -159,7 +167,12 @@ def decide(data: Mapping[str, Any], skipped: Sequence[Mapping[str, str]] = ()) -
     overall = modes[main].get("headline", {}).get("overall", {})
     lines = [_recommendation(main, modes[main])]
     rel = overall.get("instruction_reliance")
-    if rel is not None:
+    if rel is not None and not modes[main].get("verdict", {}).get("assessable", True):
+        lines.append(
+            f"{MODE_LABEL.get(main, main)}: instruction reliance {_pts(rel)}: not assessable, since the model "
+            "does not beat guessing."
+        )
+    elif rel is not None:
         said = (
             "the definition matters; 'What the statistics say' tells whether for the format or the labels"
             if rel["low"] > 0

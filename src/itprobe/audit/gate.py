@@ -262,7 +262,7 @@ class GateResult:
         ]
         text = (
             f"{self.headline()}" + (f" (gate file: {self.source})" if self.source else "") + ". Figures: "
-            "estimate [95% CI]; a rule 'on the CI bound' holds only when the whole interval is on its side."
+            "estimate [95% CI]; a rule 'on the CI bound' holds only when the whole interval is strictly on its side."
         )
         return Section(
             title="Release gate",
