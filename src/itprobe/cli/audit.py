@@ -114,14 +114,14 @@ def audit(
 
     With --gate: exit status 0 when every rule holds, 1 when one fails (2: a usage error).
     """
-    from itprobe.audit import (  # lazy: numpy
+    from itprobe.audit import (
         AuditConfig,
         load_gate,
         parse_modes,
         parse_probes,
         plan_only,
         run_audit,
-    )
+    )  # lazy: numpy, matplotlib
 
     loaded = load_gate(gate) if gate is not None else None  # before any model time is spent
 
