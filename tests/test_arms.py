@@ -98,7 +98,7 @@ def test_list_arms_names_every_contract_arm() -> None:
             "delusive",
             "none",
         ],
-        "input": ["original", "content-free"],
+        "input": ["original", "content-free", "shuffled-input"],
         "label": ["original", "label-rename", "label-swap"],
     }
 
@@ -403,3 +403,26 @@ def test_every_arm_on_the_generated_suite() -> None:
             result = apply_arms(task, spec, pool=pool)
             assert result.task is not None, result.notes
         assert_simplified_ok(task, apply_arms(task, ArmSpec(definition="simplified")).task)  # type: ignore[arg-type]
+
+
+def test_shuffled_input_moves_every_input_and_keeps_ids_and_golds_in_place() -> None:
+    task = Task(
+        name="t",
+        definition="Say whether the number is even.",
+        instances=tuple(
+            Instance(f"i{k}", f"number {k}", ("even" if k % 2 == 0 else "odd",)) for k in range(7)
+        ),
+        positive_examples=(Example("number 2", "even", ""),),
+        output_space=OutputSpace(("even", "odd"), "declared"),
+    )
+    out = apply_arms(task, ArmSpec(input="shuffled-input", seed=3)).task
+    assert out is not None
+    assert [i.id for i in out.instances] == [i.id for i in task.instances]
+    assert [i.outputs for i in out.instances] == [i.outputs for i in task.instances]
+    assert all(
+        a.input != b.input for a, b in zip(out.instances, task.instances, strict=True)
+    )  # a derangement
+    assert sorted(i.input for i in out.instances) == sorted(i.input for i in task.instances)
+    assert (out.definition, out.positive_examples) == (task.definition, task.positive_examples)
+    again = apply_arms(task, ArmSpec(input="shuffled-input", seed=3)).task
+    assert again == out  # seeded

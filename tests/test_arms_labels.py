@@ -23,19 +23,24 @@ from itprobe.metrics import normalize_answer
 from itprobe.predict import Prediction
 from itprobe.tasks.types import Example, Instance, Negation, OutputSpace, Task
 
-CLAIM = Task(
-    name="task9002_claim_check",
-    definition='Is the claim supported by the passage? Answer "Yes" or No. There is no trick',
-    instances=(
-        Instance("1", "Passage: sky is blue. Claim: sky is blue.", ("Yes",)),
-        Instance("2", "Passage: grass is red. Claim: grass is green.", ("no",)),
-        Instance("3", "Passage: x. Claim: y.", ("No.",)),
-    ),
-    positive_examples=(Example("Passage: a. Claim: a.", "yes", "It says a, so the answer is 'yes'."),),
-    negative_examples=(Example("Passage: b. Claim: c.", "yes", "Answer No here."),),
-    output_space=OutputSpace(("yes", "no"), "declared"),
-    negation=Negation('Is the claim contradicted? Answer "yes" or "no".', (("yes", "no"), ("no", "yes"))),
-)
+
+def _claim() -> Task:
+    return Task(
+        name="task9002_claim_check",
+        definition='Is the claim supported by the passage? Answer "Yes" or No. There is no trick',
+        instances=(
+            Instance("1", "Passage: sky is blue. Claim: sky is blue.", ("Yes",)),
+            Instance("2", "Passage: grass is red. Claim: grass is green.", ("no",)),
+            Instance("3", "Passage: x. Claim: y.", ("No.",)),
+        ),
+        positive_examples=(Example("Passage: a. Claim: a.", "yes", "It says a, so the answer is 'yes'."),),
+        negative_examples=(Example("Passage: b. Claim: c.", "yes", "Answer No here."),),
+        output_space=OutputSpace(("yes", "no"), "declared"),
+        negation=Negation('Is the claim contradicted? Answer "yes" or "no".', (("yes", "no"), ("no", "yes"))),
+    )
+
+
+CLAIM = _claim()
 
 
 def test_label_rename_on_a_hand_made_task() -> None:
@@ -59,7 +64,7 @@ def test_label_rename_on_a_hand_made_task() -> None:
     assert task.negative_examples == (Example("Passage: b. Claim: c.", y, f"Answer {n} here."),)
     assert task.output_space == OutputSpace((y, n), "declared")
     assert task.negation is not None and task.negation.label_map == ((y, n), (n, y))
-    assert CLAIM.definition in CLAIM.definition  # the input task is untouched
+    assert _claim() == CLAIM  # the input task is untouched
     assert label_map_of(CLAIM) is None
 
 

@@ -125,7 +125,9 @@ def test_gate_comes_first_when_original_does_not_beat_guessing(tmp_path: Path) -
     config = AuditConfig(tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"), n_boot=200, modes=("rank",))
     outcome = run_audit(config, tmp_path / "out", model=_GuessingModel(), progress=False)
     summary = outcome.report.data["statements"]
-    assert summary[0].startswith("rank classification: original does not solve these tasks beyond guessing")
+    assert summary[0].startswith(
+        "rank classification: original does not solve these tasks beyond input-blind guessing"
+    )
     assert summary[1].startswith("Not assessable (original does not beat guessing): rank classification:")
     verdict = outcome.report.data["modes"]["rank"]["verdict"]
     assert verdict["assessable"] is False and verdict["headline"].startswith("original does not solve")

@@ -16,8 +16,10 @@ from audit_fakes import FakeModel, _parts, user_rows, write_user_jsonl
 from cli_runner import run_cli
 
 from itprobe.audit import AuditConfig, run_audit
+from itprobe.audit.catalogue import report_references
 from itprobe.audit.compare import compare_audits
 from itprobe.audit.saved import read_audit
+from itprobe.decoding import protocol
 from itprobe.prompts import PromptConfig
 
 PROBES = ("original", "simplified", "empty", "baselines")
@@ -68,9 +70,7 @@ def test_paired_changes_hand_computed(audits) -> None:
     assert by[("generate", "original", "alpha-task")].comparison.p_adjusted == pytest.approx(6 / 128)
     assert by[("generate", "original", "beta-task")].comparison.test.diff.mean == 0.0
     assert by[("rank", "original", "overall")].comparison.test.diff.mean == 0.0
-    assert not any(
-        c.probe in ("random", "majority") for c in changes
-    )  # the model-free baselines never change
+    assert not any(c.probe in report_references() for c in changes)  # the model-free baselines never change
     assert sum(c.regression for c in changes) == 2
 
 
@@ -125,14 +125,26 @@ def test_compare_refuses_audits_that_do_not_match(audits, tmp_path: Path, capsys
         write_user_jsonl(tmp_path / "p.jsonl"),
         prompt=PromptConfig(num_pos=1),
     )
+    decoding = _audit(
+        tmp_path,
+        "decoding",
+        FakeModel(),
+        write_user_jsonl(tmp_path / "d.jsonl"),
+        decoding=protocol("tk-instruct"),
+    )
     for folder, message in [
         (changed, "task definitions differ between the audits for alpha-task"),
+        (decoding, "the audits differ in their decoding protocol (A: first-line {"),
         (other, "the audits share no task"),
         (prompt, "the audits differ in their prompt protocol"),
         (tmp_path, "not an audit folder"),
     ]:
         code, _, err = run_cli(capsys, "compare", str(a), str(folder))
         assert code == 2 and message in err and err.count("\n") == 1, err
+    # the comparison's report never goes over what it reads (docs/refusals.md)
+    code, _, err = run_cli(capsys, "compare", str(a), str(a), "--out", str(a))
+    assert code == 2 and "is also an input" in err and err.count("\n") == 1, err
+    assert not (a / "compare.md").exists()
     bad_gate = tmp_path / "g.yaml"
     bad_gate.write_text("rules:\n  - {metric: exact_match, min: 0.5}\n")
     code, _, err = run_cli(capsys, "compare", str(a), str(a), "--gate", str(bad_gate))

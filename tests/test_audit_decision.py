@@ -20,14 +20,17 @@ def _data(**overall) -> dict:  # noqa: ANN003
 
 
 EM = _est(0.8, 0.77, 0.83)
-MARGIN = _est(0.2, 0.1, 0.3, control="majority")
+MARGIN = _est(0.2, 0.1, 0.3, control="first-demo-label")
 
 
 @pytest.mark.parametrize(
     ("overall", "start"),
     [
         (
-            {"exact_match": EM, "margin_over_best_control": _est(-0.1, -0.2, 0.0, control="majority")},
+            {
+                "exact_match": EM,
+                "margin_over_best_control": _est(-0.1, -0.2, 0.0, control="first-demo-label"),
+            },
             "Do not deploy: the model does not use the input",
         ),
         (
@@ -59,7 +62,7 @@ MARGIN = _est(0.2, 0.1, 0.3, control="majority")
                 "margin_over_best_control": MARGIN,
                 "format_compliance": _est(0.99, 0.97, 1.0),
             },
-            "The evidence supports deploying for the PoC (generation): it beats the best answer that ignores the input (majority) by +20.0 [+10.0, +30.0] points",
+            "The evidence supports deploying for the PoC (generation): it beats the best answer that ignores the input (first-demo-label) by +20.0 [+10.0, +30.0] points",
         ),
     ],
 )
@@ -70,7 +73,14 @@ def test_one_recommendation_the_first_that_applies(overall: dict, start: str) ->
 def test_not_beating_guessing_comes_before_any_claim_about_reliance() -> None:
     data = _data(exact_match=EM, margin_over_best_control=MARGIN, instruction_reliance=_est(0.0, 0.0, 0.0))
     gen = data["modes"]["generate"]
-    gen["gate_vs_guessing"] = {"diff": _est(-0.014, -0.146, 0.118), "p_value": 0.88, "n": 48}
+    guess = {"diff": _est(-0.014, -0.146, 0.118), "p_value": 0.88, "n": 48}
+    control = {"diff": _est(0.1, 0.05, 0.15), "p_value": 0.01, "n": 48}
+    gen["gate_vs_guessing"] = {
+        "reference": "original",
+        "control": "random",
+        "tests": [["random", guess], ["first-demo-label", control]],
+        "alpha": 0.05,
+    }
     gen["verdict"] = {"assessable": False}
     lines = decide(data)
     assert lines[0] == (

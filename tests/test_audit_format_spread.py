@@ -13,9 +13,9 @@ import pytest
 from audit_fakes import _RULE, FALLBACK, FakeModel, write_user_jsonl
 
 from itprobe.audit import AuditConfig, parse_probes, run_audit
+from itprobe.audit.catalogue import default_probes
 from itprobe.audit.format_spread import GRID, Template, rewrite, templates
 from itprobe.audit.gate import check_audit, load_gate
-from itprobe.audit.probes import PROBES
 from itprobe.models.base import ChoiceScore
 from itprobe.prompts import PromptConfig, encode
 from itprobe.tasks.types import Example, Instance, OutputSpace, Task
@@ -91,8 +91,8 @@ def spread_audit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 
 def test_format_spread_is_opt_in() -> None:
-    assert "format-spread" not in parse_probes("all") and parse_probes("all") == PROBES
-    assert parse_probes("all,format-spread") == (*PROBES, "format-spread")
+    assert "format-spread" not in parse_probes("all") and parse_probes("all") == default_probes()
+    assert parse_probes("all,format-spread") == (*default_probes(), "format-spread")
 
 
 def test_spread_numbers_by_hand(spread_audit) -> None:

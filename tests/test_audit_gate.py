@@ -1,11 +1,13 @@
 """The release gate: the gate file's schema, the headline figures it reads (hand-computed on the fake
 model of `audit_fakes`), PASS/FAIL per rule, ``itprobe gate`` on a saved audit and ``itprobe audit --gate``'s
-early errors. Fake-audit numbers: original answers every instance right in both modes; majority scores
-alpha 5/8, beta 4/6; the analytic random expectation is 1/2; the cost file prices alpha-task only."""
+early errors. Fake-audit numbers: original answers every instance right in both modes; majority (an oracle)
+scores alpha 5/8, beta 4/6; the input-blind controls built on the one demonstration (answer "yes") score
+alpha 3/8, beta 4/6; the analytic random expectation is 1/2; the cost file prices alpha-task only."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -78,8 +80,12 @@ def test_headline_figures_are_the_hand_computed_ones(saved: Path) -> None:
     )
     assert rank["overall"]["exact_match"]["mean"] == 1.0
     margin = rank["overall"]["margin_over_best_control"]
-    assert margin["control"] == "majority" and margin["mean"] == pytest.approx(1 - 9 / 14)
-    assert margin["controls"] == pytest.approx({"majority": 9 / 14, "random (expected)": 0.5})
+    # the strongest NON-ORACLE input-blind control (the one demonstration answers "yes": the demo
+    # controls answer "yes" everywhere, 3/8 + 4/6 = 7/14); the majority oracle (9/14) is never one
+    assert margin["control"] == "first-demo-label" and margin["mean"] == pytest.approx(1 - 7 / 14)
+    assert margin["controls"] == pytest.approx(
+        {"first-demo-label": 7 / 14, "demo-majority": 7 / 14, "copy-demo": 7 / 14, "random (expected)": 0.5}
+    )
     assert rank["alpha-task"]["instruction_reliance"]["mean"] == pytest.approx(5 / 8)
     assert rank["overall"]["expected_cost"]["mean"] == 0.0
     assert "format_compliance" not in rank["overall"]  # rank answers are labels by construction
@@ -118,6 +124,17 @@ def test_gate_command_on_a_saved_audit(saved: Path, tmp_path: Path, capsys) -> N
     assert md.count("## Release gate") == 1 and "- Release gate: FAIL (1 of 1 rules fail)." in md
     assert json.loads((saved / "audit.json").read_text())["data"]["gate"]["passed"] is False
     assert "Release gate" in (saved / "audit.html").read_text()
+
+
+def test_gate_command_never_writes_over_its_gate_file(saved: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "audit"
+    shutil.copytree(saved, folder)
+    rules = "rules:\n  - {metric: exact_match, task: beta-task, min: 0.9}\n"
+    gate_file = folder / "audit.html"  # a gate file where the rewritten report would go
+    gate_file.write_text(rules)
+    code, _, err = run_cli(capsys, "gate", str(folder), str(gate_file))
+    assert code == 2 and "is also an input" in err and err.count("\n") == 1, err
+    assert gate_file.read_text() == rules
 
 
 @pytest.mark.parametrize(

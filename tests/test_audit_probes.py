@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from itprobe.arms import CONTENT_FREE_INPUT
-from itprobe.audit.probes import PROBES, parse_modes, parse_probes, plan_audit
+from itprobe.audit.catalogue import probe_names
+from itprobe.audit.probes import parse_modes, parse_probes, plan_audit
 from itprobe.errors import UserError
 from itprobe.tasks.types import Example, Instance, Negation, OutputSpace, Task
 
@@ -35,8 +36,11 @@ def test_parse_modes() -> None:
 
 
 def test_parse_probes() -> None:
-    assert parse_probes(None) == PROBES
-    assert parse_probes("all") == PROBES
+    # "all" is every probe but the opt-in ones (format-spread), which run when named
+    assert (
+        parse_probes(None) == parse_probes("all") == tuple(p for p in probe_names() if p != "format-spread")
+    )
+    assert parse_probes("all,format-spread") == probe_names()
     # catalogue order, and original is always there
     assert parse_probes("prior,simplified") == ("original", "simplified", "prior")
     with pytest.raises(UserError, match="unknown probe.*nonsense"):
@@ -47,7 +51,7 @@ def test_plan_lists_passes_and_skips() -> None:
     yes_no = _task("t-yesno", ("yes", "no"), negation=True)
     free = _task("t-free", None, examples=False)
     one = _task("t-one", ("only",))
-    plan = plan_audit([yes_no, free, one], PROBES, ("rank", "generate"), seed=0)
+    plan = plan_audit([yes_no, free, one], probe_names(), ("rank", "generate"), seed=0)
     passes = {(p.probe, p.mode): [t.name for t in p.tasks] for p in plan.passes}
     assert passes[("original", "rank")] == ["t-yesno"]
     assert passes[("original", "generate")] == ["t-yesno", "t-free", "t-one"]

@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from itprobe.baselines import (
+    BASELINES,
+    REGISTRY,
+    ControlData,
+    controls,
     distinct_labels,
     majority_label,
+    oracles,
     random_expectation,
     run_baseline,
     skipped_tasks,
@@ -86,3 +91,49 @@ def test_random_expectation_instance_and_task_means() -> None:
     assert random_expectation(tasks, per="task") == pytest.approx((1 / 3 + 0.25 + 1) / 3)
     with pytest.raises(ValueError):
         random_expectation([GEN])
+
+
+# --- input-blind controls (issue #25) ---
+
+LABELLED = _task(
+    "lab",
+    [("no",), ("yes",), ("no",), ("no",)],
+    ("yes", "no", "maybe"),
+    positive_examples=(Example("q", "Maybe.", ""), Example("q2", "yes", ""), Example("q3", "YES", "")),
+)
+
+
+def test_first_demo_label_is_the_first_demonstrations_output_as_a_label() -> None:
+    preds = run_baseline("first-demo-label", [LABELLED, GEN, YES_NO])
+    # "Maybe." normalises to the label "maybe"; GEN has no label set, so it is skipped
+    assert [p.prediction for p in preds] == ["maybe"] * 4 + ["no"] * 4
+    assert skipped_tasks("first-demo-label", [LABELLED, GEN]) == ["gen"]
+
+
+def test_demo_majority_counts_labels_among_demonstrations_ties_to_first() -> None:
+    assert {p.prediction for p in run_baseline("demo-majority", [LABELLED])} == {"yes"}  # yes x2, maybe x1
+    assert {p.prediction for p in run_baseline("demo-majority", [YES_NO])} == {"no"}  # 1-1 tie: first shown
+
+
+def test_train_constant_learns_only_from_unscored_instances() -> None:
+    held = {
+        "lab": (Instance("h1", "x", ("yes",)), Instance("h2", "y", ("Yes.",)), Instance("h3", "z", ("no",)))
+    }
+    preds = run_baseline("train-constant", [LABELLED], data=ControlData(held_out=held))
+    # the evaluated instances are mostly "no", the held-out ones "yes": the control never reads the former
+    assert {p.prediction for p in preds} == {"yes"}
+    assert skipped_tasks("train-constant", [LABELLED]) == ["lab"]  # no unscored data: skipped
+    tie = {"lab": (Instance("h1", "x", ("no",)), Instance("h2", "y", ("yes",)))}
+    assert {
+        p.prediction for p in run_baseline("train-constant", [LABELLED], data=ControlData(held_out=tie))
+    } == {
+        "yes"  # a tie goes to the label-set order
+    }
+
+
+def test_registry_declares_each_baseline_once_with_its_properties() -> None:
+    assert set(BASELINES) >= {"random", "majority", "first-demo-label", "demo-majority", "train-constant"}
+    assert REGISTRY["majority"].oracle and oracles() == ["majority"]
+    assert REGISTRY["train-constant"].needs_training_data and not REGISTRY["copy-input"].input_blind
+    assert controls() == ["random", "first-demo-label", "demo-majority", "train-constant", "copy-demo"]
+    assert "majority" not in controls(["majority", "demo-majority"])

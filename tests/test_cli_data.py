@@ -132,9 +132,6 @@ def test_suite_calls_write_suite(
 
 
 def test_suite_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    suites = pytest.importorskip("itprobe.suites")
-    if not hasattr(suites, "write_suite"):
-        pytest.skip("itprobe.suites.write_suite is not there yet")
     code, _, err = _run(capsys, "data", "suite", "--out", str(tmp_path), "--seed", "0")
     assert code == 0, err
     assert load_tasks(tmp_path / "train_tasks.jsonl") and load_tasks(tmp_path / "test_tasks.jsonl")

@@ -175,6 +175,24 @@ def test_baseline_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         assert code == 2 and out == "" and message in err
 
 
+def test_baseline_controls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = save_tasks(TASKS, tmp_path / "tasks.jsonl") or tmp_path / "tasks.jsonl"
+    # y-0 and y-3 are "no", the rest "yes": scored are y-0..y-2, train-constant learns "yes" from y-3..y-5
+    argv = ["baseline", "train-constant", "--tasks", str(path), "--max-instances", "3", "--json"]
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["n_tasks"], doc["n_instances"], doc["skipped_tasks"]) == (1, 3, ["task902_demo_title"])
+    assert doc["exact_match"] == pytest.approx(66.6667)
+    code, out, err = run(["baseline", "demo-majority", "--tasks", str(path), "--json"], capsys)
+    assert code == 0 and json.loads(out)["n_instances"] == 6  # "yes" vs "no" tie: the first shown, "yes"
+    assert json.loads(out)["exact_match"] == pytest.approx(66.6667)
+    code, out, err = run(["baseline", "train-constant", "--tasks", str(path)], capsys)
+    assert code == 2 and "--max-instances" in err
+    code, out, err = run(["baseline", "--help"], capsys)
+    assert code == 0 and all(name in out for name in ("first-demo-label", "demo-majority", "train-constant"))
+
+
 def test_prompts_match_encoder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = save_tasks(TASKS, tmp_path / "tasks.jsonl.gz") or tmp_path / "tasks.jsonl.gz"
     code, out, _ = run(["prompts", "--tasks", str(path)], capsys)

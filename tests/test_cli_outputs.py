@@ -11,21 +11,33 @@ from cli_runner import run_cli
 
 @pytest.fixture
 def no_heavy_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if a command reaches model loading, training, an audit or a study."""
+    """Fail the test if a command reaches model loading, training, an audit or a study.
+
+    Every model, tokenizer or size of a SPEC goes through `itprobe.models.backends.backend_of` (looked up
+    there at call time, so patching it reaches every caller; `test_the_tripwire_fires` checks it does).
+    """
     import itprobe.audit
     import itprobe.cli.model
     import itprobe.cli.study
-    import itprobe.models
+    import itprobe.models.backends
     import itprobe.study
     import itprobe.training.loop
 
     def reached(*args, **kwargs):
         raise AssertionError("the output path was not checked before the work started")
 
-    for module, name in ((itprobe.models, "load_model"), (itprobe.audit, "run_audit"),
+    for module, name in ((itprobe.models.backends, "backend_of"), (itprobe.audit, "run_audit"),
                          (itprobe.study, "run_study"), (itprobe.training.loop, "train"),
                          (itprobe.cli.study, "run_study"), (itprobe.cli.model, "open_model")):  # fmt: skip
         monkeypatch.setattr(module, name, reached)
+
+
+def test_the_tripwire_fires(no_heavy_work: None) -> None:
+    from itprobe.models import model_size, open_model, open_tokenizer
+
+    for reach in (open_model, open_tokenizer, model_size):
+        with pytest.raises(AssertionError, match="not checked before"):
+            reach("some/model")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -11,6 +12,7 @@ import yaml
 from test_study_support import store_snapshot
 
 from itprobe.cli import main
+from itprobe.decoding import cut_answer
 from itprobe.study import ResultsStore
 
 
@@ -65,7 +67,10 @@ def test_run_writes_store_and_report(cli_run: tuple[Path, Path]) -> None:
     assert not any((run_dir / "models").iterdir())  # trained weights dropped once stored
     with ResultsStore.in_dir(run_dir) as store:
         cells = {c.name: c for c in store.cells()}
-    assert set(cells) == {"random", "majority", "untuned", "original n=2 seed=0", "simplified n=2 seed=0"}
+    assert set(cells) == {
+        *("random", "majority", "first-demo-label", "demo-majority", "train-constant", "untuned"),
+        *("original n=2 seed=0", "simplified n=2 seed=0"),
+    }
     trained = cells["simplified n=2 seed=0"]
     assert trained.info["steps"] == 2 and math.isfinite(trained.info["final_loss"])
     assert len(trained.rows) == 8  # 2 test tasks x 4 instances, one test arm, one mode
@@ -104,7 +109,7 @@ def test_rerun_and_report_rebuild(cli_run: tuple[Path, Path], capsys: pytest.Cap
     before = store_snapshot(run_dir)
     report_before = json.loads((run_dir / "report.json").read_text())["data"]
     main(["run", str(config), "--out", str(run_dir), "--no-progress", "--no-report"])
-    assert "0 cell(s) run, 5 already done" in capsys.readouterr().err
+    assert "0 cell(s) run, 8 already done" in capsys.readouterr().err
     assert store_snapshot(run_dir) == before
     (run_dir / "report.html").unlink()
     main(["report", str(run_dir)])
@@ -147,10 +152,83 @@ def test_plan_lists_cells_marks_done_ones_and_runs_nothing(
     main(["run", str(config), "--out", str(run_dir), "--plan"])
     done = capsys.readouterr().out
     assert store_snapshot(run_dir) == before  # a plan writes nothing
-    assert "0 of 5 cells to run" in done and "simplified n=2 seed=0" in done
+    assert "0 of 8 cells to run" in done and "simplified n=2 seed=0" in done
     main(["run", str(config), "--out", str(tmp_path / "fresh"), "--plan"])
     fresh = capsys.readouterr().out
-    assert "5 of 5 cells to run" in fresh and not (tmp_path / "fresh").exists()
+    assert "8 of 8 cells to run" in fresh and not (tmp_path / "fresh").exists()
     rows = {line.split()[0]: line for line in fresh.splitlines() if line.startswith(("original", "untuned"))}
     assert "2 ex" not in rows["untuned"] and "simplified x rank" not in rows["original"]
     assert "estimated time left" in fresh
+
+
+@pytest.fixture(scope="module")
+def tk_run(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tk-instruct study with first-line beside it, on the tiny model (the run dir is ``tk``)."""
+    tmp_path = tmp_path_factory.mktemp("tk")
+    raw = yaml.safe_load(study_yaml(tmp_path, tiny_llama).read_text())
+    raw["arms"]["train"] = [{}, {"definition": "simplified"}]
+    raw["eval"] = {"modes": ["generate", "rank"], "batch_size": 4, "precision": "fp32", "decoding": "tk-instruct",
+                   "max_new_tokens": 12, "also_decoding": ["first-line"]}  # fmt: skip
+    (tmp_path / "tk.yaml").write_text(yaml.safe_dump(raw))
+    main(["run", str(tmp_path / "tk.yaml"), "--out", str(tmp_path / "tk"), "--no-progress"])
+    return tmp_path / "tk"
+
+
+def _figures(report_dir: Path) -> dict:
+    """What a report says, less where and when it was made."""
+    report = json.loads((report_dir / "report.json").read_text())
+    report.pop("provenance", None)
+    return report
+
+
+def test_published_predictions_recompute_every_figure(tk_run: Path, tmp_path: Path) -> None:
+    main(["report", str(tk_run), "--publish", str(tmp_path / "pub")])
+    lines = [
+        json.loads(x)
+        for x in gzip.decompress((tmp_path / "pub" / "predictions.jsonl.gz").read_bytes()).splitlines()
+    ]
+    assert {x["condition"] for x in lines} >= {"untuned", "original", "simplified", "random"}
+    assert all(set(x["protocols"]) == {"first-line"} for x in lines if x["mode"] == "generate" and x["raw"])
+    # texts are normal forms of at most two words, or withheld as a digest
+    texts = [t for x in lines for t in (x["answer"], x["raw"], *x["references"], *x["labels"])]
+    assert all(len(t.split()) <= 2 or t.startswith("withheld:") for t in texts)
+    assert any(t.startswith("withheld:") for t in texts)  # the tiny model rambles: something was withheld
+    main(["report", str(tmp_path / "again"), "--from-published", str(tmp_path / "pub")])
+    for sub in ("", "mode-rank", "decoding-first-line"):
+        assert _figures(tmp_path / "again" / sub) == _figures(tk_run / sub), sub
+
+
+def test_one_greedy_pass_serves_both_protocols(tiny_llama: Path, tmp_path: Path) -> None:
+    """Under tk-instruct the store keeps each whole continuation; the first-line report is cut from it,
+    equals a first-line run at the same cap answer for answer, and the headline report carries the
+    evaluator's format help."""
+    raw = yaml.safe_load(study_yaml(tmp_path, tiny_llama).read_text())
+    raw["arms"]["train"] = [{}]
+    raw["eval"] = {"modes": ["generate"], "batch_size": 4, "precision": "fp32", "decoding": "tk-instruct",
+                   "max_new_tokens": 12, "also_decoding": ["first-line"]}  # fmt: skip
+    (tmp_path / "tk.yaml").write_text(yaml.safe_dump(raw))
+    main(["run", str(tmp_path / "tk.yaml"), "--out", str(tmp_path / "tk"), "--no-progress"])
+    raw["eval"].update(decoding="first-line", also_decoding=[])
+    (tmp_path / "fl.yaml").write_text(yaml.safe_dump(raw))
+    main(["run", str(tmp_path / "fl.yaml"), "--out", str(tmp_path / "fl"), "--no-progress"])
+
+    def answers(run: Path) -> dict[tuple[str, str, str], tuple[str, str]]:
+        with ResultsStore.in_dir(run) as store:
+            return {(c.name, r.task, r.id): (r.prediction, r.raw) for c in store.cells() if c.kind != "baseline"
+                    for r in c.rows}  # fmt: skip
+
+    tk, fl = answers(tmp_path / "tk"), answers(tmp_path / "fl")
+    assert tk.keys() == fl.keys() and tk
+    assert all(raw_ and raw_.strip() == answer for answer, raw_ in tk.values())  # the whole generation
+    cut = {k: cut_answer(raw_, ("\n",)) for k, (_, raw_) in tk.items()}
+    assert cut == {k: answer for k, (answer, _) in fl.items()}
+    report = json.loads((tmp_path / "tk" / "report.json").read_text())
+    assert report["summary"][0].startswith(
+        "Answers: generation under the decoding protocol tk-instruct, cap 12"
+    )
+    assert {r["condition"] for r in report["data"]["format_help"]["first-line"]["rows"]} >= {
+        "untuned",
+        "original",
+    }
+    derived = json.loads((tmp_path / "tk" / "decoding-first-line" / "report.json").read_text())
+    assert derived["title"].endswith("(decoding first-line)")

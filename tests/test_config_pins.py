@@ -87,6 +87,10 @@ EXPECTED: dict[str, str] = {
     "default fingerprint": "76df009f900015f5",
     "default hash": "d5cc5354f7e45203",
     "default ids": "60f4777e415a99e5/7",
+    # added with the config (issue #26): its run resumes through these ids across sittings
+    "natinst-curve fingerprint": "bdaf6571c60e4550",
+    "natinst-curve hash": "70a6f62b648e6216",
+    "natinst-curve ids": "d512a735d1c02cb4/30",
     "natinst-lowres fingerprint": "bdaf6571c60e4550",
     "natinst-lowres hash": "618e3b7840cd9242",
     "natinst-lowres ids": "9a0d16fc6e413f9a/9",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from itprobe.report import InstanceResult
-from itprobe.report.analysis import compare_arms, guessing_gate
+from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.decompose import instance_parts, split_difference
 from itprobe.report.verdict import make_verdict
 
@@ -142,12 +142,12 @@ def test_gate_when_original_does_not_beat_guessing() -> None:
     rows += [
         row("simplified", i, "I think so" if i < 10 else right(i) if i < 20 else wrong(i)) for i in range(N)
     ]
-    gate = guessing_gate(rows, "original", n_boot=300)
-    assert gate is not None and gate.mean_b == pytest.approx(0.5)
+    gate = control_gate(rows, "original", (), n_boot=300)
+    assert gate is not None and gate.test.mean_b == pytest.approx(0.5)
     comparisons = compare_arms(rows, "original", ["simplified"], n_boot=300)
     verdict = make_verdict(comparisons, gate=gate)
     assert not verdict.assessable
-    assert verdict.headline.startswith("original does not solve these tasks beyond guessing")
+    assert verdict.headline.startswith("original does not solve these tasks beyond input-blind guessing")
     assert verdict.lines[1].startswith("Not assessable (original does not beat guessing): simplified:")
 
 

@@ -4,9 +4,10 @@ Written before the issue-15 restructuring and kept after it: what the commands p
 stay byte-identical. The expected texts live in ``tests/golden_outputs/``; ``ITPROBE_REGOLD=1`` rewrites
 them (only when a change of output is intended, and then reviewed in the diff).
 
-Models are the deterministic fakes of `test_study_support` (study) and `audit_fakes` (audit), put in at
-the model-loading seam, so no torch and no random weights are involved: the outputs are the same on every
-machine. Normalised before comparison, and nothing else: absolute temporary paths (``<TMP>``), wall-clock
+Models are the deterministic fakes of `test_study_support` (study) and `audit_fakes` (audit), registered
+as model backends (`itprobe.models.model_backend`, `itprobe.models.fake.fake_model`) so that the real
+loading path opens them; only the study's training is the fake engine's (`HFEngine.train`: a fake cannot
+be trained). No random weights are involved: the outputs are the same on every machine. Normalised before comparison, and nothing else: absolute temporary paths (``<TMP>``), wall-clock
 timestamps and durations, the study's run id, the version strings of the Python packages in the
 provenance, and the PNG plots embedded in the HTML reports (matplotlib's and its fonts' bytes; they name the
 environment, not the behaviour).
@@ -19,6 +20,7 @@ import json
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,9 @@ from audit_fakes import write_user_jsonl
 from cli_runner import run_cli
 from test_study_support import FakeEngine, store_snapshot, tiny_raw
 
+from itprobe.models import model_backend
+from itprobe.models.backends import unregister_backend
+from itprobe.models.fake import fake_model, unregister_fake
 from itprobe.predict import Prediction, write_predictions
 from itprobe.tasks import save_tasks
 from itprobe.tasks.types import Example, Instance, Task
@@ -78,13 +83,25 @@ def _run_ids(run_dir: Path) -> tuple[str, ...]:
 
 
 @pytest.fixture()
-def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`itprobe run` on the fake study engine (the real `HFEngine`'s methods delegate to it)."""
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`itprobe run` on the fake study models: the base and every tuned model open through a registered
+    backend; training is the fake engine's."""
     from itprobe.study.engine import HFEngine
 
     fake = FakeEngine()
-    monkeypatch.setattr(HFEngine, "load", lambda self, spec: fake.load(spec))
+    opens = lambda spec: spec == "fake-base" or spec.startswith("fake-tuned:")  # noqa: E731
+    model_backend("study-fake", matches=opens)(lambda spec, settings: (fake.load(spec).model, None))
     monkeypatch.setattr(HFEngine, "train", lambda self, job: fake.train(job))
+    yield
+    unregister_backend("study-fake")
+
+
+@pytest.fixture()
+def audit_fake() -> Iterator[str]:
+    """The rule-following audit fake as ``fake:audit-rule``."""
+    fake_model("audit-rule")(lambda spec: AuditFakeModel())
+    yield "fake:audit-rule"
+    unregister_fake("audit-rule")
 
 
 def test_run_and_report_outputs(fake_engine: None, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -113,15 +130,12 @@ def test_run_and_report_outputs(fake_engine: None, tmp_path: Path, capsys, monke
             check(f"run.{sub.replace('/', '.')}{name}", normalise(text, tmp_path, ids))
 
 
-def test_audit_outputs(tmp_path: Path, capsys, monkeypatch) -> None:
-    import itprobe.audit.runner
-
+def test_audit_outputs(audit_fake: str, tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
-    monkeypatch.setattr(itprobe.audit.runner, "_load_model", lambda config: (AuditFakeModel(), None))
     tasks = write_user_jsonl(tmp_path / "tasks.jsonl")
     out_dir = tmp_path / "audit"
     code, out, err = run_cli(
-        capsys, "audit", "--model", "fake", "--tasks", str(tasks), "--out", str(out_dir), "--n-boot", "200",
+        capsys, "audit", "--model", audit_fake, "--tasks", str(tasks), "--out", str(out_dir), "--n-boot", "200",
         "--no-progress", "--no-cache",
     )  # fmt: skip
     assert code == 0, err

@@ -20,7 +20,11 @@ import pytest
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
 CACHES = sorted(RESULTS.rglob("*.sqlite")) if RESULTS.exists() else []
 PUBLISHED = (
-    sorted(p for p in RESULTS.rglob("*") if p.suffix in {".md", ".html", ".json"}) if RESULTS.exists() else []
+    sorted(
+        p for p in RESULTS.rglob("*") if p.suffix in {".md", ".html", ".json"} or p.name.endswith(".jsonl.gz")
+    )
+    if RESULTS.exists()
+    else []
 )
 
 
@@ -42,7 +46,12 @@ def instance_text(natinst_dir: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", PUBLISHED, ids=[str(p.relative_to(RESULTS)) for p in PUBLISHED])
 def test_a_published_result_holds_no_instance_text(path: Path, instance_text: set[str]) -> None:
-    text = html.unescape(path.read_text(encoding="utf-8"))
+    raw = (
+        gzip.decompress(path.read_bytes()).decode("utf-8")
+        if path.suffix == ".gz"
+        else path.read_text("utf-8")
+    )
+    text = html.unescape(raw)
     leaked = sorted(t for t in instance_text if t in text)
     assert not leaked, f"{path.name} contains NatInst instance text, e.g. {leaked[:2]}"
 

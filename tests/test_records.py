@@ -21,7 +21,13 @@ from itprobe.records import Condition
             "simplified+label-swap",
             False,
         ),
-        (Condition("majority", "empty", mode="rank", size=4, seed=1), "majority@empty", "empty", False),
+        (
+            Condition("majority", "empty", mode="rank", size=4, seed=1, baseline="oracle"),
+            "majority@empty",
+            "empty",
+            False,
+        ),
+        (Condition("demo-majority", baseline="control"), "demo-majority", "original", False),
     ],
 )
 def test_condition_label_and_parts(condition: Condition, label: str, test_arm: str, trained: bool) -> None:
@@ -34,7 +40,7 @@ def test_condition_is_frozen() -> None:
 
 
 def test_an_oracle_baseline_says_so_under_every_test_arm() -> None:
-    assert Condition("majority").display == "majority (oracle)"
-    assert Condition("majority", "simplified").display == "majority@simplified (oracle)"
-    assert Condition("random", "simplified").display == "random@simplified"
+    assert Condition("majority", baseline="oracle").display == "majority (oracle)"
+    assert Condition("majority", "simplified", baseline="oracle").display == "majority@simplified (oracle)"
+    assert Condition("random", "simplified", baseline="control").display == "random@simplified"
     assert Condition("simplified", "original").display == "simplified@original"

@@ -21,6 +21,7 @@ from itprobe.models.base import ChoiceScore
 from itprobe.study import Loaded, RunOptions, Trained, TrainJob, load_config, run_study
 from itprobe.study.data import load_study_data
 from itprobe.tasks.types import Task
+from itprobe.training import TrainResult
 
 P_RIGHT = {"original": 0.8, "delusive": 0.75, "base": 0.6}
 P_OUT_UNTUNED = 0.6
@@ -86,14 +87,14 @@ class PatternEngine:
 
     def train(self, job: TrainJob) -> Trained:
         job.out_dir.mkdir(parents=True, exist_ok=True)
-        return Trained(
-            f"pattern:{job.arm.name}", {"final_loss": 0.1, "losses": [0.1], "steps": 1, "notes": []}
-        )
+        spec = f"pattern:{job.arm.name}"
+        return Trained(spec, TrainResult(Path(spec), 0.1, (0.1,), 0.0, 1, 0, len(job.tasks), 0.0))
 
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config = load_config("default", ["model=pattern-base", "report.n_boot=300"])
+    # two seeds: with one, no verdict about a training arm is made (issue 25)
+    config = load_config("default", ["model=pattern-base", "report.n_boot=300", "seeds=[0, 1]"])
     engine = PatternEngine(load_study_data(config).test)
     run_dir = tmp_path_factory.mktemp("default")
     run_study(config, run_dir, options=RunOptions(progress=False), engine=engine)
@@ -104,13 +105,15 @@ def test_headline_and_tuning_line_use_the_split(default_run: Path) -> None:
     data = json.loads((default_run / "report.json").read_text())
     summary = data["summary"]
     assert data["data"]["verdict"]["assessable"] is True
-    assert summary[0].startswith("simplified: removing the definition beyond its output space costs")
+    assert summary[0].startswith(
+        "simplified: training and testing without the definition beyond its output space costs"
+    )
     # every tuned model answers with a label, so original − simplified has no format part ...
     assert "Split: no format part (every answer is in the label set under both)." in summary[0]
     assert "relies on the instruction's meaning to pick the label" in summary[0]
     # ... while most of what tuning changed is the format: the untuned model leaves the label set
-    assert summary[1].startswith("Tuning: original − untuned = ")
-    assert "(format)" in summary[1] and "Tuning taught the output format" in summary[1]
+    assert summary[1].startswith("Tuning with original: original − untuned = ")
+    assert "(format)" in summary[1] and "Tuning with original taught the output format" in summary[1]
 
 
 def test_gain_split_table_and_plot(default_run: Path) -> None:
@@ -137,7 +140,8 @@ def test_gain_split_table_and_plot(default_run: Path) -> None:
 def test_pairs_clustering_and_note_summary(default_run: Path) -> None:
     data = json.loads((default_run / "report.json").read_text())
     # 16 test tasks form 8 contrast pairs: fewer than 10 clusters, so items (shared inputs) are resampled
-    assert data["data"]["scores"]["original"]["exact_match"]["method"] == "item-cluster"
+    # (two seeds: the seeds are resampled too, issue 25)
+    assert data["data"]["scores"]["original"]["exact_match"]["method"] == "item-cluster+seed (two-level)"
     arm_lines = [n for n in data["notes"] if n.startswith("Arm ")]
     assert 0 < len(arm_lines) <= 3  # one line per arm and note, not one per task
     assert len(data["data"]["arm_notes"]) >= 16

@@ -106,3 +106,20 @@ def test_with_few_pairs_the_shared_item_is_resampled():
     assert paired is not None and naive is not None
     assert paired.method == "item-cluster" and naive.method == "instance"
     assert (paired.high - paired.low) > 1.2 * (naive.high - naive.low)
+
+
+def test_a_section_builder_returns_a_named_record(tmp_path) -> None:
+    from itprobe.report import SectionResult
+    from itprobe.report.views import scores_section
+
+    rows = [
+        InstanceResult(arm, "t", str(i), float(i % 2 == (arm == "a")), 0.5, seed=0)
+        for arm in ("a", "b")
+        for i in range(4)
+    ]
+    built = scores_section(rows, ["a", "b"], out_dir=tmp_path, n_boot=100)
+    assert isinstance(built, SectionResult)
+    assert built.section.title == "Scores per arm"
+    assert set(built.data) >= {"a", "b"}
+    section, data = built  # still unpacks as the pair it was
+    assert section is built.section and data is built.data

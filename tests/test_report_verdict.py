@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
+
 from itprobe.records import Condition
 from itprobe.report.analysis import ArmComparison
 from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
-from itprobe.report.verdict import REMOVES, arm_line, gain_line, make_verdict, removes
+from itprobe.report.verdict import (
+    REMOVES,
+    Design,
+    arm_line,
+    equivalence_margin,
+    gain_line,
+    make_verdict,
+    removes,
+    tuning_line,
+)
 from itprobe.study.config import ArmConfig
 from itprobe.study.grid import arm_json
 from itprobe.study.report import condition_parts
@@ -36,9 +47,11 @@ def test_no_difference_is_never_called_the_same():
 
 
 def test_equivalence_needs_the_whole_ci_inside_the_margin():
-    line = arm_line(cmp("empty", paired(0.01, -0.04, 0.045, 0.6), 0.6))
-    assert line.startswith("empty vs original: equivalent within ±5 points (the whole 95% CI, [-4.0, +4.5]")
-    assert "equivalent" not in arm_line(cmp("empty", paired(0.01, -0.04, 0.055, 0.6), 0.6))
+    line = arm_line(cmp("empty", paired(0.01, -0.04, 0.045, 0.6), 0.6), margin=0.05)
+    assert line.startswith(
+        "empty vs original: equivalent within ±5 points (the design's margin; the whole 95% CI, [-4.0, +4.5]"
+    )
+    assert "equivalent" not in arm_line(cmp("empty", paired(0.01, -0.04, 0.055, 0.6), 0.6), margin=0.05)
 
 
 def test_most_of_the_gain_survives_needs_the_whole_ci_above_the_threshold():
@@ -91,7 +104,8 @@ def test_unstable_ratio_is_named_not_printed():
     line = arm_line(
         cmp("simplified", paired(0.01, -0.05, 0.07, 0.7), 0.7, kept(None, None, None, "unstable"))
     )
-    assert "Gain kept over untuned: unstable (the gain's CI includes 0)" in line
+    assert "Gain kept over untuned: withheld (unstable), because the gain's CI includes 0" in line
+    assert "%" not in line
 
 
 def test_follow_probes_read_as_following_in_the_study_too():
@@ -101,7 +115,7 @@ def test_follow_probes_read_as_following_in_the_study_too():
     trained = cmp("original@negated", paired(0.3, 0.2, 0.4, 1e-6), 1e-6)
     # the follow probes are known by their own name; any other condition is named by its producer
     comparisons = [cmp("simplified", paired(0.0, -0.02, 0.02, 1.0), 1.0), swap, negated, trained]
-    verdict = make_verdict(comparisons, follow={"original@negated"})
+    verdict = make_verdict(comparisons, follow={"original@negated"}, margin=0.05)
     lines = dict(zip(("simplified", "label-swap", "negated", "original@negated"), verdict.lines, strict=True))
     assert lines["label-swap"].startswith("label-swap: when the instruction changes the task, equivalent")
     assert "learned the output format" not in " ".join(verdict.lines)
@@ -135,7 +149,9 @@ def test_headline_is_about_the_primary_arm():
     ]
     verdict = make_verdict(comparisons, gain=paired(0.2, 0.1, 0.3, 0.001))
     assert verdict.headline.startswith("simplified vs original: no difference detected")
-    assert verdict.lines[1].startswith("Tuning: original − untuned = +20.0 [+10.0, +30.0] points")
+    assert verdict.lines[1].startswith(
+        "Tuning with original: original − untuned = +20.0 [+10.0, +30.0] points"
+    )
     assert verdict.lines[2].startswith("empty: removing the definition costs")
     assert make_verdict([]).headline.startswith("No comparison")
 
@@ -170,3 +186,86 @@ def test_a_study_reads_each_trained_condition_s_parts_from_its_stored_arm():
         "my-arm": ("simplified", "content-free"),
         "my-arm@original": ("simplified", "content-free"),
     }
+
+
+# --- sentences by what was manipulated and when (issue #25; docs/design.md, "What each verdict sentence
+# requires": one test per row of the condition table) ---
+
+LOSS = paired(0.08, 0.04, 0.12, 0.001)
+
+
+def test_a_condition_trained_and_tested_with_the_arm_reads_as_training_and_testing_without_it():
+    line = arm_line(cmp("simplified", LOSS, 0.001), design=Design("train+test", seeds=3))
+    assert line.startswith(
+        "simplified: training and testing without the definition beyond its output space costs 8.0 points"
+    )
+
+
+def test_a_condition_trained_with_the_arm_and_tested_with_the_original_reads_as_training():
+    line = arm_line(
+        cmp("simplified@original", LOSS, 0.001), parts=("simplified",), design=Design("train", seeds=3)
+    )
+    assert line.startswith(
+        "simplified@original: training without the definition beyond its output space costs 8.0 points when "
+        "tested with the original instruction: an effect of training, not of removing anything at test time"
+    )
+    assert "removing the definition" not in line
+
+
+def test_a_condition_tested_with_the_arm_on_the_same_model_reads_as_removal_at_test_time():
+    line = arm_line(
+        cmp("original@simplified", LOSS, 0.001), parts=("simplified",), design=Design("test", seeds=1)
+    )
+    assert line.startswith(
+        "original@simplified: removing the definition beyond its output space at test time costs 8.0"
+    )
+
+
+def test_one_seed_gives_no_training_arm_finding():
+    for when in ("train", "train+test"):
+        line = arm_line(
+            cmp("simplified@original", LOSS, 0.001, kept(0.2, 0.1, 0.3)),
+            design=Design(when, seeds=1),  # type: ignore[arg-type]
+        )
+        assert "a training-arm effect cannot be established with one seed" in line
+        assert "costs" not in line and "relies" not in line and "keeps" not in line.lower()
+        assert "+8.0 [+4.0, +12.0]" in line  # the numbers are still shown
+
+
+def test_no_equivalence_without_a_margin_and_the_margin_is_the_designs():
+    d = paired(0.01, -0.02, 0.03, 0.6)
+    assert "no difference detected" in arm_line(cmp("empty", d, 0.6), margin=None)
+    assert "equivalent within ±4 points" in arm_line(cmp("empty", d, 0.6), margin=0.04)
+    assert "equivalent" not in arm_line(cmp("empty", d, 0.6), margin=0.025)
+
+
+def test_the_margin_is_declared_or_a_share_of_the_gain_never_fixed():
+    gain = Estimate(0.029, 0.01, 0.05, 100)
+    assert equivalence_margin(gain) == pytest.approx(0.25 * 0.029)
+    assert equivalence_margin(gain, share=0.5) == pytest.approx(0.0145)
+    assert equivalence_margin(gain, declared=0.02) == 0.02
+    assert equivalence_margin(Estimate(0.03, -0.01, 0.07, 100)) is None  # no clear gain: no margin
+    assert equivalence_margin(None) is None
+    # issue 25: "equivalent within ±5 points" when the whole gain is +2.9 said nothing
+    d = paired(0.005, -0.04, 0.045, 0.7)
+    assert "equivalent" not in arm_line(cmp("empty", d, 0.7), margin=equivalence_margin(gain))
+
+
+def test_exploratory_comparisons_are_marked():
+    line = arm_line(cmp("empty", LOSS, 0.001), design=Design("train+test", seeds=2, exploratory=True))
+    assert line.startswith("Exploratory (not a declared primary comparison): empty: training and testing")
+
+
+def test_rank_mode_tuning_line_names_the_arm():
+    from itprobe.report.decompose import Part, Split
+
+    e = Estimate(0.1, 0.05, 0.15, 100)
+    part = Part(e, 0.001, 0.001)
+    zero = Part(Estimate(0.0, 0.0, 0.0, 100), 1.0, 1.0)
+    split = Split("original", "untuned", 100, e, zero, part, False, "rank", 1.0, 1.0)
+    line = tuning_line("original", "untuned", paired(0.1, 0.05, 0.15, 0.001), split, arm="original")
+    assert "relies on what 'original' changes" not in line
+    assert line.startswith("Tuning with original: original − untuned")
+    assert line.endswith("Tuning with original taught better label choices.")
+    one = tuning_line("original", "untuned", paired(0.1, 0.05, 0.15, 0.001), split, arm="original", seeds=1)
+    assert "cannot be established with one seed" in one and "taught better" not in one

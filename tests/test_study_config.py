@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from itprobe.baselines import BASELINES
 from itprobe.errors import UserError
 from itprobe.study import expand_grid, load_config, parse_shard, select_shard, validate_config
 from itprobe.study.config import PACKAGED_CONFIGS, ArmConfig, apply_overrides
@@ -126,22 +127,36 @@ def grid_config(**changes: object):
     return validate_config(raw)
 
 
+def test_baselines_list_is_the_registry() -> None:
+    config = grid_config(baselines=["demo-majority", "untuned", "train-constant"])
+    cells = expand_grid(config, model_identity="m", train_digest="tr", test_digest="te", held_out_digest="h1")
+    assert [c.baseline for c in cells if c.kind == "baseline"] == ["demo-majority", "train-constant"]
+    moved = expand_grid(config, model_identity="m", train_digest="tr", test_digest="te", held_out_digest="h2")
+    # only the control that learns from the held-out instances depends on them
+    assert [a.id == b.id for a, b in zip(cells, moved, strict=True)][:2] == [True, False]
+    with pytest.raises(UserError, match="unknown baseline.*choose from untuned, random, majority"):
+        grid_config(baselines=["oracle"])
+
+
 def test_grid_expansion_and_stable_ids() -> None:
     config = grid_config()
     cells = expand_grid(config, model_identity="m@1", train_digest="tr", test_digest="te")
     kinds = [c.kind for c in cells]
-    assert kinds == ["baseline", "baseline", "untuned"] + ["trained"] * 8  # 2 arms x 2 sizes x 2 seeds
-    assert [c.baseline for c in cells[:2]] == ["random", "majority"]
+    # the default baselines: random, the oracle majority and the three input-blind controls
+    assert kinds == ["baseline"] * 5 + ["untuned"] + ["trained"] * 8  # 2 arms x 2 sizes x 2 seeds
+    assert [c.baseline for c in cells[:5]] == [
+        "random", "majority", "first-demo-label", "demo-majority", "train-constant"
+    ]  # fmt: skip
     assert len({c.id for c in cells}) == len(cells)
-    trained = cells[3:]
+    trained = cells[6:]
     assert [(c.seed, c.size) for c in trained[:4]] == [(0, 2), (0, 2), (0, 5), (0, 5)]
     simplified = trained[1]
     assert [a.name for a in simplified.test_arms] == ["simplified", "original"]
     assert [a.name for a in trained[0].test_arms] == ["original"]  # "same" and {} coincide
-    assert [a.name for a in cells[2].test_arms] == ["original", "simplified"]  # untuned: every test arm
+    assert [a.name for a in cells[5].test_arms] == ["original", "simplified"]  # untuned: every test arm
     assert simplified.condition(simplified.test_arms[0]) == "simplified"
     assert simplified.condition(simplified.test_arms[1]) == "simplified@original"
-    assert cells[2].condition(cells[2].test_arms[1]) == "untuned@simplified"
+    assert cells[5].condition(cells[5].test_arms[1]) == "untuned@simplified"
     again = expand_grid(config, model_identity="m@1", train_digest="tr", test_digest="te")
     assert [c.id for c in again] == [c.id for c in cells]
 
@@ -153,12 +168,12 @@ def test_cell_ids_change_only_with_what_decides_the_cell() -> None:
     }
     other_model = expand_grid(grid_config(), model_identity="m2", train_digest="a", test_digest="b")
     assert {c.name: c.id for c in other_model if c.kind == "baseline"} == {
-        n: i for n, i in base.items() if n in ("random", "majority")
+        n: i for n, i in base.items() if n in BASELINES
     }
     assert all(base[c.name] != c.id for c in other_model if c.kind != "baseline")
     new_train = expand_grid(grid_config(), model_identity="m", train_digest="a2", test_digest="b")
     assert {c.name: c.id for c in new_train if c.kind != "trained"} == {
-        n: i for n, i in base.items() if n in ("random", "majority", "untuned")
+        n: i for n, i in base.items() if n in (*BASELINES, "untuned")
     }
     # a larger grid keeps the ids of the cells it shares with the smaller one
     bigger = grid_config(train_tasks={"instances_per_task": [2, 5, 10]})
@@ -179,3 +194,48 @@ def test_shards_partition_the_grid() -> None:
     for bad in ("3/3", "-1/2", "1", "a/b", "0/0", "1/2/3"):
         with pytest.raises(UserError, match="--shard"):
             parse_shard(bad)
+
+
+def test_test_sizes_limit_the_other_test_arms_to_those_sizes() -> None:
+    shuffled = {"input": "shuffled-input"}
+    config = grid_config(arms={"train": [{}, {"definition": "simplified"}], "test": ["same", {}, shuffled],
+                               "test_sizes": [5]})  # fmt: skip
+    cells = expand_grid(config, model_identity="m@1", train_digest="tr", test_digest="te")
+    trained = {(c.train_arm.name, c.size, c.seed): c for c in cells if c.kind == "trained"}
+    assert [a.name for a in trained["simplified", 2, 0].test_arms] == ["simplified"]
+    assert [a.name for a in trained["simplified", 5, 0].test_arms] == [
+        "simplified",
+        "original",
+        "shuffled-input",
+    ]
+    assert [a.name for a in trained["original", 2, 1].test_arms] == ["original"]
+    untuned = next(c for c in cells if c.kind == "untuned")
+    assert [a.name for a in untuned.test_arms] == ["original", "shuffled-input", "simplified"]
+    # unset, every size gets every test arm, with the ids of a config that never had the key
+    plain = expand_grid(grid_config(), model_identity="m@1", train_digest="tr", test_digest="te")
+    unset = grid_config(
+        arms={"train": [{}, {"definition": "simplified"}], "test": ["same", {}], "test_sizes": None}
+    )
+    assert [c.id for c in expand_grid(unset, model_identity="m@1", train_digest="tr", test_digest="te")] == [
+        c.id for c in plain
+    ]
+    assert unset.hash == grid_config().hash
+
+
+def test_decoding_protocol_by_name_with_overrides_and_derived_protocols() -> None:
+    config = grid_config(eval={"decoding": "tk-instruct", "also_decoding": ["first-line"]})
+    assert config.eval.protocol().key() == {
+        "rule": "stop-after-content/v1",
+        "max_new_tokens": 128,
+        "stop": [],
+    }
+    (derived,) = config.eval.derived_protocols()
+    assert (derived.protocol, derived.max_new_tokens, derived.stop) == ("first-line", 128, ("\n",))
+    # the default protocol keeps the ids and hash of a config written before protocols had names
+    explicit = {"modes": ["rank", "generate"], "max_new_tokens": 64, "stop": ["\n"]}
+    assert grid_config(eval=explicit).hash == grid_config().hash
+    with pytest.raises(UserError, match="unknown decoding protocol 'greedy'"):
+        grid_config(eval={"decoding": "greedy"})
+    # first-line is not a cut of itself at another cap, nor is tk-instruct a cut of first-line
+    with pytest.raises(UserError, match="not a cut of 'first-line'"):
+        grid_config(eval={"decoding": "first-line", "also_decoding": ["tk-instruct"]})

@@ -68,3 +68,14 @@ def test_natinst_small_on_the_shared_copy(natinst_dir: Path) -> None:
     assert len(data.test) >= 40  # the README: 51 of the 56 classification test tasks are present
     with pytest.raises(UserError, match="data.path"):
         load_study_data(load_config("natinst-small"))
+
+
+def test_test_instances_beyond_the_scored_ones_are_held_out() -> None:
+    data = load_study_data(validate_config(tiny_raw(test_tasks={"instances_per_task": 3})))
+    full = load_study_data(validate_config(tiny_raw(test_tasks={"instances_per_task": None})))
+    for task in data.test:
+        whole = next(t for t in full.test if t.name == task.name).instances
+        assert task.instances == whole[:3] and data.held_out[task.name] == whole[3:]
+        assert whole[3:]  # the suite has more instances than are scored here
+    assert all(not held for held in full.held_out.values())
+    assert data.held_out_digest != full.held_out_digest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def test_every_cell_is_stored_with_its_answers(tiny_run: tuple[Path, FakeEngine]
     with ResultsStore.in_dir(run_dir) as store:
         cells = store.cells()
         tasks = store.tasks()
-    assert len(cells) == 2 + 1 + 3 * 2  # random, majority, untuned; 3 arms x 2 sizes
+    assert len(cells) == 5 + 1 + 3 * 2  # random, majority, 3 input-blind controls, untuned; 3 arms x 2 sizes
     assert len(engine.trained) == 6
     by_kind = {k: [c for c in cells if c.kind == k] for k in ("baseline", "untuned", "trained")}
     n_test = sum(1 for t in tasks.values())
@@ -54,7 +55,7 @@ def test_rerun_skips_finished_cells(tiny_run: tuple[Path, FakeEngine]) -> None:
     before = store_snapshot(run_dir)
     engine = FakeEngine()
     outcome = run_study(validate_config(tiny_raw()), run_dir, options=QUIET, engine=engine)
-    assert (outcome.cells_run, outcome.cells_already_done) == (0, 9)
+    assert (outcome.cells_run, outcome.cells_already_done) == (0, 12)
     assert engine.trained == []
     assert store_snapshot(run_dir) == before
 
@@ -145,7 +146,7 @@ def test_progress_lines_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[
     run_study(validate_config(raw), tmp_path, options=RunOptions(report=False), engine=FakeEngine())
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "cell 1/4 done: random" in captured.err and "cell 4/4 done: original n=2 seed=0" in captured.err
+    assert "cell 1/7 done: random" in captured.err and "cell 7/7 done: original n=2 seed=0" in captured.err
 
 
 def test_a_grid_without_the_original_arm_is_stored_but_not_reported(tmp_path: Path) -> None:
@@ -204,8 +205,9 @@ def test_follow_arms_and_contrast_pairs_in_the_study_report(tmp_path: Path) -> N
         {"definition": "negated", "name": "flip"},
         {"label": "label-swap"},
     ]
+    # two seeds: with one, a training arm's line is not a finding at all (issue 25)
     raw = tiny_raw(train_tasks={"instances_per_task": [2]}, arms={"train": arms, "test": ["same"]},
-                   eval={"modes": ["generate"]})  # fmt: skip
+                   eval={"modes": ["generate"]}, seeds=[0, 1])  # fmt: skip
     run_study(validate_config(raw), tmp_path, options=RunOptions(progress=False), engine=FakeEngine())
     data = json.loads((tmp_path / "report.json").read_text())
     for arm in ("flip", "label-swap"):
@@ -217,7 +219,8 @@ def test_follow_arms_and_contrast_pairs_in_the_study_report(tmp_path: Path) -> N
         assert "removing" not in line
     assert any("simplified: removing" in v or "simplified vs original" in v for v in data["summary"])
     assert data["data"]["arm_notes"] and {"test_arm", "task", "note"} == set(data["data"]["arm_notes"][0])
-    assert data["data"]["scores"]["original"]["exact_match"]["method"] == "item-cluster"  # one contrast pair
+    # one contrast pair; two seeds: the two-level bootstrap
+    assert data["data"]["scores"]["original"]["exact_match"]["method"] == "item-cluster+seed (two-level)"
 
 
 def test_a_config_change_leaves_the_superseded_cells_out_of_the_report(
@@ -235,7 +238,7 @@ def test_a_config_change_leaves_the_superseded_cells_out_of_the_report(
     old = json.loads((run_dir / "report.json").read_text())["data"]
     assert data["scores"]["untuned"] == old["scores"]["untuned"]  # not counted twice
     markdown = (copy / "report.md").read_text()
-    assert "Cells in the store: 7 of the 7" in markdown
+    assert "Cells in the store: 10 of the 10" in markdown
     assert "Left out: 3 finished cell(s)" in markdown
 
 
@@ -263,3 +266,49 @@ def test_training_notes_are_summarised_per_arm_and_note() -> None:
         "Training with delusive: variant permuted (1 training task: t9).",
         "Training with delusive: variant wrong-label (5 training tasks: t0, t1, t2, …).",
     ]
+
+
+def test_a_one_seed_study_prints_no_training_arm_finding(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, _ = tiny_run
+    summary = json.loads((run_dir / "report.json").read_text())["summary"]
+    trained = ("simplified", "simplified@original", "empty", "empty@original")
+    lines = {arm: next(line for line in summary if f"{arm} vs original (" in line) for arm in trained}
+    for arm, line in lines.items():
+        assert "a training-arm effect cannot be established with one seed" in line, arm
+        assert not any(word in line for word in ("costs", "relies on", "scores higher", "equivalent")), arm
+    assert not any("removing" in line for line in summary)  # no condition here is a test-time removal
+    tuning = next(line for line in summary if "original − untuned" in line)
+    assert "cannot be established with one seed" in tuning and "taught the" not in tuning
+
+
+def test_primary_comparisons_are_checked_against_the_conditions(tiny_run: tuple[Path, FakeEngine]) -> None:
+    from itprobe.report import primary_family
+    from itprobe.study.report import _family
+
+    run_dir, _ = tiny_run
+    with ResultsStore.in_dir(run_dir) as store:
+        cells, tasks = store.cells(), store.tasks()
+    declared = validate_config(
+        tiny_raw(report={"n_boot": 50, "primary_comparisons": ["simplified@original"]})
+    )
+    family = _family(declared, cells, tasks, primary_family)
+    assert family.primaries == ("simplified@original",)
+    assert {m for _, _, m in family.p_adjusted} == {"rank", "generate"} and len(family.p_adjusted) == 4
+    assert '"primary_comparisons": ["simplified@original"]' in declared.to_json()
+    assert "primary_comparisons" not in validate_config(tiny_raw()).to_json()  # unset: not stored, same hash
+    with pytest.raises(UserError, match="report.primary_comparisons: no results for typo"):
+        _family(
+            validate_config(tiny_raw(report={"primary_comparisons": ["typo"]})), cells, tasks, primary_family
+        )
+
+
+def test_untuned_last_runs_the_untuned_cell_after_the_trained_ones(tmp_path: Path) -> None:
+    def finish_order(options: RunOptions, run_dir: Path) -> list[str]:
+        run_study(validate_config(tiny_raw()), run_dir, options=options, engine=FakeEngine())
+        with ResultsStore.in_dir(run_dir) as store:
+            return [c.kind for c in sorted(store.cells(with_rows=False), key=lambda c: c.finished_at)]
+
+    plain = finish_order(QUIET, tmp_path / "a")
+    late = finish_order(dataclasses.replace(QUIET, untuned_last=True), tmp_path / "b")
+    assert plain.index("untuned") < plain.index("trained")
+    assert late[-1] == "untuned" and sorted(late) == sorted(plain)

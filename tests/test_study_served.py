@@ -28,7 +28,7 @@ def test_untuned_row_is_the_served_model_and_trained_cells_are_unchanged(tmp_pat
     engine = FakeEngine()
     raw = tiny_raw(eval={"modes": ["rank", "generate"], "untuned_model": SERVED, "cache": False})
     served = run_study(validate_config(raw), tmp_path / "served", options=QUIET, engine=engine)
-    assert plain.cells_run == served.cells_run == 9 and len(engine.trained) == 6
+    assert plain.cells_run == served.cells_run == 12 and len(engine.trained) == 6  # 5 baselines
     a, b = _cells(tmp_path / "plain"), _cells(tmp_path / "served")
     assert b["untuned"].model_identity == SERVED and a["untuned"].model_identity == "fake-base"
     assert a["untuned"].cell_id != b["untuned"].cell_id
@@ -58,7 +58,7 @@ def test_rank_on_a_served_untuned_model_without_logprobs_fails_before_training(t
         run_study(validate_config(raw), tmp_path / "run", options=QUIET, engine=engine)
     assert engine.trained == []
     raw = tiny_raw(eval={"modes": ["generate"], "untuned_model": SERVED})
-    assert run_study(validate_config(raw), tmp_path / "gen", options=QUIET, engine=engine).cells_run == 9
+    assert run_study(validate_config(raw), tmp_path / "gen", options=QUIET, engine=engine).cells_run == 12
 
 
 def test_the_trained_model_must_be_local() -> None:

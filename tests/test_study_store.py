@@ -118,9 +118,9 @@ def test_shards_merged_equal_the_unsharded_run(tmp_path: Path) -> None:
     assert parts[0] and parts[1] and not set(parts[0]) & set(parts[1])
     merged = tmp_path / "merged"
     outcome = merge_stores(merged, shards)
-    assert (outcome.cells_copied, outcome.cells_present) == (9, 0)
+    assert (outcome.cells_copied, outcome.cells_present) == (12, 0)
     assert store_snapshot(merged) == store_snapshot(whole)
     again = merge_stores(merged, shards)  # idempotent
-    assert (again.cells_copied, again.cells_present) == (0, 9)
+    assert (again.cells_copied, again.cells_present) == (0, 12)
     with pytest.raises(UserError, match="results.sqlite"):
         merge_stores(merged, [tmp_path / "absent"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from itprobe.models.base import ChoiceScore
 from itprobe.study import Loaded, RunOptions, Trained, TrainJob, run_study, validate_config
+from itprobe.training import TrainResult
 
 TINY_FAMILIES = ["parity", "divisibility", "primality", "magnitude", "number_compare"]
 
@@ -97,7 +98,7 @@ class FakeEngine:
         spec = f"fake-tuned:{arm}:{job.size}:{job.seed}:{','.join(names)}"
         self.trained.append(spec)
         loss = round(_unit(spec), 6)
-        return Trained(spec, {"final_loss": loss, "losses": [loss], "steps": 3, "notes": []})
+        return Trained(spec, TrainResult(Path(spec), loss, (loss,), 0.0, 3, 0, len(names), 0.0))
 
 
 def store_snapshot(run_dir: Path) -> dict:

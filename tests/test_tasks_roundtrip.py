@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from itprobe.metrics import normalize_answer
 from itprobe.tasks import Contrast, Example, Instance, Negation, OutputSpace, Task, load_tasks, save_tasks
 
 text = st.text(max_size=12)
@@ -28,6 +30,11 @@ def tasks(draw: st.DrawFn) -> Task:
     instances = tuple(
         Instance(i, draw(text), tuple(draw(st.lists(text, min_size=1, max_size=3)))) for i in ids
     )
+    space = draw(st.none() | spaces)
+    if space is not None:  # a loadable space: one label per answer, every single reference among them
+        wanted = list(space.labels) + [i.outputs[0] for i in instances if len(i.outputs) == 1]
+        labels = {normalize_answer(label): label for label in reversed(wanted)}
+        space = dataclasses.replace(space, labels=tuple(reversed(labels.values())))
     return Task(
         name=draw(st.text(min_size=1, max_size=12)),
         definition=draw(text),
@@ -35,7 +42,7 @@ def tasks(draw: st.DrawFn) -> Task:
         positive_examples=draw(examples),
         negative_examples=draw(examples),
         categories=tuple(draw(st.lists(text, max_size=2))),
-        output_space=draw(st.none() | spaces),
+        output_space=space,
         negation=draw(st.none() | negations),
         contrast=draw(st.none() | st.builds(Contrast, text, text)),
         meta=tuple(draw(st.dictionaries(text, text, max_size=3)).items()),

@@ -62,13 +62,13 @@ def test_not_classification() -> None:
 
 def test_precedence_file_over_declared_over_detected(tmp_path: Path) -> None:
     inst = _instances(("x",), ("y",), ("x",))
-    declared = Task("d", "def", inst, output_space=OutputSpace(("p", "q"), "declared"))
+    declared = Task("d", "def", inst, output_space=OutputSpace(("y", "x", "q"), "declared"))
     plain = Task("p", "def", inst)
     assert assign_output_spaces([declared])[0].output_space == declared.output_space
     assert assign_output_spaces([plain])[0].output_space.labels == ("x", "y")  # type: ignore[union-attr]
-    labels = {"d": ["L1", "L2"], "unrelated": ["z"]}
+    labels = {"d": ["x", "y", "L"], "unrelated": ["z"]}
     got = assign_output_spaces([declared, plain], labels=labels, label_source="labels.yaml")
-    assert got[0].output_space == OutputSpace(("L1", "L2"), "file", "labels.yaml")
+    assert got[0].output_space == OutputSpace(("x", "y", "L"), "file", "labels.yaml")
     assert got[1].output_space is not None and got[1].output_space.rule == "detected"
 
 

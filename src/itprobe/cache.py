@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from itprobe.errors import UserError
 from itprobe.fsio import touch
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS predictions (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -38,12 +40,34 @@ class PredictionCache:
 
     def __init__(self, folder: str | Path) -> None:
         self.path = Path(folder) / "predictions.sqlite"
-        touch(self.path)  # the permission rule (itprobe.fsio); sqlite alone would make it 0644
+        if Path(folder).exists() and not Path(folder).is_dir():
+            raise UserError("the prediction cache folder is a file; give a folder or --no-cache", path=folder)
+        try:
+            touch(self.path)  # the permission rule (itprobe.fsio); sqlite alone would make it 0644
+        except OSError as err:
+            raise self._unusable(err) from None
         with self._connect() as con:
             con.execute(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=60)
+    def _unusable(self, err: Exception) -> UserError:
+        return UserError(
+            f"unusable prediction cache ({err}); move it away (it is only a cache) or pass --no-cache",
+            path=self.path,
+        )
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A committed transaction; sqlite and JSON errors of a damaged cache become one `UserError` (the file
+        is left as it is)."""
+        try:
+            con = sqlite3.connect(self.path, timeout=60)
+            try:
+                with con:
+                    yield con
+            finally:
+                con.close()
+        except (sqlite3.DatabaseError, ValueError) as err:
+            raise self._unusable(err) from None
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """The cached values of those ``keys`` that are present."""
@@ -61,5 +85,5 @@ class PredictionCache:
         with self._connect() as con:
             con.executemany(
                 "INSERT OR REPLACE INTO predictions VALUES (?, ?)",
-                [(key, json.dumps(value)) for key, value in items.items()],
+                [(key, json.dumps(value, allow_nan=False)) for key, value in items.items()],
             )

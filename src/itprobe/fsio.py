@@ -48,10 +48,36 @@ def _existing_ancestor(path: Path) -> Path:
     raise UserError("no existing folder above it", path=path)  # pragma: no cover (the root exists)
 
 
-def check_output_file(path: str | Path) -> Path:
+def check_not_input(path: str | Path, inputs: Iterable[str | Path | None]) -> None:
+    """Refuse an output path that is one of the command's ``inputs``, a folder holding one (it would be
+    overwritten or replaced: docs/refusals.md), or an existing file inside an input folder. Symlinks and
+    relative spellings are resolved first.
+
+    Raises:
+        UserError: naming the input.
+    """
+    target = Path(path).resolve()
+    for item in inputs:
+        if item is None:
+            continue
+        source = Path(item).resolve()
+        if source == target:
+            raise UserError(f"is also an input ({item}); writing it would destroy it", path=path)
+        if target in source.parents:
+            raise UserError(
+                f"holds an input ({item}) that writing here would replace; choose another", path=path
+            )
+        if source.is_dir() and source in target.parents and target.exists():
+            raise UserError(
+                f"is part of the input folder {item}; writing it would change that input", path=path
+            )
+
+
+def check_output_file(path: str | Path, inputs: Iterable[str | Path | None] = ()) -> Path:
     """Refuse, before any work, an output file that cannot be written: a directory, a path under a file,
-    a folder without write permission. Creates nothing."""
+    a folder without write permission, one of the command's ``inputs``. Creates nothing."""
     path = Path(path)
+    check_not_input(path, inputs)
     if path.is_dir():
         raise UserError("is a directory; give a file name", path=path)
     if path.exists() and not os.access(path, os.W_OK):
@@ -60,10 +86,12 @@ def check_output_file(path: str | Path) -> Path:
     return path
 
 
-def check_output_dir(path: str | Path) -> Path:
+def check_output_dir(path: str | Path, inputs: Iterable[str | Path | None] = ()) -> Path:
     """Refuse, before any work, an output folder that cannot be used: an existing file, a path under a
-    file, a folder without write permission. Creates nothing."""
+    file, a folder without write permission, a folder that is or holds one of the command's ``inputs``.
+    Creates nothing."""
     path = Path(path)
+    check_not_input(path, inputs)
     if path.exists():
         if not path.is_dir():
             raise UserError("exists and is not a directory; give a folder", path=path)
@@ -133,18 +161,71 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def json_line(row: Mapping[str, Any], path: str | Path) -> bytes:
+    """One strict JSON line: NaN and infinities are not JSON (other readers reject them), so a row holding
+    one is refused instead of written (docs/refusals.md)."""
+    try:
+        return (json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    except ValueError:
+        bad = sorted(k for k, v in row.items() if _not_finite(v))
+        raise UserError(
+            f"refusing to write a number that is not finite (field {', '.join(bad) or '?'})", path=path
+        ) from None
+
+
+def _not_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value or value in (float("inf"), float("-inf"))
+    if isinstance(value, list | tuple):
+        return any(_not_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_not_finite(v) for v in value.values())
+    return False
+
+
+@contextmanager
+def exclusive(lock_file: Path, what: str) -> Iterator[None]:
+    """Hold an advisory lock on ``lock_file`` for the block; a second holder is refused at once, not queued
+    (two runs of one grid in one folder would train the same cells into the same model folders).
+
+    Raises:
+        UserError: the lock is held (by the process the file names).
+    """
+    import fcntl
+
+    touch(lock_file)
+    with open(lock_file, "r+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = handle.read().strip() or "?"
+            raise UserError(
+                f"{what} is in use by another itprobe process (pid {holder}); wait for it to end"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def write_jsonl(path: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
     """Write one JSON object per line (UTF-8, non-ASCII kept; gzip when the name ends in .gz) atomically
-    (see `atomic_file`)."""
+    (see `atomic_file`); a row with a non-finite number is a `UserError` and the target is left untouched."""
     target = Path(path)
     with atomic_file(target) as handle:
         if target.name.endswith(".gz"):
             with gzip.GzipFile(filename=target.name, mode="wb", fileobj=handle) as packed:
                 for row in rows:
-                    packed.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+                    packed.write(json_line(row, target))
         else:
             for row in rows:
-                handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+                handle.write(json_line(row, target))
     return target
 
 

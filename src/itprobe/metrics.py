@@ -15,7 +15,7 @@ from __future__ import annotations
 import string
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -209,9 +209,28 @@ def instance_scores(
                 rouge1=rouge1(p.prediction, p.references, tokenizer=tokenizer),
                 label_logprobs=tuple(p.label_logprobs),
                 track=track,
+                raw=p.raw,
             )
         )
     return out
+
+
+def rescored(row: InstanceResult, answer: str) -> InstanceResult:
+    """``row`` with ``answer`` as its answer and every score recomputed the way `instance_scores` does: how
+    a stored generation is scored under another decoding protocol cut from the same continuation
+    (`itprobe.decoding.Decoding.recut`). Rows of the xlingual track need its ROUGE tokenizer: refused."""
+    if row.track == "xlingual":
+        raise ValueError(f"{row.task}/{row.id}: an xlingual row cannot be rescored without its tokenizer")
+    labels = row.labels
+    return replace(
+        row,
+        prediction=answer,
+        exact_match=exact_match(answer, row.references),
+        rougeL=rouge_l(answer, row.references),
+        rouge1=rouge1(answer, row.references),
+        in_space_strict=in_space_strict(answer, labels) if labels else None,
+        in_space_loose=in_space_loose(answer, labels) if labels else None,
+    )
 
 
 def gold_label(references: Sequence[str], labels: Sequence[str]) -> str:

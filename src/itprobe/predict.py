@@ -15,6 +15,7 @@ and the decoding rule, so a cache is never shared across models, precisions or s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
 from itprobe.fsio import read_jsonl, write_jsonl
 from itprobe.metrics import in_space_loose, in_space_strict
-from itprobe.models.base import LanguageModel
+from itprobe.models.base import LanguageModel, NonFiniteOutput
 from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig, encode_task, fit_to_context
 from itprobe.records import MODES, Mode, Prediction
@@ -96,7 +97,45 @@ def _chunks(todo: Sequence[int], items: Sequence[_Item], size: int) -> Iterator[
             yield group[start : start + size]
 
 
+def _where(model: LanguageModel, item: _Item) -> str:
+    return f"model {model.identity}, task {item.task.name}, instance {item.task.instances[item.index].id}"
+
+
+def _bad_value(item: _Item, value: Any) -> str:
+    """Why a model's answer (fresh or cached) cannot be used, or "" when it can (docs/refusals.md)."""
+    if item.mode == "generate":
+        return "" if isinstance(value.get("text"), str) else "the answer is not text"
+    logprobs = value.get("logprobs")
+    if not isinstance(logprobs, list) or len(logprobs) != len(item.labels):
+        return "the label log-probs are missing"
+    for label, lp in zip(item.labels, logprobs, strict=True):
+        if isinstance(lp, bool) or not isinstance(lp, int | float) or not math.isfinite(lp):
+            return f"the log-prob of label '{label}' is {lp!r}, not finite"
+    return ""
+
+
+def _check(model: LanguageModel, items: Sequence[_Item], values: Sequence[Any]) -> None:
+    """Refuse the model's answers for the whole run at the first unusable one, before it is cached.
+
+    Raises:
+        UserError: one line naming the model, task and instance.
+    """
+    for item, value in zip(items, values, strict=True):
+        why = _bad_value(item, value) if isinstance(value, dict) else "the answer is malformed"
+        if why:
+            raise UserError(f"{_where(model, item)}: {why}; refusing this model's answers")
+
+
 def _run(model: LanguageModel, work: Sequence[_Item]) -> list[dict[str, Any]]:
+    try:
+        values = _answer(model, work)
+    except NonFiniteOutput as err:
+        raise UserError(f"{_where(model, work[err.row])}: {err}; refusing this model's answers") from None
+    _check(model, work, values)
+    return values
+
+
+def _answer(model: LanguageModel, work: Sequence[_Item]) -> list[dict[str, Any]]:
     if work[0].mode == "rank":
         scores = model.score_choices([w.prompt for w in work], [w.labels for w in work])
         return [
@@ -166,6 +205,8 @@ def predict_tasks(
     keys = [cache_key(fingerprint, it.prompt, it.mode, it.key, it.labels) for it in items]
     cache = PredictionCache(cache_dir) if cache_dir is not None else None
     values: dict[str, Any] = cache.get_many(keys) if cache is not None else {}
+    hits = [i for i, key in enumerate(keys) if key in values]
+    _check(model, [items[i] for i in hits], [values[keys[i]] for i in hits])  # a cache written before checks
     todo = [i for i, key in enumerate(keys) if key not in values]
     size = 4 * int(getattr(model, "batch_size", 8))
     with counting_bar("predict", len(items), enabled=progress, rate="inst/s") as advance:

@@ -74,6 +74,8 @@ class InstanceResult:
         rouge1: ROUGE-1, 0..1 (None where a producer did not compute it).
         label_logprobs: rank mode: the log-probability of each label, in the order of ``labels``.
         track: the official track ("default" or "xlingual") that chose the ROUGE tokenizer.
+        raw: generation: the whole continuation the answer was cut from (`itprobe.decoding`), so that a
+            protocol that is a cut of the one decoded can be scored from the stored rows; "" otherwise.
     """
 
     condition: str
@@ -98,6 +100,7 @@ class InstanceResult:
     rouge1: float | None = None
     label_logprobs: tuple[float, ...] = ()
     track: str = "default"
+    raw: str = ""
 
     @property
     def in_format(self) -> float | None:
@@ -119,16 +122,18 @@ class InstanceResult:
         return (self.task, self.id)
 
 
-REFERENCE_MODELS = ("untuned", "random", "majority")  # what a condition's model is when nothing was trained
-ORACLE_MODELS = ("majority",)  # baselines that read the test labels
+UNTUNED = "untuned"  # the untuned model's condition
+# what a no-model baseline is (`itprobe.baselines` declares which are oracles; this leaf only carries it)
+BaselineRole = Literal["", "control", "oracle"]
 
 
 @dataclass(frozen=True)
 class Condition:
     """One compared condition of a report, as data: the model and the arm it was tested with.
 
-    ``trained_with`` is the arm a model was tuned with, or "untuned" / a trivial baseline ("random",
-    "majority") when nothing was trained; ``tested_with`` is the test arm's name, "" when it is the model's
+    ``trained_with`` is the arm a model was tuned with, or "untuned" / a baseline's name when nothing was
+    trained (``baseline`` then says whether it is an input-blind control or an oracle that reads the test
+    labels, as `itprobe.baselines` declares it); ``tested_with`` is the test arm's name, "" when it is the model's
     own (its training arm; the original instruction for the untuned model and the baselines). ``mode``,
     ``size`` and ``seed`` locate the rows (None: not fixed); the report compares conditions across sizes and
     averages seeds, so `label` names the first two only. A label is rendered, never parsed back.
@@ -139,10 +144,11 @@ class Condition:
     mode: str | None = None
     size: int | None = None
     seed: int | None = None
+    baseline: BaselineRole = ""
 
     @property
     def trained(self) -> bool:
-        return self.trained_with not in REFERENCE_MODELS
+        return not self.baseline and self.trained_with != UNTUNED
 
     @property
     def test_arm(self) -> str:
@@ -152,7 +158,7 @@ class Condition:
     @property
     def display(self) -> str:
         """The label as reports show it: a baseline that reads the test labels says so."""
-        return f"{self.label} (oracle)" if self.trained_with in ORACLE_MODELS else self.label
+        return f"{self.label} (oracle)" if self.baseline == "oracle" else self.label
 
     @property
     def label(self) -> str:

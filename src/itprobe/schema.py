@@ -18,12 +18,27 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from itprobe.errors import UserError
 
 STRICT = ConfigDict(extra="forbid")
+
+
+class StrictModel(BaseModel):
+    """The one pydantic base of itprobe's records at the edges (reports, study configs): unknown keys
+    are refused, as by `STRICT`."""
+
+    model_config = STRICT
+
+
+class FrozenModel(StrictModel):
+    """A `StrictModel` whose fields cannot be reassigned (the study config: cell ids hash it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+
 T = TypeVar("T")
 _VALUE_ERROR = "Value error, "
 UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")

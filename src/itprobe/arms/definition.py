@@ -51,9 +51,6 @@ def simplified_definition(task: Task, template: str = DEFAULT_SIMPLIFIED_TEMPLAT
     return FORM_TEXT[output_form(task)]
 
 
-MEANING_FREE: tuple[str, ...] = ("simplified", "empty", "irrelevant")
-
-
 def without_meaning(task: Task) -> Task:
     """``task`` with every example explanation removed and its name withheld from prompts.
 
@@ -72,13 +69,13 @@ def without_meaning(task: Task) -> Task:
     return with_meta(stripped, TASK_NAME_HIDDEN, "true")
 
 
-@definition_arm("original")
+@definition_arm("original", probe="original")
 def original(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     """The task's own definition."""
     return task
 
 
-@definition_arm("simplified")
+@definition_arm("simplified", meaning_free=True, probe="simplified")
 def simplified(
     task: Task,
     rng: random.Random,
@@ -92,7 +89,7 @@ def simplified(
     )
 
 
-@definition_arm("empty")
+@definition_arm("empty", meaning_free=True, probe="empty")
 def empty(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     """No definition at all (``""``; the prompt encoder drops the definition line)."""
     return without_meaning(dataclasses.replace(task, definition=""))
@@ -134,7 +131,7 @@ def is_sibling(task: Task, other: Task) -> bool:
     )
 
 
-@definition_arm("irrelevant")
+@definition_arm("irrelevant", meaning_free=True, probe="irrelevant")
 def irrelevant(task: Task, rng: random.Random, pool: Sequence[Task]) -> Noted | Skip:
     """The definition of an unrelated task from ``pool`` (Webson & Pavlick's irrelevant-instruction control).
 
@@ -170,7 +167,7 @@ def _negate_examples(examples: tuple[Example, ...], mapping: dict[str, str], ind
     return tuple(Example(ex.input, map_output(ex.output, mapping, index), "") for ex in examples)
 
 
-@definition_arm("negated")
+@definition_arm("negated", follows=True, probe="negated")
 def negated(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task | Skip:
     """The task's negated definition with gold labels flipped by its label map (where the task has one).
 

@@ -140,7 +140,7 @@ def delusive_wrong_label(task: Task, rng: random.Random, pool: Sequence[Task]) -
     return dataclasses.replace(task, positive_examples=tuple(shown))
 
 
-@examples_arm("delusive")
+@examples_arm("delusive", probe="delusive")
 def delusive(task: Task, rng: random.Random, pool: Sequence[Task]) -> Noted | Skip:
     """The default delusive variant: ``wrong-label`` for classification tasks, ``permuted`` otherwise."""
     if task.is_classification:
@@ -152,7 +152,7 @@ def delusive(task: Task, rng: random.Random, pool: Sequence[Task]) -> Noted | Sk
     return Noted(outcome, f"delusive: variant {variant}")
 
 
-@examples_arm("none")
+@examples_arm("none", probe="no-examples")
 def none(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     """No demonstrations at all: positive and negative examples both removed."""
     return dataclasses.replace(task, positive_examples=(), negative_examples=())

@@ -27,3 +27,28 @@ def content_free(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     """
     instances = tuple(dataclasses.replace(inst, input=CONTENT_FREE_INPUT) for inst in task.instances)
     return dataclasses.replace(task, instances=instances)
+
+
+@input_arm("shuffled-input", probe="shuffled-input")
+def shuffled(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
+    """Inputs shuffled among the task's instances; instruction, demonstrations and each position's
+    references unchanged (the input-dependence probe).
+
+    Every instance keeps its id and gold and receives another instance's input (a derangement where the
+    task has two or more distinct inputs), so the label distribution is the original one: a model whose score
+    does not fall has not shown that it reads the input. Instances whose drawn input happens to carry the
+    same text keep it; the share is small and the same for every model compared.
+    """
+    n = len(task.instances)
+    if n < 2:
+        return task
+    order = list(range(n))
+    # Sattolo's algorithm: a uniformly drawn cyclic permutation, so no instance keeps its own input
+    for i in range(n - 1, 0, -1):
+        j = rng.randrange(i)
+        order[i], order[j] = order[j], order[i]
+    instances = tuple(
+        dataclasses.replace(inst, input=task.instances[order[k]].input)
+        for k, inst in enumerate(task.instances)
+    )
+    return dataclasses.replace(task, instances=instances)

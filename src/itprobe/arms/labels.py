@@ -152,7 +152,7 @@ def original(task: Task, rng: random.Random, pool: Sequence[Task]) -> Task:
     return task
 
 
-@label_arm("label-rename")
+@label_arm("label-rename", relabels=True, follows=True, probe="label-rename")
 def label_rename(
     task: Task, rng: random.Random, pool: Sequence[Task], *, rename_scheme: RenameScheme = "neutral"
 ) -> Noted | Skip:
@@ -170,7 +170,7 @@ def label_rename(
     return Noted(with_meta(renamed, LABEL_MAP_KEY, json.dumps(mapping)), f"label-rename: {pairs}")
 
 
-@label_arm("label-swap")
+@label_arm("label-swap", relabels=True, follows=True, probe="label-swap")
 def label_swap(task: Task, rng: random.Random, pool: Sequence[Task]) -> Noted | Skip:
     """What the first two labels mean is exchanged (Webson & Pavlick's reversed verbalizer).
 

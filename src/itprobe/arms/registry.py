@@ -11,6 +11,14 @@ An arm has the signature ``arm(task, rng, pool, **options) -> Task | Noted | Ski
 
 An arm that cannot apply to a task returns `Skip` with the reason; one that wants to tell the reader
 what it did (which variant, which source task) returns `Noted`.
+
+What an arm *is* for the reports is declared once, as arguments of its decorator, and every list the
+study, the audit and the verdicts use is derived from the registry (`meaning_free_arms`, `follow_probes`,
+`probe_arms`): ``meaning_free`` (removes what the definition says the task is, keeping the format; the
+reliance figure compares the original against these), ``follows`` (the gold follows the changed
+instruction, so a drop reads as "does not follow"), ``relabels`` (changes the label scheme; its rows
+keep the original scheme for old-label leakage) and ``probe`` (the audit probe that applies this arm
+alone at test time).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import inspect
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, TypeVar, get_args
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar, get_args
 
 from itprobe.errors import UserError
 from itprobe.tasks.types import Task
@@ -58,6 +66,10 @@ class RegisteredArm:
     name: str
     fn: ArmFn
     options: tuple[str, ...]
+    meaning_free: bool = False
+    follows: bool = False
+    relabels: bool = False
+    probe: str | None = None
 
 
 _REGISTRY: dict[ArmKind, dict[str, RegisteredArm]] = {kind: {} for kind in ARM_KINDS}
@@ -65,36 +77,57 @@ _REGISTRY: dict[ArmKind, dict[str, RegisteredArm]] = {kind: {} for kind in ARM_K
 _BUILTIN_MODULES = ("definition", "examples", "inputs", "labels")
 
 
-def _register(kind: ArmKind, name: str) -> Callable[[F], F]:
+def _register(
+    kind: ArmKind,
+    name: str,
+    *,
+    meaning_free: bool = False,
+    follows: bool = False,
+    relabels: bool = False,
+    probe: str | None = None,
+) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         if name in _REGISTRY[kind]:
             raise ValueError(f"{kind} arm {name!r} is already registered")
         params = inspect.signature(fn).parameters.values()
         options = tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
-        _REGISTRY[kind][name] = RegisteredArm(kind, name, fn, options)
+        _REGISTRY[kind][name] = RegisteredArm(
+            kind,
+            name,
+            fn,
+            options,
+            meaning_free=meaning_free,
+            follows=follows,
+            relabels=relabels,
+            probe=probe,
+        )
         return fn
 
     return decorate
 
 
-def definition_arm(name: str) -> Callable[[F], F]:
-    """Register a definition arm (rewrites ``Task.definition``)."""
-    return _register("definition", name)
+def definition_arm(
+    name: str, *, meaning_free: bool = False, follows: bool = False, probe: str | None = None
+) -> Callable[[F], F]:
+    """Register a definition arm (rewrites ``Task.definition``); see the module doc for the properties."""
+    return _register("definition", name, meaning_free=meaning_free, follows=follows, probe=probe)
 
 
-def examples_arm(name: str) -> Callable[[F], F]:
+def examples_arm(name: str, *, probe: str | None = None) -> Callable[[F], F]:
     """Register an examples arm (rewrites the demonstrations)."""
-    return _register("examples", name)
+    return _register("examples", name, probe=probe)
 
 
-def input_arm(name: str) -> Callable[[F], F]:
+def input_arm(name: str, *, probe: str | None = None) -> Callable[[F], F]:
     """Register an input arm (rewrites instance inputs)."""
-    return _register("input", name)
+    return _register("input", name, probe=probe)
 
 
-def label_arm(name: str) -> Callable[[F], F]:
+def label_arm(
+    name: str, *, relabels: bool = False, follows: bool = False, probe: str | None = None
+) -> Callable[[F], F]:
     """Register a label arm (rewrites the label scheme, gold outputs and the instruction)."""
-    return _register("label", name)
+    return _register("label", name, relabels=relabels, follows=follows, probe=probe)
 
 
 def _load_builtin() -> None:
@@ -106,6 +139,50 @@ def list_arms() -> dict[ArmKind, list[str]]:
     """All registered arm names by kind, in registration order."""
     _load_builtin()
     return {kind: list(_REGISTRY[kind]) for kind in ARM_KINDS}
+
+
+def registered_arms() -> tuple[RegisteredArm, ...]:
+    """Every registered arm, by kind (`ARM_KINDS` order), then in registration order."""
+    _load_builtin()
+    return tuple(arm for kind in ARM_KINDS for arm in _REGISTRY[kind].values())
+
+
+def meaning_free_arms() -> tuple[str, ...]:
+    """The definition arms declared ``meaning_free`` (``simplified``, ``empty``, ``irrelevant``)."""
+    return tuple(a.name for a in registered_arms() if a.kind == "definition" and a.meaning_free)
+
+
+def probe_arms() -> tuple[RegisteredArm, ...]:
+    """The arms that are audit probes (declared with ``probe=``), in registry order."""
+    return tuple(a for a in registered_arms() if a.probe is not None)
+
+
+def follow_probes() -> tuple[str, ...]:
+    """The probe names of arms whose gold follows the changed instruction (negated, the label probes)."""
+    return tuple(a.probe for a in probe_arms() if a.follows and a.probe is not None)
+
+
+class ArmChoice(Protocol):
+    """Anything naming one arm per kind (`ArmSpec`, the study's `ArmConfig`)."""
+
+    @property
+    def definition(self) -> str: ...
+    @property
+    def examples(self) -> str: ...
+    @property
+    def input(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+
+
+def arms_follow(choice: ArmChoice) -> bool:
+    """Whether any arm of ``choice`` makes the gold follow a changed instruction (declared ``follows``)."""
+    return any(get_arm(kind, getattr(choice, kind)).follows for kind in ARM_KINDS)
+
+
+def arms_relabel(choice: ArmChoice) -> bool:
+    """Whether any arm of ``choice`` changes the label scheme (declared ``relabels``)."""
+    return any(get_arm(kind, getattr(choice, kind)).relabels for kind in ARM_KINDS)
 
 
 def get_arm(kind: ArmKind, name: str) -> RegisteredArm:

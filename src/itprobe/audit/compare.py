@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from itprobe.audit.catalogue import report_references
 from itprobe.audit.gate import Check, Gate, GateResult, holds
 from itprobe.audit.reliance import OVERALL
 from itprobe.audit.saved import SavedAudit
@@ -32,7 +33,7 @@ from itprobe.report.views import jsonable
 
 # what must match for two audits to be comparable (provenance extra keys; "decoding" once it is recorded)
 PROTOCOL_KEYS = ("prompt", "seed", "decoding")
-MODEL_FREE = ("random draw", "majority")  # baselines: the same in both audits by construction
+MODEL_FREE = report_references()  # baselines: the same in both audits by construction
 ALPHA = 0.05
 
 

@@ -38,7 +38,8 @@ def run_compare(
 ) -> tuple[list[str], int]:
     """(the lines to print, the exit status); a `UserError` for a bad gate file or incomparable audits."""
     gate = load_gate(gate_file, "compare") if gate_file is not None else None
-    out_dir = check_output_dir(out) if out is not None else None
+    # the report never goes over what it reads (docs/refusals.md): the audits and the gate file
+    out_dir = check_output_dir(out, [audit_a, audit_b, gate_file]) if out is not None else None
     a, b = read_audit(audit_a), read_audit(audit_b)
     changes = compare_audits(a, b, n_boot=n_boot)
     shown = [c for c in changes if all_rows or c.scope == "overall" or c.regression or c.improvement]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from itprobe.audit.prior import LabelPrior
 from itprobe.audit.probes import Plan
+from itprobe.decoding import PROTOCOLS, Decoding
 from itprobe.records import Prediction
 from itprobe.report.results import InstanceResult
 from itprobe.tasks.types import Task
@@ -21,3 +22,4 @@ class AuditData:
     results: tuple[InstanceResult, ...]
     priors: dict[str, LabelPrior] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    decoding: Decoding = PROTOCOLS["first-line"]  # the generation protocol of the generate passes

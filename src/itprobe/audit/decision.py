@@ -8,7 +8,8 @@ findings that need the scored rows are added to ``data`` first by `constant_answ
 1. **the model does not use the input**: it gives one answer per task on every task (`constant_answers`);
    **do not deploy on this evidence**: it does not beat the expected score of a uniform guess (the guessing
    gate: CI above 0 and p < 0.05); **the model does not use the input**: the margin over the strongest
-   input-blind control (random's expectation, majority) has its whole CI at or below 0;
+   fair input-blind control (random's expectation, first-demo-label, demo-majority, copy-demo: the
+   registry's non-oracle controls, never the majority oracle) has its whole CI at or below 0;
 2. **fix the output format**: fewer than `FORMAT_OK` of the original answers are labels (generation);
 3. **the model does not use the instruction**: instruction reliance has its whole CI at or below 0;
 4. **collect more data**: the margin over the best control is not distinguishable from 0, or the exact
@@ -28,19 +29,20 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from itprobe.audit.catalogue import follow_probes
 from itprobe.audit.sections import MODE_LABEL
 from itprobe.metrics import gold_label, normalize_answer
 from itprobe.records import InstanceResult
+from itprobe.report.analysis import GUESS
 from itprobe.report.results import align
 from itprobe.report.stats import paired_test
-from itprobe.report.verdict import FOLLOW_PROBES
 from itprobe.report.views import jsonable
 
 FORMAT_OK = 0.9  # share of answers in the label set below which the format is the first thing to fix
 TARGET_HALF_WIDTH = 0.05  # ±5 points: the precision "collect more data" aims at
 CONSTANT_SHARE = 0.9  # one answer on at least this share of a task's items is called constant
 MIN_ITEMS = 4
-MAX_LINES = 11  # with the title and the gate's line the first screen stays within 15 lines
+MAX_LINES = 11  # with the title, the gate's and the decoding protocol's lines: within 15 lines
 
 
 def _pts(e: Mapping[str, Any]) -> str:
@@ -75,6 +77,18 @@ def calibration_gain(rows: Sequence[InstanceResult], *, n_boot: int, seed: int) 
     return jsonable(test)
 
 
+def _gate_failure(gate: Mapping[str, Any] | None) -> tuple[str, Mapping[str, Any]] | None:
+    """(the control, its test) when the beats-guessing gate (`report.analysis.control_gate`, as JSON) fails:
+    the strongest fair input-blind control original does not beat; None when it passes or was not run."""
+    if gate is None:
+        return None
+    tests = {name: t for name, t in gate.get("tests", [])}
+    alpha = gate.get("alpha", 0.05)
+    if all(t["diff"]["low"] > 0 and t["p_value"] < alpha for t in tests.values()):
+        return None
+    return gate["control"], tests[gate["control"]]
+
+
 def _recommendation(mode: str, part: Mapping[str, Any]) -> str:
     label = MODE_LABEL.get(mode, mode)
     fig = part.get("headline", {}).get("overall", {})
@@ -89,12 +103,17 @@ def _recommendation(mode: str, part: Mapping[str, Any]) -> str:
             f"Do not deploy: the model does not use the input. It gives one answer per task whatever the input "
             f"({len(tasks)} of {len(tasks)} tasks, {label})."
         )
-    gate = part.get("gate_vs_guessing")
-    if gate is not None and not (gate["diff"]["low"] > 0 and gate["p_value"] < 0.05):
+    failed = _gate_failure(part.get("gate_vs_guessing"))
+    if failed is not None:
+        name, t = failed
+        what, short = (
+            ("the expected score of a uniform guess over the label set", "guessing")
+            if name == GUESS
+            else (f"the input-blind control {name}", name)
+        )
         return (
-            f"Do not deploy on this evidence: the model does not beat the expected score of a uniform guess over "
-            f"the label set (original − guessing = {_pts(gate['diff'])}, p = {gate['p_value']:.2g}, n={gate['n']}, "
-            f"{label}); what it relies on is not assessable."
+            f"Do not deploy on this evidence: the model does not beat {what} (original − {short} = "
+            f"{_pts(t['diff'])}, p = {t['p_value']:.2g}, n={t['n']}, {label}); what it relies on is not assessable."
         )
     if margin is not None and margin["high"] <= 0:
         return (
@@ -140,7 +159,7 @@ def _recommendation(mode: str, part: Mapping[str, Any]) -> str:
 def _format_only(mode: str, comparisons: Sequence[Mapping[str, Any]]) -> list[tuple[float, str]]:
     out = []
     for c in comparisons:
-        if c["arm"] in FOLLOW_PROBES:  # they change the gold: a drop means "does not follow", not "format"
+        if c["arm"] in follow_probes():  # they change the gold: a drop means "does not follow", not "format"
             continue
         split = c.get("split")
         if not split or not split.get("has_format"):

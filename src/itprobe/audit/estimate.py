@@ -25,6 +25,7 @@ import numpy as np
 from itprobe.audit.probes import plan_audit
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS
 from itprobe.errors import UserError
+from itprobe.models.backends import backend_of
 from itprobe.models.packaged import PACKAGED
 from itprobe.prompts import encode_task
 
@@ -38,9 +39,10 @@ FAST_INSTANCES = 20
 
 
 def check_model_spec(spec: str) -> None:
-    """A `UserError` listing the packaged aliases when ``spec`` is neither an alias, a directory, a served
-    model nor a Hugging Face id of the form ``org/name`` (a mistyped alias would otherwise go to the network)."""
-    if spec in PACKAGED or spec.startswith("openai:") or "/" in spec or Path(spec).expanduser().is_dir():
+    """A `UserError` listing the packaged aliases when ``spec`` is neither a Hugging Face id of the form
+    ``org/name`` nor a SPEC of a registered backend other than the hub's catch-all (an alias, a directory, a
+    served or a ``fake:`` model): a mistyped alias would otherwise go to the network."""
+    if "/" in spec or backend_of(spec).scheme != "hf":
         return
     raise UserError(
         f"unknown model alias {spec!r}; packaged aliases: {', '.join(PACKAGED)} (a Hugging Face id has the "

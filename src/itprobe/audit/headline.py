@@ -7,9 +7,10 @@ gate (`itprobe.audit.gate`), the decision screen and ``itprobe compare`` read, e
 - ``instruction_reliance``: original − the best meaning-free arm (`itprobe.audit.reliance`).
 - ``margin_over_best_control``: original − the strongest input-blind control on the same instances, the
   maximum re-taken in every resample (`itprobe.report.analysis.reliance_estimate`, the one implementation).
-  The controls are those the audit has: ``random`` (its *expectation*: the analytic expected exact match
-  of a uniform guess, never a seeded draw) and ``majority`` (the most frequent gold label of the task; an
-  oracle: it reads the test labels). New input-blind controls plug in through `CONTROLS`.
+  The controls are the fair input-blind controls of `itprobe.baselines.REGISTRY` (never an oracle such as
+  ``majority``, which reads the test labels) that the audit scored (first-demo-label, demo-majority,
+  copy-demo), with ``random`` as its *expectation* (the analytic expected exact match of a uniform guess,
+  never the seeded ``random draw``). A control declared in the registry joins without a change here.
 - ``expected_cost``: mean cost per decision under the original instruction (with a cost file).
 - ``format_spread`` and ``reliance_across_formats`` (overall, with the ``format-spread`` probe): added by
   the report from `itprobe.audit.format_spread`.
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from itprobe.audit.reliance import OVERALL, REFERENCE, Key
+from itprobe.baselines import controls
 from itprobe.report.analysis import reliance_estimate
 from itprobe.report.costs import CostFile, instance_costs
 from itprobe.report.results import InstanceResult, align
@@ -41,8 +43,9 @@ METRICS: tuple[str, ...] = (
     "reliance_across_formats",  # the worst template's instruction reliance
 )
 RANDOM_EXPECTED = "random (expected)"
-# input-blind controls scored as rows of the audit (besides the analytic random expectation)
-CONTROLS: tuple[str, ...] = ("majority",)
+# the registry's fair (non-oracle) input-blind controls scored as rows of the audit; "random" is the
+# analytic expectation instead of its seeded draw
+CONTROLS: tuple[str, ...] = tuple(c for c in controls() if c != "random")
 
 
 def _ci(values: np.ndarray, cluster: Any, n_boot: int, seed: int) -> Estimate | None:

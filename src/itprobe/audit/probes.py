@@ -1,8 +1,9 @@
 """Which conditions an audit runs, on which tasks and in which mode, and which probes are skipped and why.
 
-A *probe* is a named condition. Arm probes are a test-time `ArmSpec` applied to every task (`ARM_PROBES`);
-three more are computed differently: ``prior`` (the content-free label prior, rank mode), ``baselines``
-(random and majority, no model) and ``contrast`` (contrast consistency of the other probes' answers).
+A *probe* is a named condition, declared once in the catalogue (`itprobe.audit.catalogue`). Arm probes
+are an arm applied alone at test time to every task (declared on the arm with ``probe=``); the others
+(``prior``, ``baselines``, ``contrast``: `itprobe.audit.builtin`) add their own passes and skips through
+their ``plan`` hook.
 
 `plan_audit` turns (tasks, probes, modes) into `Pass`es, one per (probe, mode), each holding the
 transformed tasks it applies to, plus a `Skipped` entry for every (probe, task) that cannot run.
@@ -10,52 +11,29 @@ transformed tasks it applies to, plus a `Skipped` entry for every (probe, task) 
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from itprobe.arms import ArmSpec, apply_arms
-from itprobe.audit import format_spread
+from itprobe.audit.builtin import PRIOR
+from itprobe.audit.catalogue import (
+    Pass,
+    ProbeContext,
+    default_probes,
+    probe_names,
+    rank_skip_reason,
+    registered_probes,
+)
 from itprobe.errors import ItprobeWarning, UserError
 from itprobe.records import MODES, Mode
 from itprobe.report.model import Skipped
 from itprobe.tasks.types import Task
 
-# probe name → the ArmSpec fields it changes (everything else stays "original"/"gold")
-ARM_PROBES: dict[str, dict[str, str]] = {
-    "original": {},
-    "simplified": {"definition": "simplified"},
-    "empty": {"definition": "empty"},
-    "irrelevant": {"definition": "irrelevant"},
-    "negated": {"definition": "negated"},
-    "delusive": {"examples": "delusive"},
-    "no-examples": {"examples": "none"},
-    "label-rename": {"label": "label-rename"},
-    "label-swap": {"label": "label-swap"},
-}
-OTHER_PROBES: tuple[str, ...] = ("prior", "baselines", "contrast")
-PROBES: tuple[str, ...] = (*ARM_PROBES, *OTHER_PROBES)  # "all"
-# probes that run only when named (--probes all,format-spread): each multiplies the audit's passes
-OPT_IN_PROBES: tuple[str, ...] = (format_spread.NAME,)
-KNOWN_PROBES: tuple[str, ...] = (*PROBES, *OPT_IN_PROBES)
-LABEL_PROBES: tuple[str, ...] = ("label-rename", "label-swap")
-PRIOR = "prior"
 RANK_ALL = "rank classification"
 
-
-@dataclass(frozen=True)
-class Pass:
-    """One (probe, mode) unit of work: the tasks, arms applied, that the probe runs on."""
-
-    probe: str
-    mode: Mode
-    tasks: tuple[Task, ...]
-
-    @property
-    def n_instances(self) -> int:
-        return sum(len(t.instances) for t in self.tasks)
+__all__ = ["PRIOR", "RANK_ALL", "Pass", "Plan", "rank_skip_reason"]
 
 
 @dataclass(frozen=True)
@@ -87,38 +65,33 @@ def parse_modes(text: str) -> tuple[Mode, ...]:
 
 def check_probes(names: Sequence[str]) -> Sequence[str]:
     """``names`` if every one is a probe; a `UserError` listing the known ones otherwise."""
-    unknown = sorted(set(names) - set(KNOWN_PROBES))
+    known = probe_names()
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise UserError(f"--probes: unknown probe(s) {', '.join(unknown)}; known: {', '.join(KNOWN_PROBES)}")
+        raise UserError(f"--probes: unknown probe(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return names
 
 
 def parse_probes(text: str | None) -> tuple[str, ...]:
     """``"original,simplified,prior"`` → probe names in catalogue order; None or "all" = every probe but the
-    opt-in ones (`OPT_IN_PROBES`), which run when named (``all,format-spread``).
+    opt-in ones (declared ``opt_in=True``, e.g. ``format-spread``), which run when named
+    (``all,format-spread``).
 
     ``original`` is always included: every other probe is compared with it.
     """
     if text is None or text.strip() == "all":
-        return PROBES
+        return default_probes()
     names = _split(text)
     wanted = set(check_probes([n for n in names if n != "all"]))
-    wanted |= set(PROBES) if "all" in names else set()
+    wanted |= set(default_probes()) if "all" in names else set()
     wanted.add("original")
-    return tuple(p for p in KNOWN_PROBES if p in wanted)
-
-
-def rank_skip_reason(task: Task) -> str | None:
-    """Why rank classification (and the prior, and random) cannot apply to ``task``; None if it can."""
-    if task.output_space is None:
-        return "no output space (labels neither declared nor detected; a --label-file can declare them)"
-    if len(task.output_space.labels) < 2:
-        return f"the output space has only one label ({task.output_space.labels[0]!r})"
-    return None
+    return tuple(p for p in probe_names() if p in wanted)
 
 
 def spec_of(probe: str, seed: int) -> ArmSpec:
-    return ArmSpec(seed=seed, **ARM_PROBES[probe])  # type: ignore[arg-type]
+    """The test-time `ArmSpec` of an arm probe: its arm, every other kind original."""
+    arm = next(p.arm for p in registered_probes() if p.name == probe and p.arm is not None)
+    return ArmSpec(seed=seed, **{arm.kind: arm.name})  # type: ignore[arg-type]
 
 
 def _arm_tasks(
@@ -140,17 +113,6 @@ def _arm_tasks(
     return kept, skipped, notes
 
 
-def _content_free(tasks: Sequence[Task], seed: int) -> list[Task]:
-    # every content-free prompt of a task is identical (same instruction, input "N/A"): score one
-    spec = ArmSpec(input="content-free", seed=seed)
-    out = []
-    for task in tasks:
-        result = apply_arms(task, spec)
-        assert result.task is not None  # the content-free arm applies to every task
-        out.append(dataclasses.replace(result.task, instances=result.task.instances[:1]))
-    return out
-
-
 def plan_audit(
     tasks: Sequence[Task],
     probes: Sequence[str],
@@ -158,21 +120,22 @@ def plan_audit(
     *,
     pool: Sequence[Task] = (),
     seed: int = 0,
-    format_templates: int = format_spread.DEFAULT_K,
+    format_templates: int = 4,  # format_spread.DEFAULT_K, not imported here (numpy)
 ) -> Plan:
     """The passes of an audit (see the module doc). ``pool`` feeds the ``irrelevant`` arm;
-    ``format_templates`` is the K of the ``format-spread`` probe.
+    ``format_templates`` is the K of the ``format-spread`` probe (its hooks read it from the context's
+    options, with the arm passes planned before it).
 
     Rank passes hold only the tasks with an output space of two or more labels; the others are listed
     once as skipped for rank classification. Arm skips are listed once per probe (not per mode).
     """
-    rankable = [t for t in tasks if rank_skip_reason(t) is None]
     unrankable = [t for t in tasks if rank_skip_reason(t) is not None]
     skipped = [Skipped(probe=RANK_ALL, task=t.name, reason=rank_skip_reason(t) or "") for t in unrankable]
     skipped = skipped if "rank" in modes else []
     passes: list[Pass] = []
     notes: list[tuple[str, str, str]] = []
-    for probe in (p for p in probes if p in ARM_PROBES):
+    catalogue = [p for p in registered_probes() if p.name in probes]
+    for probe in (p.name for p in catalogue if p.arm is not None):
         kept, skips, arm_notes = _arm_tasks(probe, tasks, pool or tasks, seed)
         skipped += skips
         notes += arm_notes
@@ -180,33 +143,16 @@ def plan_audit(
             mode_tasks = [t for t in kept if t.is_classification] if mode == "rank" else kept
             if mode_tasks:
                 passes.append(Pass(probe, mode, tuple(mode_tasks)))
-    if PRIOR in probes:
-        if "rank" not in modes:
-            skipped.append(Skipped(probe=PRIOR, reason="the label prior needs rank mode (--modes rank)"))
-        elif rankable:
-            passes.append(Pass(PRIOR, "rank", tuple(_content_free(rankable, seed))))
-        skipped += [Skipped(probe=PRIOR, task=t.name, reason=rank_skip_reason(t) or "") for t in unrankable]
-    if "baselines" in probes:
-        skipped += [
-            Skipped(probe="random baseline", task=t.name, reason=rank_skip_reason(t) or "")
-            for t in unrankable
-        ]
-    if "contrast" in probes and not any(t.contrast is not None for t in tasks):
-        skipped.append(Skipped(probe="contrast", reason="no task declares a contrast pair"))
     extra: dict[str, Any] = {}
-    if format_spread.NAME in probes:
-        spread = format_spread.spread_passes(probes, format_templates, seed)
-        by_arm = {(p.probe, p.mode): p.tasks for p in passes}
-        passes += [
-            Pass(sp.probe, mode, by_arm[(sp.arm, mode)])
-            for sp in spread
-            for mode in modes
-            if (sp.arm, mode) in by_arm
-        ]
-        extra[format_spread.NAME] = {
-            "templates": format_spread.templates(format_templates, seed),
-            "passes": {sp.probe: sp for sp in spread},
-        }
+    options = {"format_templates": format_templates}
+    for entry in (p for p in catalogue if p.plan is not None):
+        ctx = ProbeContext(
+            tuple(tasks), tuple(modes), seed, tuple(probes), passes=tuple(passes), options=options
+        )
+        added = entry.plan(ctx)  # type: ignore[misc]
+        passes += added.passes
+        skipped += [Skipped(probe=x.probe, task=x.task, reason=x.reason) for x in added.skipped]
+        extra.update(added.extra)
     return Plan(tuple(passes), tuple(skipped), tuple(notes), tuple(probes), tuple(modes), extra)
 
 

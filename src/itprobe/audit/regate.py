@@ -9,6 +9,7 @@ from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks, load_
 from itprobe.audit.report import with_gate
 from itprobe.audit.saved import read_audit_report
 from itprobe.errors import UserError
+from itprobe.fsio import check_output_dir, check_output_file
 from itprobe.report.render import write_report
 
 REPORT_STEM = "audit"
@@ -21,6 +22,10 @@ def gate_saved_audit(folder: str | Path, gate_file: str | Path | Gate) -> GateRe
         UserError: not an audit folder, or a rule names a task the audit does not have.
     """
     gate = gate_file if isinstance(gate_file, Gate) else load_gate(gate_file)
+    # the folder is rewritten in place by design, but never over the gate file (docs/refusals.md)
+    check_output_dir(folder)
+    for ext in ("md", "html", "json"):
+        check_output_file(Path(folder) / f"{REPORT_STEM}.{ext}", [gate.source or None])
     report = read_audit_report(folder)
     if not any("headline" in m for m in report.data["modes"].values()):
         raise UserError(

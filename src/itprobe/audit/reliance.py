@@ -2,7 +2,7 @@
 
 Definitions (see docs/audit.md, "What the numbers mean"):
 
-- **Meaning-free arms** (`MEANING_FREE`): ``simplified`` (only the output space is stated), ``empty`` (no
+- **Meaning-free arms** (declared ``meaning_free`` on their arm; `catalogue.meaning_free_probes`): ``simplified`` (only the output space is stated), ``empty`` (no
   definition) and ``irrelevant`` (another task's definition). Each keeps everything a format-only model
   needs (the prompt layout, the demonstrations, the input) and removes what the definition says the task
   *is*. ``negated`` is not meaning-free (it carries a meaning, reversed, and its gold changes), and the
@@ -27,11 +27,11 @@ from typing import Literal
 
 import numpy as np
 
+from itprobe.audit.catalogue import meaning_free_probes
 from itprobe.report.analysis import reliance_estimate
 from itprobe.report.results import InstanceResult, Metric, align, resampling_of, units_of
 from itprobe.report.stats import ClusterArg, Estimate, ratio_ci
 
-MEANING_FREE: tuple[str, ...] = ("simplified", "empty", "irrelevant")
 REFERENCE = "original"
 OVERALL = "overall"
 Key = tuple[str, str]
@@ -158,7 +158,7 @@ def reliance_by_task(
     """
     kw = {"n_boot": n_boot, "seed": seed}
     keys = _keys_by_condition(results)
-    present = [a for a in MEANING_FREE if a in keys]
+    present = [a for a in meaning_free_probes() if a in keys]
     if REFERENCE not in keys or not present:
         return [], None
     per_task = []

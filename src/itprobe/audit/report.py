@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from itprobe.audit import format_spread
+from itprobe.audit import format_spread, format_spread_stats
+from itprobe.audit.catalogue import follow_probes, meaning_free_probes, report_conditions, report_references
 from itprobe.audit.data import AuditData
-from itprobe.audit.decision import calibration_gain, constant_answers, decide
+from itprobe.audit.decision import MAX_LINES, calibration_gain, constant_answers, decide
 from itprobe.audit.gate import GateResult
 from itprobe.audit.headline import headline_figures
-from itprobe.audit.probes import PROBES
-from itprobe.audit.reliance import MEANING_FREE, OVERALL, Key, Reliance, Survival
+from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival
 from itprobe.audit.saved import task_digest
 from itprobe.audit.sections import (
     MODE_LABEL,
@@ -35,16 +35,18 @@ from itprobe.audit.sections import (
     survival_text,
 )
 from itprobe.baselines import expected_hit_rate
-from itprobe.report.analysis import compare_arms, guessing_gate
+from itprobe.decoding import Decoding, protocol
+from itprobe.metrics import rescored
+from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.decompose import Split
 from itprobe.report.model import Figure, Provenance, ReportData, Section, Table
 from itprobe.report.results import InstanceResult
 from itprobe.report.stats import MIN_CLUSTERS
 from itprobe.report.verdict import (
-    EQUIVALENCE_MARGIN,
-    FOLLOW_PROBES,
+    EQUIVALENCE_SHARE,
     NOT_ASSESSABLE,
+    equivalence_margin,
     gate_line,
     make_verdict,
     split_text,
@@ -56,11 +58,9 @@ from itprobe.report.views import (
     per_task_section,
     scores_section,
 )
+from itprobe.report.views_protocol import format_help_section
 from itprobe.report.views_risk import cost_section
 from itprobe.tasks.types import Task
-
-BASELINES = ("random draw", "majority")  # "random" alone is the expectation (docs/audit.md)
-CONDITIONS = (*(p for p in PROBES if p not in ("prior", "baselines", "contrast")), "calibrated")
 
 
 def random_expectations(tasks: Sequence[Task]) -> dict[Key, float]:
@@ -83,10 +83,17 @@ def _pts(x: float) -> str:
 
 
 def reliance_sentence(
-    rel: Reliance | None, mode: str, split: Split | None = None, *, assessable: bool = True
+    rel: Reliance | None,
+    mode: str,
+    split: Split | None = None,
+    *,
+    assessable: bool = True,
+    margin: float | None = None,
 ) -> str:
     """The headline of one mode, never stronger than the interval allows; ``split`` is original − the best
-    arm as format + meaning (the word "meaning" only for a claimed meaning part)."""
+    arm as format + meaning (the word "meaning" only for a claimed meaning part); ``margin``: the
+    equivalence margin (`verdict.equivalence_margin` of original's lead over the strongest control; None:
+    no "no reliance beyond ±M" sentence)."""
     label = MODE_LABEL.get(mode, mode)
     if rel is None:
         return f"{label}: no instruction-reliance figure (no probe without the definition shared instances with original)."
@@ -113,10 +120,11 @@ def reliance_sentence(
                 else "."
             )
         )
-    elif e.low >= -EQUIVALENCE_MARGIN and e.high <= EQUIVALENCE_MARGIN:
+    elif margin is not None and e.low >= -margin and e.high <= margin:
         text = (
-            f"{label}: no reliance on the instruction beyond ±{100 * EQUIVALENCE_MARGIN:.0f} points: the whole "
-            f"95% CI lies inside it ({figure}; {size})."
+            f"{label}: no reliance on the instruction beyond ±{round(100 * margin, 1):g} points (the margin: "
+            f"{round(100 * EQUIVALENCE_SHARE):g}% of original's lead over the strongest input-blind control): "
+            f"the whole 95% CI lies inside it ({figure}; {size})."
         )
     else:
         text = (
@@ -158,8 +166,8 @@ def _mode_report(
     sub = out_dir / mode
     label = MODE_LABEL.get(mode, mode)
     present = {r.condition for r in rows}
-    conditions = [c for c in CONDITIONS if c in present]
-    refs = [b for b in BASELINES if b in present]
+    conditions = [c for c in report_conditions() if c in present]
+    refs = [b for b in report_references() if b in present]
     data: dict[str, Any] = {}
     sections: list[Section] = []
     scores, data["scores"] = scores_section(
@@ -177,8 +185,10 @@ def _mode_report(
     comparison, data["comparisons"] = comparison_section(
         cmp_em, cmp_rl, title=f"Original vs each probe ({label})"
     )
-    gate = guessing_gate(rows, "original", **kw)
-    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=FOLLOW_PROBES)
+    gate = control_gate(rows, "original", refs, **kw)
+    # the equivalence margin: a share of what original gains over the strongest input-blind control
+    margin = equivalence_margin(gate.test.diff if gate is not None and gate.passed else None)
+    verdict = make_verdict(cmp_em, gate=gate, primary="simplified", follow=follow_probes(), margin=margin)
     data["verdict"] = jsonable(verdict)
     data["gate_vs_guessing"] = jsonable(gate)
     comparison.paragraphs += verdict.lines
@@ -202,13 +212,15 @@ def _mode_report(
     if "original" in data.get("costs", {}).get("expected_cost", {}):  # one interval for one figure
         data["headline"]["overall"]["expected_cost"] = data["costs"]["expected_cost"]["original"]
     best = next((c.split for c in cmp_em if rel is not None and c.arm == rel.best_arm), None)
-    gate_text = gate_line("original", gate) if gate is not None else None
+    gate_text = gate_line("original", gate) if gate is not None and not gate.passed else None
     summary = [
         f"{label}: {gate_text}" if gate_text else None,
-        reliance_sentence(rel, mode, best, assessable=verdict.assessable),
+        reliance_sentence(rel, mode, best, assessable=verdict.assessable, margin=margin),
         survival_sentence(surv, mode),
     ]
-    data["statements"] = dict(zip(STATEMENTS, summary, strict=True))
+    # the table states the gate whether it passed or not (the summary only when it fails)
+    said = [f"{label}: {gate_line('original', gate)}" if gate is not None else None, *summary[1:]]
+    data["statements"] = dict(zip(STATEMENTS, said, strict=True))
     data["constant_answers"] = constant_answers(rows)
     if mode == "rank":
         data["calibration_gain"] = calibration_gain(rows, **kw)
@@ -225,13 +237,6 @@ def statements_section(modes: Mapping[str, Any]) -> Section:
         label = MODE_LABEL.get(mode, mode)
         said = part.get("statements", {})
         cells = [(said.get(k) or "–").replace(f"{label}: ", "", 1) for k in STATEMENTS]
-        gate = part.get("gate_vs_guessing")
-        if said.get(STATEMENTS[0]) is None and gate is not None:  # the gate passed: no sentence of its own
-            d = gate["diff"]
-            cells[0] = (
-                f"beats the expected score of a uniform guess (original − guessing = {100 * d['mean']:+.1f} "
-                f"[{100 * d['low']:+.1f}, {100 * d['high']:+.1f}] points, p = {gate['p_value']:.2g})"
-            )
         rows.append([label, *cells])
     return Section(
         title="What the statistics say, per mode",
@@ -300,7 +305,7 @@ def _spread(
     spreads = []
     for mode in modes:
         rows = [r for r in results if r.mode == mode]
-        found = format_spread.spread_of(rows, mode, len(tmpl) - 1, labels, n_boot=n_boot, seed=seed)
+        found = format_spread_stats.spread_of(rows, mode, len(tmpl) - 1, labels, n_boot=n_boot, seed=seed)
         if found is None:
             continue
         spreads.append(found)
@@ -308,7 +313,7 @@ def _spread(
         overall["format_spread"] = jsonable(found.width)
         if found.worst_reliance is not None:
             overall["reliance_across_formats"] = jsonable(found.worst_reliance)
-    return format_spread.spread_section(spreads, tmpl)
+    return format_spread_stats.spread_section(spreads, tmpl)
 
 
 GATE_TITLE = "Release gate"
@@ -322,6 +327,32 @@ def with_gate(report: ReportData, result: GateResult) -> ReportData:
     return report.model_copy(
         update={"sections": sections, "summary": summary, "data": {**report.data, "gate": result.to_json()}}
     )
+
+
+def format_help(
+    results: Sequence[InstanceResult], decoding: Decoding, *, n_boot: int, seed: int
+) -> tuple[Section, dict[str, Any]] | None:
+    """Under a protocol that keeps whole generations (``tk-instruct``), the same answers cut at the first
+    newline (same cap): the evaluator's format help per probe (`report.views_protocol`). None otherwise."""
+    cut = protocol("first-line", max_new_tokens=decoding.max_new_tokens)
+    if decoding.stop or not decoding.derivable(cut):
+        return None
+    models = [
+        r
+        for r in results
+        if r.mode == "generate"
+        and r.condition not in report_references()
+        and not format_spread.is_condition(r.condition)  # the probes' own format, not its rewrites
+    ]
+    recut = [rescored(r, cut.recut(r.raw)) for r in models]
+    return format_help_section(
+        models, recut, headline_name=decoding.protocol, cut_name=cut.protocol, n_boot=n_boot, seed=seed
+    )
+
+
+def _first_screen(decision: Sequence[str], protocol_line: Sequence[str]) -> list[str]:
+    """The recommendation, the decoding protocol (generation), then the other findings (`decide`'s)."""
+    return [*decision[:1], *protocol_line, *decision[1:]][: MAX_LINES + len(protocol_line)]
 
 
 def build_audit_report(
@@ -343,7 +374,7 @@ def build_audit_report(
     modes = [m for m in data.plan.modes if any(r.mode == m and r.condition == "original" for r in results)]
     summary: list[str] = []
     sections: list[Section] = []
-    payload: dict[str, Any] = {"modes": {}, "meaning_free": list(MEANING_FREE)}
+    payload: dict[str, Any] = {"modes": {}, "meaning_free": list(meaning_free_probes())}
     reliance: dict[str, tuple[RelianceRow, ...]] = {}
     for mode in modes:
         rows = [r for r in results if r.mode == mode]
@@ -365,20 +396,28 @@ def build_audit_report(
     labels, payload["label_probes"] = label_probe_section(results, modes, n_boot=n_boot, seed=seed)
     if labels.tables:
         sections.append(labels)
-    contrast = contrast_section(results, data.tasks, ["original", *MEANING_FREE, "calibrated"])
+    contrast = contrast_section(results, data.tasks, ["original", *meaning_free_probes(), "calibrated"])
     if contrast is not None:
         sections.append(contrast[0])
         payload["contrast"] = contrast[1]
     notes = arm_notes_section(data.plan.arm_notes)
     sections += [notes] if notes is not None else []
     payload["statements"] = summary  # the per-mode sentences, in order (also folded into a table below)
+    protocol_line = []
+    if "generate" in modes:
+        # what decides the generated answers, on the first screen right after the recommendation
+        protocol_line = [f"Answers in generation mode: the decoding protocol {data.decoding.describe()}."]
+        helped = format_help(results, data.decoding, n_boot=n_boot, seed=seed)
+        if helped is not None:
+            sections.append(helped[0])
+            payload["format_help"] = helped[1]
     payload["tasks"] = {t.name: len(t.instances) for t in data.tasks}
     payload["task_digests"] = {t.name: task_digest(t) for t in data.tasks}  # what `itprobe compare` checks
     skipped = list(data.plan.skipped)
     first = [statements_section(payload["modes"])] if payload["modes"] else []
     report = ReportData(
         title="itprobe audit: does the model follow the instruction, or only the output format?",
-        summary=decide(payload, [s.model_dump() for s in skipped]),
+        summary=_first_screen(decide(payload, [s.model_dump() for s in skipped]), protocol_line),
         sections=fold_repeats([*first, *sections]),
         notes=_sample_note(data, n_boot, seed),
         skipped=skipped,

@@ -23,29 +23,18 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass as settings
 
-from itprobe.arms.labels import original_schemes
 from itprobe.audit import format_spread
+from itprobe.audit.builtin import PRIOR, score_pass
+from itprobe.audit.catalogue import ProbeContext, default_probes, registered_probes
 from itprobe.audit.data import AuditData
 from itprobe.audit.estimate import audit_plan_lines, check_model_spec
 from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks
-from itprobe.audit.prior import calibrate, label_prior
-from itprobe.audit.probes import (
-    LABEL_PROBES,
-    PRIOR,
-    PROBES,
-    RANK_ALL,
-    Plan,
-    check_probes,
-    plan_audit,
-    rank_skip_reason,
-    warn_skipped,
-)
+from itprobe.audit.probes import RANK_ALL, Plan, check_probes, plan_audit, rank_skip_reason, warn_skipped
 from itprobe.audit.report import build_audit_report, with_gate
 from itprobe.audit.sections import RelianceRow
-from itprobe.baselines import run_baseline
+from itprobe.decoding import DEFAULT_PROTOCOL, PROTOCOLS, Decoding
 from itprobe.errors import UserError
 from itprobe.fsio import apply_modes, temp_dir, write_jsonl
-from itprobe.metrics import instance_scores
 from itprobe.models import open_model
 from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.loading import DEFAULT_MODEL
@@ -63,7 +52,6 @@ from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task
 
 DEFAULT_MAX_INSTANCES = 50
-RANDOM_DRAW = "random draw"  # the seeded random baseline's condition (see `baseline_rows`)
 REPORT_STEM = "audit"
 RESULTS_FILE = "results.jsonl.gz"
 # the columns of RESULTS_FILE: the scored row's fields but ROUGE-1, the rank log-probs and the track
@@ -85,7 +73,8 @@ class AuditConfig:
         split: which tasks of a checkout or data folder (see `load_tasks`).
         max_instances: the first N instances of each task (None = all).
         modes: "rank" and/or "generate".
-        probes: the probes to run (see `itprobe.audit.probes.PROBES`).
+        probes: the probes to run (see `itprobe.audit.catalogue.probe_names`; all but the opt-in ones by
+            default).
         costs: a cost file (YAML) for the cost-of-errors section.
         cache_dir: prediction cache folder (None = no cache).
         n_boot: bootstrap resamples for every CI.
@@ -99,7 +88,7 @@ class AuditConfig:
     split: str | None = None
     max_instances: Annotated[int, Field(ge=1)] | None = DEFAULT_MAX_INSTANCES
     modes: Annotated[tuple[Mode, ...], Field(min_length=1)] = ("rank", "generate")
-    probes: tuple[str, ...] = PROBES
+    probes: tuple[str, ...] = dataclasses.field(default_factory=default_probes)
     batch_size: Annotated[int, Field(ge=1)] = 8
     precision: Precision = "auto"
     seed: int = 0
@@ -112,6 +101,7 @@ class AuditConfig:
     n_boot: Annotated[int, Field(ge=1)] = 2000
     served: ServedOptions = ServedOptions()
     format_templates: Annotated[int, Field(ge=1, le=32)] = format_spread.DEFAULT_K
+    decoding: Decoding = PROTOCOLS[DEFAULT_PROTOCOL]
 
     @field_validator("probes")
     @classmethod
@@ -176,30 +166,6 @@ def load_audit_costs(config: AuditConfig, tasks: Sequence[Task]) -> CostFile | N
     return costs
 
 
-def score_pass(
-    probe: str, mode: str, preds: Sequence[Prediction], originals: Sequence[Task]
-) -> list[InstanceResult]:
-    """Predictions of one pass as report rows of condition ``probe`` in ``mode`` (label probes keep the
-    labels and gold of the original scheme, for leakage / old meaning)."""
-    before = original_schemes(originals) if probe in LABEL_PROBES else None
-    return instance_scores(preds, condition=probe, test_arm=probe, mode=mode, originals=before)
-
-
-def baseline_rows(tasks: Sequence[Task], modes: Sequence[str], seed: int) -> list[InstanceResult]:
-    """Random-draw (one seeded sample over the output space per instance) and majority rows, once per mode
-    they apply to. The draw is named `RANDOM_DRAW`, never "random": in the audit "random" is always the
-    *expected* score of a uniform guess (`itprobe.baselines.expected_hit_rate`), which a draw only
-    approximates."""
-
-    rows: list[InstanceResult] = []
-    for kind in ("random", "majority"):
-        preds = run_baseline(kind, tasks, seed=seed)
-        for mode in modes:
-            keep = [p for p in preds if mode == "generate" or p.labels and len(p.labels) >= 2]
-            rows += score_pass(RANDOM_DRAW if kind == "random" else kind, mode, keep, ())
-    return rows
-
-
 def _predict_passes(
     model: LanguageModel, plan: Plan, config: AuditConfig, tokenizer: Any, progress: bool
 ) -> tuple[dict[tuple[str, str], list[Prediction]], dict[str, float]]:
@@ -224,6 +190,7 @@ def _predict_passes(
                     cache_dir=config.cache_dir,
                     progress=False,
                     tokenizer=tokenizer,
+                    decoding=config.decoding,
                 )
                 advance(len(task.instances), f"{pss.probe} ({pss.mode}) {task.name}")
             out[(pss.probe, pss.mode)] = preds
@@ -240,20 +207,23 @@ def collect(
     tokenizer: Any = None,
     progress: bool = True,
 ) -> AuditData:
-    """Run every pass of ``plan`` and score it (label prior and calibration, baselines included)."""
+    """Run every pass of ``plan`` and score it, then each planned probe that is not an arm adds its rows
+    (label prior and calibration, baselines: `itprobe.audit.builtin`)."""
     predictions, timings = _predict_passes(model, plan, config, tokenizer, progress)
+    arm_probes = {p.name for p in registered_probes() if p.arm is not None}
     rows: list[InstanceResult] = []
     for (probe, mode), preds in predictions.items():
-        if probe != PRIOR:
+        if probe in arm_probes:
             rows += score_pass(probe, mode, preds, tasks)
-    priors = {p.task: label_prior(p) for p in predictions.get((PRIOR, "rank"), [])}
-    if priors and ("original", "rank") in predictions:
-        calibrated = calibrate(predictions[("original", "rank")], priors)
-        predictions[("calibrated", "rank")] = calibrated
-        rows += score_pass("calibrated", "rank", calibrated, tasks)
-    if "baselines" in plan.probes:
-        rows += baseline_rows(tasks, plan.modes, config.seed)
-    return AuditData(tuple(tasks), plan, predictions, tuple(rows), priors, timings)
+    priors: dict[str, Any] = {}
+    ctx = ProbeContext(tuple(tasks), plan.modes, config.seed, plan.probes, predictions)
+    for entry in registered_probes():
+        if entry.run is not None and entry.name in plan.probes:
+            added = entry.run(ctx)
+            rows += added.rows
+            predictions.update(added.predictions)
+            priors.update(added.priors)
+    return AuditData(tuple(tasks), plan, predictions, tuple(rows), priors, timings, config.decoding)
 
 
 def plan_only(config: AuditConfig) -> list[str]:
@@ -300,6 +270,8 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
         "probes": ", ".join(config.probes),
         "seed": str(config.seed),
         "prompt": json.dumps(dataclasses.asdict(config.prompt)),
+        # what decides the generated answers: `itprobe compare` refuses audits that differ in it
+        "decoding": f"{config.decoding.label} {json.dumps(config.decoding.key(), sort_keys=True)}",
     }
     served = getattr(model, "provenance", None)
     if callable(served):

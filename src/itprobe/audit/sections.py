@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from itprobe.audit.catalogue import label_probes
 from itprobe.audit.prior import LabelPrior
 from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival, reliance_by_task, survival_by_task
 from itprobe.metrics import gold_label, normalize_answer
 from itprobe.report import plots
 from itprobe.report.analysis import compliance
 from itprobe.report.consistency import consistency_by_seed
-from itprobe.report.model import Cell, Figure, Section, Table
+from itprobe.report.model import Cell, Figure, Section, SectionResult, Table
 from itprobe.report.results import Aligned, InstanceResult, align
 from itprobe.report.stats import Estimate, bootstrap_ci, paired_test
 from itprobe.report.views import ci_text, jsonable
@@ -76,6 +77,16 @@ class RelianceRow:
         return dict(self.reliance.arms)[self.reliance.best_arm]
 
 
+class RelianceSection(NamedTuple):
+    """`reliance_section`'s result: the section, its JSON data, the table's rows as records (per task, then
+    overall) and the overall surviving margin."""
+
+    section: Section
+    data: dict[str, Any]
+    rows: list[RelianceRow]
+    survival: Survival | None
+
+
 def reliance_section(
     rows: Sequence[InstanceResult],
     mode: str,
@@ -84,7 +95,7 @@ def reliance_section(
     out_dir: Path,
     n_boot: int,
     seed: int,
-) -> tuple[Section, dict[str, Any], list[RelianceRow], Survival | None]:
+) -> RelianceSection:
     """Per-task and overall reliance and surviving margin (table + bar chart of reliance), with the
     table's rows as records (per task, then overall) and the overall surviving margin."""
     per_task, overall = reliance_by_task(rows, mode, n_boot=n_boot, seed=seed)
@@ -123,7 +134,7 @@ def reliance_section(
     if typed:
         section.figures.append(_reliance_plot([r.reliance for r in typed], label, out_dir))
     data = {"per_task": jsonable(per_task), "overall": jsonable(overall), "margin_kept": jsonable(survival)}
-    return section, data, typed, surv_overall
+    return RelianceSection(section, data, typed, surv_overall)
 
 
 def _reliance_plot(shown: Sequence[Reliance], label: str, out_dir: Path) -> Figure:
@@ -209,7 +220,7 @@ CONTRAST_COLUMNS = [
 
 def prior_section(
     priors: Mapping[str, LabelPrior], rows: Sequence[InstanceResult], *, n_boot: int, seed: int
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """The content-free label prior per task and rank accuracy before/after calibration."""
     rank = [r for r in rows if r.mode == "rank"]
     table_rows: list[list[Cell]] = []
@@ -252,7 +263,7 @@ def prior_section(
         paragraphs=[PRIOR_TEXT],
         tables=[Table(columns=PRIOR_COLUMNS, rows=table_rows)],
     )
-    return section, data
+    return SectionResult(section, data)
 
 
 def _est(aligned: Aligned, condition: str, n_boot: int, seed: int) -> Estimate | None:
@@ -270,13 +281,13 @@ def _paired(aligned: Aligned, n_boot: int, seed: int) -> Estimate | None:
 
 def label_probe_section(
     rows: Sequence[InstanceResult], modes: Sequence[str], *, n_boot: int, seed: int
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """label-rename / label-swap: score, original score on the same instances, leakage, old meaning."""
     table_rows: list[list[Cell]] = []
     data: dict[str, Any] = {}
     for mode in modes:
         of_mode = [r for r in rows if r.mode == mode]
-        for probe in ("label-rename", "label-swap"):
+        for probe in label_probes():
             aligned = align(of_mode, ["original", probe])
             if aligned.n == 0:
                 continue
@@ -302,12 +313,12 @@ def label_probe_section(
         paragraphs=[LABEL_TEXT],
         tables=[Table(columns=LABEL_COLUMNS, rows=table_rows)] if table_rows else [],
     )
-    return section, data
+    return SectionResult(section, data)
 
 
 def contrast_section(
     rows: Sequence[InstanceResult], tasks: Sequence[Task], probes: Sequence[str]
-) -> tuple[Section, dict[str, Any]] | None:
+) -> SectionResult | None:
     """Contrast consistency of the given probes' answers (per mode), for tasks that declare contrast
     pairs (`itprobe.report.consistency`, shared with the study)."""
 
@@ -339,7 +350,7 @@ def contrast_section(
         paragraphs=[CONTRAST_TEXT],
         tables=[Table(columns=CONTRAST_COLUMNS, rows=table_rows)] if table_rows else [],
     )
-    return section, data
+    return SectionResult(section, data)
 
 
 def arm_notes_section(notes: Sequence[tuple[str, str, str]]) -> Section | None:

@@ -9,6 +9,7 @@ where to find help on that same line. Only programming errors show a traceback.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 import warnings
@@ -107,6 +108,7 @@ _shown: set[str] = set()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; user errors and usage mistakes become one line on stderr and exit status 2."""
     warnings.showwarning = _show_warning
+    _audit.refresh_help()
     try:
         code = app(args=argv, prog_name=PROG, standalone_mode=False)
     except UserError as err:
@@ -114,6 +116,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except typer.Exit as ex:
         sys.exit(ex.exit_code)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # writes are atomic (itprobe.fsio) and stores transactional: what was finished is kept
+        where = f" writing {err.filename}" if err.filename else ""
+        typer.echo(
+            f"{PROG}: error: no space left on the device{where}; finished work is kept: free space and rerun",
+            err=True,
+        )
+        sys.exit(2)
     except typer.Abort:
         typer.echo(f"{PROG}: aborted", err=True)
         sys.exit(130)

@@ -10,8 +10,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from itprobe.audit.catalogue import default_probes, probe_names
 from itprobe.cli.gate import GateOption, print_gate
-from itprobe.cli.options import AUDIT_OPTIONS, from_options
+from itprobe.cli.options import (
+    AUDIT_OPTIONS,
+    DecodingName,
+    MaxNewTokens,
+    StopText,
+    decoding_rule,
+    from_options,
+)
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -24,6 +32,7 @@ from itprobe.cli.served import (
     cache_folder,
     served_model,
 )
+from itprobe.decoding import DEFAULT_PROTOCOL
 from itprobe.fsio import check_output_dir
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import PRECISIONS
@@ -33,6 +42,22 @@ if TYPE_CHECKING:  # the audit package imports numpy and matplotlib
     from itprobe.audit import AuditOutcome
 
 DEFAULT_PROBES = "all"
+
+
+def _probes_help() -> str:
+    opt_in = [p for p in probe_names() if p not in default_probes()]
+    extra = f"; opt-in, add by name: {', '.join(opt_in)}" if opt_in else ""
+    return f"Comma-separated probes or 'all' ({', '.join(default_probes())}{extra})."
+
+
+# the choices come from the probe catalogue (`itprobe.audit.catalogue`); `refresh_help` re-reads it before
+# each run, so a probe registered after this import (a plugin, a test) is listed too
+_PROBES_OPTION = typer.Option("--probes", help=_probes_help())
+
+
+def refresh_help() -> None:
+    """List the probes registered now in ``--probes``'s help (the app builds its help on every run)."""
+    _PROBES_OPTION.help = _probes_help()
 
 
 def _summary_table(outcome: AuditOutcome) -> None:
@@ -77,9 +102,7 @@ def audit(
     modes: Annotated[str, typer.Option("--modes", help="rank, generate or both (comma-separated).")] = (
         "rank,generate"
     ),
-    probes: Annotated[
-        str, typer.Option("--probes", help="Comma-separated probes or 'all' (add ',format-spread' for it).")
-    ] = DEFAULT_PROBES,
+    probes: Annotated[str, _PROBES_OPTION] = DEFAULT_PROBES,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     precision: Annotated[str, typer.Option("--precision", help=f"{choices(PRECISIONS)}.")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -109,6 +132,9 @@ def audit(
     plan: Annotated[
         bool, typer.Option("--plan", help="Print the passes and a rough time on this CPU; load no model.")
     ] = False,
+    decoding: DecodingName = DEFAULT_PROTOCOL,
+    max_new_tokens: MaxNewTokens = None,
+    stop: StopText = None,
 ) -> None:
     """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json.
 
@@ -150,13 +176,16 @@ def audit(
         n_boot=n_boot,
         served=served,
         format_templates=format_templates,
+        decoding=decoding_rule(decoding, max_new_tokens, stop),
     )
     if plan:
         for line in plan_only(config):
             typer.echo(line)
         return
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir = check_output_dir(out if out is not None else Path("runs") / f"audit-{stamp}")
+    out_dir = check_output_dir(
+        out if out is not None else Path("runs") / f"audit-{stamp}", [tasks, label_file, costs]
+    )
     command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
     outcome = run_audit(config, out_dir, progress=progress, command=command, gate=loaded)
     _summary_table(outcome)

@@ -121,7 +121,7 @@ def convert(
 ) -> None:
     """Convert to the compact format (written atomically: no partial file on error)."""
 
-    check_output_file(dst)
+    check_output_file(dst, [src])
     # no detection: detected label sets are recomputed at load time under the reader's own --max-labels
     tasks = load_tasks(src, split=split, names=task, max_labels=0, max_instances=max_instances)
     save_tasks(tasks, dst)

@@ -13,12 +13,12 @@ from typing import Annotated, Any
 import typer
 
 from itprobe.arms import apply_arms
-from itprobe.baselines import baseline_summary
+from itprobe.baselines import BASELINES, REGISTRY, baseline_summary
 from itprobe.cli.options import arm_spec, prompt_config
 from itprobe.errors import UserError
 from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
+from itprobe.models import open_tokenizer
 from itprobe.models.loading import DEFAULT_MODEL
-from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_model_dir
 from itprobe.prompts import encode_task
 from itprobe.score_files import load_scorable, some_ids
 from itprobe.tasks import load_tasks
@@ -79,7 +79,7 @@ def score(
                 "computes with the GPT-2 tokenizer: pass --xlingual-tokenizer (a local gpt2 tokenizer "
                 "directory, or 'gpt2' with internet access)"
             )
-        tokenizer = SpaceMarkStripped(_load_tokenizer(xlingual_tokenizer))
+        tokenizer = SpaceMarkStripped(open_tokenizer(xlingual_tokenizer))
     if scorable.missing:
         typer.echo(
             f"{len(scorable.missing)} reference ids have no prediction: scored as the empty string, as the "
@@ -94,7 +94,7 @@ def score(
 
 
 def baseline(
-    kind: Annotated[str, typer.Argument(help="random | majority | copy-input | copy-demo")],
+    kind: Annotated[str, typer.Argument(help=" | ".join(BASELINES))],
     tasks: Annotated[
         Path | None, typer.Option(help="Tasks: NatInst checkout, compact or user JSONL/CSV.")
     ] = None,
@@ -111,13 +111,17 @@ def baseline(
         Path | None, typer.Option(help="JSON/YAML {task: [labels]} overriding label sets.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
+    max_instances: Annotated[
+        int | None,
+        typer.Option(help="Score the first N instances of each task; train-constant learns from the rest."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON result to stdout.")] = False,
 ) -> None:
-    """Score a trivial baseline. `majority` peeks at the gold labels: an oracle reference, not a competitor."""
+    """Score a trivial baseline or input-blind control (see `itprobe.baselines`); oracles peek at the gold labels."""
 
     result = baseline_summary(
         kind, tasks=tasks, references=references, max_labels=max_labels, label_file=labels, seed=seed,
-        classification_only=classification_only,
+        classification_only=classification_only, max_instances=max_instances,
     )  # fmt: skip
     skipped = result["skipped_tasks"]
     if as_json:
@@ -136,18 +140,6 @@ def baseline(
         )
     if kind == "majority":
         typer.echo(f"note: {result['note']}")
-
-
-def _load_tokenizer(spec: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        source = str(packaged_model_dir(spec)) if spec in PACKAGED else spec
-        return AutoTokenizer.from_pretrained(source)
-    except PackagedModelMissing as err:
-        raise UserError(str(err)) from None
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot load tokenizer '{spec}': {err}") from None
 
 
 def prompts(
@@ -192,7 +184,7 @@ def prompts(
         max_source_tokens=max_source_tokens,
     )
     spec = arm_spec(definition_arm, examples_arm, input_arm, label_arm, arm_seed)
-    tok = _load_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
+    tok = open_tokenizer(tokenizer or DEFAULT_MODEL) if max_source_tokens is not None else None
     chosen = load_tasks(tasks, names=task) if task else load_tasks(tasks)
     # the irrelevant-definition arm draws from every task of the source, not only the chosen ones
     pool = load_tasks(tasks) if spec is not None and task else chosen
@@ -215,5 +207,6 @@ def prompts(
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command(help=score.__doc__)(score)
-    app.command(help=baseline.__doc__)(baseline)
+    kinds = "\n\n".join(f"{b.name}{' (oracle)' if b.oracle else ''}: {b.summary}." for b in REGISTRY.values())
+    app.command(help=f"{baseline.__doc__}\n\n{kinds}")(baseline)
     app.command(help=prompts.__doc__)(prompts)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from itprobe.arms import apply_arms
-from itprobe.cli.options import arm_spec, prompt_config
+from itprobe.cli.options import DecodingName, MaxNewTokens, StopText, arm_spec, decoding_rule, prompt_config
 from itprobe.cli.served import (
     SPEC_HELP,
     ApiBase,
@@ -29,6 +29,7 @@ from itprobe.cli.served import (
     cache_folder,
     served_model,
 )
+from itprobe.decoding import DEFAULT_PROTOCOL
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_file
 from itprobe.models import open_model
@@ -91,6 +92,9 @@ def predict(
     ] = False,
     threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for torch.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary to stdout.")] = False,
+    decoding: DecodingName = DEFAULT_PROTOCOL,
+    max_new_tokens: MaxNewTokens = None,
+    stop: StopText = None,
     api_base: ApiBase = None,
     api_model: ApiModel = None,
     api_tokenizer: ApiTokenizer = None,
@@ -102,7 +106,10 @@ def predict(
     """Predict every instance of the tasks and write the predictions with format diagnostics."""
     if mode not in MODES:
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
-    check_output_file(out)  # before any model time
+    rule = decoding_rule(decoding, max_new_tokens, stop)
+    check_output_file(
+        out, [tasks, model if model and Path(model).exists() else None]
+    )  # before any model time
 
     chosen = _tasks(tasks, task, (definition_arm, examples_arm, input_arm, label_arm), arm_seed)
     if threads is not None:
@@ -141,6 +148,7 @@ def predict(
         cache_dir=cache_folder(cache_dir, no_cache),
         max_instances=max_instances,
         length_normalized=length_normalized,
+        decoding=rule,
     )
     seconds = time.perf_counter() - start
     write_predictions(preds, out)
@@ -152,6 +160,7 @@ def predict(
         "n_tasks": len(chosen),
         "n_instances": len(preds),
         "modes": modes,
+        "decoding": rule.label,
         "seconds": round(seconds, 3),
         "instances_per_s": round(len(preds) / seconds, 3) if seconds > 0 else None,
     }
@@ -162,7 +171,7 @@ def predict(
     else:
         typer.echo(
             f"wrote {len(preds)} predictions ({modes['rank']} ranked, {modes['generate']} generated) "
-            f"to {out} in {seconds:.1f} s",
+            f"to {out} in {seconds:.1f} s (decoding: {rule.label})",
             err=True,
         )
 

@@ -8,9 +8,13 @@ The commands declare their options; these helpers turn a group of them into `Pro
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+
+import typer
 
 from itprobe.arms import ArmSpec
+from itprobe.decoding import DEFAULT_PROTOCOL, PROTOCOLS, Decoding, protocol
+from itprobe.errors import UserError
 from itprobe.prompts import PromptConfig
 from itprobe.schema import build
 from itprobe.training.config import LoraSettings, TrainConfig
@@ -66,3 +70,35 @@ def train_config(*, lora_r: int, lora_alpha: int, **fields: Any) -> TrainConfig:
     """The training options (fields of `TrainConfig` by name, plus ``--lora-r`` and ``--lora-alpha``)."""
     lora = build(LoraSettings, {"r": "--lora-r", "alpha": "--lora-alpha"}, r=lora_r, alpha=lora_alpha)
     return from_options(TrainConfig, TRAIN_OPTIONS, lora=lora, **fields)
+
+
+# the generation protocol's options, shared by `predict` and `audit` (`decoding_rule` builds the rule)
+DecodingName = Annotated[
+    str,
+    typer.Option(
+        "--decoding",
+        help=f"Generation protocol: {' | '.join(PROTOCOLS)} (tk-instruct: the paper's, 128 tokens, EOS only, "
+        "whole generation; first-line: cut at the first newline). See docs/design.md.",
+    ),
+]
+MaxNewTokens = Annotated[
+    int | None, typer.Option("--max-new-tokens", min=1, help="Override the protocol's new-token cap.")
+]
+StopText = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--stop", help="Override the protocol's stop sequences (repeatable; --stop '' for EOS only)."
+    ),
+]
+
+
+def decoding_rule(
+    name: str = DEFAULT_PROTOCOL, max_new_tokens: int | None = None, stop: list[str] | None = None
+) -> Decoding:
+    """``--decoding --max-new-tokens --stop``: the named protocol with its overrides; a bad name is one line."""
+    try:
+        return protocol(
+            name, max_new_tokens=max_new_tokens, stop=None if stop is None else [s for s in stop if s]
+        )
+    except ValueError as err:
+        raise UserError(f"--decoding: {err}") from None

@@ -16,7 +16,8 @@ from itprobe.models.endpoint import spec_from_options
 from itprobe.models.served import ServedOptions
 
 SPEC_HELP = (
-    "Model SPEC: packaged alias, local directory, Hugging Face id, or openai:BASE_URL#NAME (a server)."
+    "Model SPEC: packaged alias, local directory, Hugging Face id, openai:BASE_URL#NAME (a server), or "
+    "fake:first (no weights: ranks the first label, generates the first demonstration's output)."
 )
 ApiBase = Annotated[
     str | None,

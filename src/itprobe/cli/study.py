@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
 from itprobe.study import RunOptions, build_report, load_config, merge_stores, parse_shard, run_study
 from itprobe.study.config import PACKAGED_CONFIGS
 from itprobe.study.plan import plan_run
+from itprobe.study.publish import load_published, publish_study
 from itprobe.study.report import save_costs
 
 
@@ -46,6 +48,10 @@ def run(
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write the report after the grid.")
     ] = True,
+    untuned_last: Annotated[
+        bool,
+        typer.Option("--untuned-last", help="Run the untuned model's cell after the trained cells."),
+    ] = False,
     plan: Annotated[
         bool,
         typer.Option(
@@ -58,9 +64,11 @@ def run(
     study = load_config(config, overrides or [], natinst=natinst, model=model)
     run_dir = check_output_dir(out if out is not None else Path("runs") / study.name)
     if plan:
-        typer.echo(plan_run(study, run_dir).render())
+        typer.echo(plan_run(study, run_dir, parse_shard(shard)).render())
         return
-    options = RunOptions(resume=resume, shard=parse_shard(shard), progress=progress, report=report)
+    options = RunOptions(
+        resume=resume, shard=parse_shard(shard), progress=progress, report=report, untuned_last=untuned_last
+    )
     save_costs(study, run_dir)
     outcome = run_study(study, run_dir, options=options)
     typer.echo(
@@ -85,10 +93,33 @@ def report(
         Path | None,
         typer.Option("--costs", help="Cost-of-errors YAML (default: the one saved with the run)."),
     ] = None,
+    publish: Annotated[
+        Path | None,
+        typer.Option(
+            "--publish",
+            help="Also write study.json and predictions.jsonl.gz (per-instance answers and scores, no "
+            "dataset text) into this folder.",
+        ),
+    ] = None,
+    from_published: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-published",
+            help="Rebuild RUN_DIR's store from a published study folder (study.json, predictions.jsonl.gz), "
+            "then its report.",
+        ),
+    ] = None,
 ) -> None:
     """Rebuild a study's report (report.md/.html/.json, plots/) from its results store alone."""
+    if from_published is not None:
+        if (check_output_dir(run_dir) / "results.sqlite").exists():
+            raise UserError("already holds a results store; give an empty folder", path=run_dir)
+        load_published(from_published, run_dir)
     for path in build_report(run_dir, costs=costs).values():
         typer.echo(str(path))
+    if publish is not None:
+        for path in publish_study(run_dir, check_output_dir(publish)).values():
+            typer.echo(str(path))
 
 
 def merge(

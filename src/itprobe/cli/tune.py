@@ -73,7 +73,7 @@ def train_command(
 ) -> None:
     """Instruction-tune a model; the result loads with `itprobe predict --model OUT/model`."""
 
-    check_output_dir(out)  # before any model time
+    check_output_dir(out, [tasks, model if Path(model).exists() else None])  # before any model time
     config = train_config(
         out_dir=out,
         model=model,
@@ -103,23 +103,12 @@ def train_command(
     from itprobe.training.loop import train  # lazy: the loop imports torch
 
     result = train(config, loaded_tasks, progress=progress)
-    summary = {
-        "model_dir": str(result.model_dir),
-        "steps": result.steps,
-        "final_loss": result.final_loss,
-        "tokens_per_s": round(result.tokens_per_s, 1),
-        "n_examples": result.n_examples,
-        "n_tasks": result.n_tasks,
-        "train_seconds": round(result.train_seconds, 2),
-        "resumed_from": result.resumed_from,
-        "notes": list(result.notes),
-    }
     from accelerate import PartialState
 
     if not PartialState().is_main_process:
         return
     if as_json:
-        typer.echo(json.dumps(summary))
+        typer.echo(json.dumps(result.summary()))
     else:
         typer.echo(
             f"trained {result.steps} steps, final loss {result.final_loss:.4f}, "

@@ -1,6 +1,8 @@
 """Models: loading a SPEC (`load_model`), precision (`resolve_precision`) and the inference adapters behind
 the `LanguageModel` protocol: `HFLanguageModel` (in-process, causal and seq2seq) and `ServedLanguageModel`
-(an OpenAI-compatible server, SPEC ``openai:BASE_URL#NAME``). `open_model` routes a SPEC to one of them.
+(an OpenAI-compatible server, SPEC ``openai:BASE_URL#NAME``), and the weightless ``fake:`` models.
+`backends`: the registry of backends keyed by the SPEC's scheme; `open_model`, `open_tokenizer` and
+`model_size` route a SPEC to its backend.
 
 Importing this package does not import torch; `HFLanguageModel` is loaded on first access.
 """
@@ -9,10 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from itprobe.models.backends import (
+    ModelSize,
+    OpenSettings,
+    backend_of,
+    model_backend,
+    model_size,
+    open_model,
+    open_tokenizer,
+)
 from itprobe.models.base import ChoiceScore, LanguageModel
 from itprobe.models.endpoint import is_served
 from itprobe.models.loading import DEFAULT_MODEL, LoadedModel, ModelKind, load_model
-from itprobe.models.open import open_model
 from itprobe.models.precision import PRECISIONS, Precision, resolve_precision
 from itprobe.models.served import ServedLanguageModel, ServedOptions
 
@@ -27,12 +37,18 @@ __all__ = [
     "LanguageModel",
     "LoadedModel",
     "ModelKind",
+    "ModelSize",
+    "OpenSettings",
     "Precision",
     "ServedLanguageModel",
     "ServedOptions",
+    "backend_of",
     "is_served",
     "load_model",
+    "model_backend",
+    "model_size",
     "open_model",
+    "open_tokenizer",
     "resolve_precision",
 ]
 

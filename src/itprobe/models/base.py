@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from itprobe.errors import UserError
+
 
 @dataclass(frozen=True)
 class ChoiceScore:
@@ -17,6 +19,15 @@ class ChoiceScore:
     @property
     def mean_logprob(self) -> float:
         return self.logprob / max(self.n_tokens, 1)
+
+
+class NonFiniteOutput(UserError):
+    """A model's scores for the prompt at ``row`` of one call were NaN or infinite (broken or diverged
+    weights, an fp16 overflow); the caller names the instance (`itprobe.predict`)."""
+
+    def __init__(self, row: int, what: str = "logits") -> None:
+        self.row, self.what = row, what
+        super().__init__(f"the model's {what} are not finite")
 
 
 class LanguageModel(Protocol):

@@ -41,6 +41,7 @@ import torch
 from transformers.cache_utils import DynamicLayer
 
 from itprobe.decoding import stop_reached
+from itprobe.models.base import NonFiniteOutput
 from itprobe.models.lookup import PromptLookup
 from itprobe.models.prefix import cache_argument, encode_prompts, returned_cache
 
@@ -256,6 +257,18 @@ def windowed(model: Any) -> bool:
     return bool(getattr(config, "sliding_window", None)) and getattr(config, "use_sliding_window", True)
 
 
+def _check_finite(logits: torch.Tensor, batch: Sequence[int]) -> None:
+    """NaN logits have an arg-max too (token 0), which would decode as a plausible empty answer: refuse them.
+    The prompt pass is checked (broken weights show there); decode steps are not, to keep them sync-free.
+
+    Raises:
+        NonFiniteOutput: naming the first prompt whose logits are not finite.
+    """
+    bad = ~torch.isfinite(logits.float()).all(dim=-1)
+    if bool(bad.any()):
+        raise NonFiniteOutput(batch[int(bad.nonzero()[0, 0])])
+
+
 def greedy_causal(
     model: Any,
     prompts: Sequence[Sequence[int]],
@@ -306,6 +319,7 @@ def greedy_causal(
     for batch in batches:
         encoded = encode_prompts(model, [prompts[i] for i in batch], pad_id)
         rows = _Rows(list(batch), encoded.cache, encoded.mask, encoded.lengths, encoded.lengths)
+        _check_finite(encoded.logits, batch)
         chosen = encoded.logits.float().argmax(-1)[:, None].tolist()
         _, running = _accept(rows.ids, chosen, [[]] * len(batch), new, rule, decode)
         pool = _join(pool, _narrow(rows, running, new), rule.max_new_tokens)

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 import torch
 
 from itprobe.decoding import stop_reached
-from itprobe.models.base import ChoiceScore
+from itprobe.models.base import ChoiceScore, NonFiniteOutput
 from itprobe.models.boundary import causal_choice_ids, causal_prompt_ids
 from itprobe.models.generation import StopRule, eos_ids, greedy_causal
 from itprobe.models.loading import LoadedModel
@@ -76,6 +76,22 @@ class StopAfterContent:
         texts = self.tokenizer.batch_decode(input_ids[:, self.start :], skip_special_tokens=True)
         done = [stop_reached(text, self.stop) for text in texts]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+class FirstStepFinite:
+    """A transformers logits processor that refuses NaN/inf logits at the first generated token (a broken
+    model's arg-max would decode as a plausible answer); later steps are not checked, to stay sync-free."""
+
+    def __init__(self) -> None:
+        self.checked = False
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if not self.checked:
+            self.checked = True
+            bad = ~torch.isfinite(scores.float()).all(dim=-1)
+            if bool(bad.any()):
+                raise NonFiniteOutput(int(bad.nonzero()[0, 0]))
+        return scores
 
 
 class HFLanguageModel:
@@ -205,7 +221,7 @@ class HFLanguageModel:
         self, max_new_tokens: int, stop: tuple[str, ...]
     ) -> Callable[[list[tuple[int, ...]]], list[str]]:
         """A batch kernel running transformers' greedy ``generate`` with the `StopAfterContent` criterion."""
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         model = self.loaded.model
         eos = model.generation_config.eos_token_id
@@ -224,7 +240,10 @@ class HFLanguageModel:
             padded = {k: v.to(self.loaded.device) for k, v in padded.items()}
             start = padded["input_ids"].shape[1] if self.kind == "causal" else 0
             criteria = StoppingCriteriaList([StopAfterContent(self.tokenizer, stop, start)]) if stop else None
-            out = model.generate(**padded, generation_config=config, stopping_criteria=criteria)
+            checks = LogitsProcessorList([FirstStepFinite()])
+            out = model.generate(
+                **padded, generation_config=config, stopping_criteria=criteria, logits_processor=checks
+            )
             return self.tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)
 
         return kernel
@@ -241,6 +260,10 @@ class HFLanguageModel:
         results: list = [None] * len(items)
         with torch.inference_mode(), self._autocast():
             for batch in batches:
-                for i, result in zip(batch, kernel([items[i] for i in batch]), strict=True):
+                try:
+                    answers = kernel([items[i] for i in batch])
+                except NonFiniteOutput as err:  # the row of this batch -> the caller's index
+                    raise NonFiniteOutput(batch[err.row], err.what) from None
+                for i, result in zip(batch, answers, strict=True):
                     results[i] = result
         return results

@@ -25,8 +25,10 @@ import os
 import sqlite3
 import struct
 import time
+import warnings
 from pathlib import Path
 
+from itprobe.errors import ItprobeWarning
 from itprobe.fsio import touch
 from itprobe.models.packaged import cache_dir
 
@@ -44,6 +46,8 @@ _TABLE = "file_hashes_v2"
 def ignored(path: Path) -> bool:
     """Whether a file of a model directory is left out of its identity."""
     name = path.name.lower()
+    if name.endswith(".py") and not name.startswith("."):
+        return False  # remote code may import any module, notice.py or license.py included
     return (
         name.startswith(".")  # .gitattributes, editor and temp files
         or name.endswith(IGNORED_SUFFIXES)
@@ -92,17 +96,32 @@ def _fingerprint(stat: os.stat_result) -> tuple[int, int, int, int, int]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
+def _memo_unusable(err: Exception) -> None:
+    """The memo only saves time: an unreadable one (corrupt, a folder in its place, a full disk) is left as
+    it is and every file is hashed in full, with one warning."""
+    warnings.warn(
+        f"the file-hash memo {cache_dir() / 'file_hashes.sqlite'} is unusable ({err}); hashing model files in "
+        "full (delete it to rebuild it)",
+        ItprobeWarning,
+        stacklevel=3,
+    )
+
+
 def file_sha256(path: Path) -> str:
     """Full-file SHA-256, remembered across runs while the file is provably unchanged (module docstring)."""
     path = path.resolve()
     stat = path.stat()
     sample = _header_digest(path, stat.st_size)
-    with _db() as con:
-        row = con.execute(
-            f"SELECT dev, inode, size, mtime_ns, ctime_ns, sample, hashed_at_ns, sha256 FROM {_TABLE}"
-            " WHERE path = ?",
-            (str(path),),
-        ).fetchone()
+    try:
+        with _db() as con:
+            row = con.execute(
+                f"SELECT dev, inode, size, mtime_ns, ctime_ns, sample, hashed_at_ns, sha256 FROM {_TABLE}"
+                " WHERE path = ?",
+                (str(path),),
+            ).fetchone()
+    except (sqlite3.DatabaseError, OSError) as err:
+        _memo_unusable(err)
+        return _full_digest(path)
     if row is not None:
         settled = max(stat.st_ctime_ns, stat.st_mtime_ns) < row[6] - RACY_NS
         if tuple(row[:5]) == _fingerprint(stat) and row[5] == sample and settled:
@@ -111,11 +130,14 @@ def file_sha256(path: Path) -> str:
     digest = _full_digest(path)
     if _fingerprint(path.stat()) != _fingerprint(stat):
         return digest  # changed while being read: not remembered, so the next call hashes it again
-    with _db() as con:
-        con.execute(
-            f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (str(path), *_fingerprint(stat), sample, hashed_at, digest),
-        )
+    try:
+        with _db() as con:
+            con.execute(
+                f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (str(path), *_fingerprint(stat), sample, hashed_at, digest),
+            )
+    except (sqlite3.DatabaseError, OSError) as err:
+        _memo_unusable(err)
     return digest
 
 

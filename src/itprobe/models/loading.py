@@ -95,6 +95,7 @@ def _kind(location: str, trust_remote_code: bool) -> ModelKind:
 def _load_weights(location: str, kind: ModelKind, trust_remote_code: bool) -> Any:
     """fp32 weights (see `LoadedModel` for why) from safetensors only."""
     import torch
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     auto = AutoModelForSeq2SeqLM if kind == "seq2seq" else AutoModelForCausalLM
@@ -104,6 +105,8 @@ def _load_weights(location: str, kind: ModelKind, trust_remote_code: bool) -> An
         )
     except (OSError, ValueError) as err:
         raise UserError(f"cannot load model '{location}' (safetensors weights required): {err}") from err
+    except SafetensorError as err:  # a truncated or damaged file (a copy or download cut short)
+        raise UserError(f"cannot load model '{location}': damaged safetensors file ({err})") from None
 
 
 def _load_tokenizer(location: str, kind: ModelKind, trust_remote_code: bool) -> Any:

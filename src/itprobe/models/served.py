@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +49,12 @@ from itprobe.models.packaged import PACKAGED, PackagedModelMissing, packaged_mod
 ADAPTER_VERSION = "openai/v1"  # bump when requests or parsing change, so cached predictions are not reused
 # the /models fields that name a model (request-time fields such as vLLM's `created` or permission ids are not)
 IDENTITY_FIELDS = ("id", "object", "owned_by", "root", "parent", "max_model_len", "meta")
+# how the CLI gives the tokenizer; a study config has no such option and says its own way (study.runner)
+TOKENIZER_HINT = "pass --api-tokenizer (a local directory, packaged alias or Hugging Face id)"
+# no tokenizer has tokens this long on average: a prompt of more characters than the context times this
+# cannot fit, whatever the tokenizer (the guard for servers whose tokenizer is not known here)
+MAX_CHARS_PER_TOKEN = 32
+LOGPROB_SLACK = 1e-4  # servers round; a log-prob above this is no log-prob
 PROBE_TEXT = "Definition: Answer yes or no.\n\nInput: Is the sky blue?\nOutput: yes"
 
 
@@ -138,6 +145,29 @@ class ServedLanguageModel:
             "served tokenizer (rank requests)": self.tokenizer_spec or "none",
         }
 
+    @property
+    def max_positions(self) -> int | None:
+        """The context the server reports (vLLM's ``max_model_len``, llama.cpp's ``meta.n_ctx_train``), so
+        prompts get the local models' length guard (`itprobe.prompts.fit_to_context`)."""
+        meta = self.reported.get("meta")
+        for value in (
+            self.reported.get("max_model_len"),
+            meta.get("n_ctx_train") if isinstance(meta, dict) else None,
+        ):
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+        return None
+
+    def _check_length(self, text: str) -> None:
+        """Without a tokenizer prompts cannot be cut to the context: refuse one that surely does not fit,
+        before it is sent whole."""
+        limit = self.max_positions
+        if self.tokenizer is None and limit is not None and len(text) > limit * MAX_CHARS_PER_TOKEN:
+            raise UserError(
+                f"{self.endpoint.spec}: a prompt of {len(text):,} characters cannot fit the served context of "
+                f"{limit} tokens; {TOKENIZER_HINT} so that prompts are cut to fit"
+            )
+
     # ---- generation -----------------------------------------------------------------------------------
     def _complete(self, text: str, max_new_tokens: int, stop: Sequence[str]) -> tuple[str, str | None]:
         body: dict[str, Any] = {"model": self.endpoint.model, "max_tokens": max_new_tokens, "temperature": 0}
@@ -153,10 +183,16 @@ class ServedLanguageModel:
             body["prompt"] = text
             choice = _first_choice(self.client.post("completions", body), self.client.url("completions"))
             content = choice.get("text")
-        return str(content or ""), choice.get("finish_reason")
+        if content is not None and not isinstance(content, str):  # str() of a JSON object is not an answer
+            raise UserError(
+                f"{self.client.url('completions')}: the server's answer text is a JSON "
+                f"{type(content).__name__}, not a string"
+            )
+        return content or "", choice.get("finish_reason")
 
     def _generate_one(self, prompt: str, max_new_tokens: int, stop: Sequence[str]) -> str:
         text = prompt.rstrip()
+        self._check_length(text)
         out, finish = self._complete(text, max_new_tokens, stop)
         if stop and not cut_answer(out, stop) and finish != "length":
             out, _ = self._complete(text, max_new_tokens, ())  # see the module doc: exact, not cheap
@@ -172,10 +208,7 @@ class ServedLanguageModel:
         if self.options.chat:
             return "chat mode (--chat) gives no prompt log-probs; rank classification needs /completions"
         if self.tokenizer is None:
-            return (
-                "rank classification sends exact token ids and needs the served model's tokenizer: "
-                "pass --api-tokenizer (a local directory, packaged alias or Hugging Face id)"
-            )
+            return f"rank classification sends exact token ids and needs the served model's tokenizer: {TOKENIZER_HINT}"
         body = {"model": self.endpoint.model, "prompt": PROBE_TEXT, "echo": True, "logprobs": 1,
                 "max_tokens": 1, "temperature": 0}  # fmt: skip
         try:
@@ -192,7 +225,7 @@ class ServedLanguageModel:
         if theirs != ours:
             return (
                 f"the tokenizer '{self.tokenizer_spec}' splits a probe prompt into {ours} tokens and the server "
-                f"into {theirs}: pass the served model's own tokenizer with --api-tokenizer"
+                f"into {theirs}; pass the served model's own tokenizer: {TOKENIZER_HINT}"
             )
         return None
 
@@ -220,7 +253,7 @@ class ServedLanguageModel:
                 raise UserError(
                     f"{self.client.url('completions')}: the server echoed no log-probs for a label"
                 )
-            scores.append(ChoiceScore(float(sum(part)), len(label)))
+            scores.append(ChoiceScore(_logprob_sum(part, self.client.url("completions")), len(label)))
         return scores
 
     def score_choices(
@@ -234,6 +267,20 @@ class ServedLanguageModel:
             raise UserError(f"rank classification on {self.endpoint.spec}: {problem}")
         items = [causal_choice_ids(self.tokenizer, p, c) for p, c in zip(prompts, choices, strict=True)]
         return self.client.map(self._score_one, items)
+
+
+def _logprob_sum(values: Sequence[Any], url: str) -> float:
+    """The sum of a label's echoed token log-probs, each checked: a number, finite, at most 0.
+
+    Raises:
+        UserError: one line saying which value the server sent (docs/refusals.md).
+    """
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise UserError(f"{url}: the server sent a token log-prob that is not a number ({v!r:.40})")
+        if not math.isfinite(v) or v > LOGPROB_SLACK:
+            raise UserError(f"{url}: the server sent a token log-prob of {v}; a log-prob is finite and <= 0")
+    return float(sum(values))
 
 
 def _first_choice(answer: Any, url: str) -> dict[str, Any]:

@@ -33,7 +33,8 @@ The reports themselves live with their producers: `itprobe.study.views.build_stu
 """
 
 from itprobe.report.consistency import consistency_by_seed
-from itprobe.report.model import Figure, Provenance, ReportData, Section, Skipped, Table
+from itprobe.report.family import primary_family
+from itprobe.report.model import Figure, Provenance, ReportData, Section, SectionResult, Skipped, Table
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, results_from_predictions, to_frame
 
@@ -43,9 +44,11 @@ __all__ = [
     "Provenance",
     "ReportData",
     "Section",
+    "SectionResult",
     "Skipped",
     "Table",
     "consistency_by_seed",
+    "primary_family",
     "results_from_predictions",
     "to_frame",
     "write_report",

@@ -5,15 +5,18 @@ Pure functions of `InstanceResult`s. Scores are 0..1; views multiply by 100.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from itprobe.arms.labels import leakage_rate, old_meaning_share
+from itprobe.baselines import controls
 from itprobe.metrics import normalize_answer
 from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align
+from itprobe.report.seeds import seeded_difference, seeded_estimate
 from itprobe.report.stats import (
     ClusterArg,
     Estimate,
@@ -85,6 +88,9 @@ def condition_estimate(
     aligned = align(_rows(results, condition, size), [condition], metric)
     if aligned.n == 0:
         return None
+    seeded = seeded_estimate(results, condition, metric=metric, size=size, n_boot=n_boot, seed=seed)
+    if seeded is not None:  # two or more seeds: the interval includes training variance
+        return seeded
     return bootstrap_ci(aligned.scores[condition], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
 
 
@@ -119,11 +125,25 @@ def compare_arms(
         cluster = aligned.resampling()
         s = aligned.scores
         test = paired_test(s[reference], s[arm], n_boot=n_boot, seed=seed, cluster=cluster)
+        kw = {"metric": metric, "size": size, "n_boot": n_boot, "seed": seed}
+        seeded = seeded_difference(results, reference, arm, **kw)  # type: ignore[arg-type]
+        if seeded is not None:  # two or more seeds: the interval includes training variance
+            test = dataclasses.replace(test, diff=seeded)
         kept = (
             ratio_ci(s[arm], s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=cluster)
             if baseline in s
             else None
         )
+        if kept is not None and kept.status == "ok" and baseline:
+            gain = seeded_difference(results, reference, baseline, **kw)  # type: ignore[arg-type]
+            if gain is not None and gain.low <= 0:
+                why = (
+                    "the gain of the reference over the baseline is not distinguishable from 0 once the "
+                    "variance between training seeds is included (its two-level CI includes 0)"
+                )
+                kept = dataclasses.replace(
+                    kept, value=None, low=None, high=None, status="unstable", reason=why
+                )
         tests.append((arm, test, kept))
         pair = [r for name in (reference, arm) for r in _rows(results, name, size)]
         splits.append(
@@ -166,6 +186,78 @@ def guessing_gate(
     return paired_test(
         aligned.scores[reference], guess, n_boot=n_boot, seed=seed, cluster=aligned.resampling()
     )
+
+
+GUESS = "random"  # the uniform guess: compared through its analytic expectation, not its sampled answers
+
+
+@dataclass(frozen=True)
+class Gate:
+    """``reference`` against every fair input-blind control (`itprobe.baselines.controls`), paired per
+    instance; the gate passes only when the reference beats each of them (docs/design.md, "The gate").
+
+    ``control`` is the one the verdict names: the strongest control the reference does not beat (highest
+    mean on its shared instances) when the gate fails, else the strongest of all. ``tests`` holds
+    reference − each control (``random``: its analytic expectation), in the order given.
+    """
+
+    reference: str
+    control: str
+    tests: tuple[tuple[str, PairedResult], ...]
+    alpha: float = 0.05
+
+    @property
+    def test(self) -> PairedResult:
+        """reference − the named control."""
+        return dict(self.tests)[self.control]
+
+    def beaten(self, name: str) -> bool:
+        t = dict(self.tests)[name]
+        return t.diff.low > 0 and t.p_value < self.alpha
+
+    @property
+    def passed(self) -> bool:
+        return all(self.beaten(name) for name, _ in self.tests)
+
+
+def control_gate(
+    results: Sequence[InstanceResult],
+    reference: str,
+    candidates: Sequence[str],
+    *,
+    size: SizeFilter = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> Gate | None:
+    """The "beats guessing" gate: ``reference`` vs each fair input-blind control among ``candidates``
+    (condition names; oracles and controls that read the input are dropped by their declarations, so the
+    gate can never pick an oracle). The uniform guess is always a control (its analytic expectation over
+    each instance's label set). None without a label set or any control sharing instances."""
+    tests: list[tuple[str, PairedResult]] = []
+    guess = guessing_gate(results, reference, size=size, n_boot=n_boot, seed=seed)
+    if guess is not None:
+        tests.append((GUESS, guess))
+    for name in controls(candidates):
+        if name == GUESS:
+            continue
+        rows = [r for c in (reference, name) for r in _rows(results, c, size) if r.labels]
+        aligned = align(rows, [reference, name])
+        if aligned.n:
+            s = aligned.scores
+            tests.append(
+                (
+                    name,
+                    paired_test(
+                        s[reference], s[name], n_boot=n_boot, seed=seed, cluster=aligned.resampling()
+                    ),
+                )
+            )
+    if not tests:
+        return None
+    pool = [t for t in tests if not (t[1].diff.low > 0 and t[1].p_value < alpha)] or tests
+    strongest = max(pool, key=lambda t: (t[1].mean_b, -tests.index(t)))[0]
+    return Gate(reference, strongest, tuple(tests), alpha)
 
 
 def compliance(results: Sequence[InstanceResult], condition: str, *, size: SizeFilter = None) -> Compliance:

@@ -33,12 +33,13 @@ from itprobe.errors import UserError
 from itprobe.metrics import gold_label, normalize_answer
 from itprobe.report.results import InstanceResult
 from itprobe.report.stats import Estimate, bootstrap_ci
+from itprobe.yamlio import UniqueKeyLoader
 
 OTHER = "(other)"
 FiniteCost = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class _LabelLoader(yaml.SafeLoader):
+class _LabelLoader(UniqueKeyLoader):
     """YAML 1.1 reads yes/no/on/off as booleans; labels are often exactly those words, so only
     true/false are booleans here."""
 

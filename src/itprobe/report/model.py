@@ -9,20 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from itprobe import __version__
+from itprobe.schema import StrictModel
 
 Cell = str | int | float | None
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Table(_Strict):
+class Table(StrictModel):
     """A table; float cells are shown with ``digits`` decimals, None as an en dash."""
 
     title: str = ""
@@ -39,21 +36,29 @@ class Table(_Strict):
         return self
 
 
-class Figure(_Strict):
+class Figure(StrictModel):
     """A PNG under the report's directory: ``path`` is relative to it (e.g. "plots/scores.png")."""
 
     path: str
     caption: str
 
 
-class Section(_Strict):
+class Section(StrictModel):
     title: str
     paragraphs: list[str] = Field(default_factory=list)
     tables: list[Table] = Field(default_factory=list)
     figures: list[Figure] = Field(default_factory=list)
 
 
-class Skipped(_Strict):
+class SectionResult(NamedTuple):
+    """What a section builder returns: the section to render and its data for the JSON report (a named
+    pair, so ``section, data = builder(...)`` reads as before)."""
+
+    section: Section
+    data: dict[str, Any]
+
+
+class Skipped(StrictModel):
     """A probe that could not run, where, and why."""
 
     probe: str
@@ -73,7 +78,7 @@ def package_versions(*names: str) -> dict[str, str]:
     return out
 
 
-class Provenance(_Strict):
+class Provenance(StrictModel):
     """Where the numbers come from."""
 
     config_hash: str = ""
@@ -110,7 +115,7 @@ def stamped_provenance(
     )
 
 
-class ReportData(_Strict):
+class ReportData(StrictModel):
     """A whole report. ``data`` carries the machine-readable numbers (estimates, tests) for report.json."""
 
     title: str

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from itprobe import fsio
+from itprobe.errors import UserError
 from itprobe.report.html import to_html
 from itprobe.report.markdown import to_markdown
 from itprobe.report.model import ReportData
@@ -17,15 +18,20 @@ from itprobe.report.model import ReportData
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+class EscapesOutput(UserError, ValueError):
+    """A report path outside the output folder (a ValueError to callers, one line to the user)."""
+
+
 def confined(out_dir: str | Path, relative: str | Path) -> Path:
-    """``out_dir / relative``, resolved; ValueError when it is absolute or resolves outside ``out_dir``."""
+    """``out_dir / relative``, resolved; `EscapesOutput` (a ValueError) when it is absolute or resolves
+    outside ``out_dir`` (e.g. through a symlinked ``plots/``)."""
     base = Path(out_dir).resolve()
     rel = Path(relative)
     if rel.is_absolute():
-        raise ValueError(f"path must be relative to the output directory: {relative}")
+        raise EscapesOutput(f"path must be relative to the output directory: {relative}")
     target = (base / rel).resolve()
     if target != base and base not in target.parents:
-        raise ValueError(f"path escapes the output directory: {relative}")
+        raise EscapesOutput(f"{relative} escapes the output directory {base} (a symlink there?); remove it")
     return target
 
 

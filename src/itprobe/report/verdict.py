@@ -3,14 +3,16 @@
 One vocabulary for the study and the audit. What each sentence requires (docs/design.md, "What each
 verdict sentence requires"); ``alpha`` = 0.05, differences are reference − arm on the same instances:
 
-- **Gate.** The reference must beat random guessing over the label set (CI of the paired difference above
-  0 and p < alpha). Otherwise the first line says the model does not solve the tasks beyond guessing and
-  every line about what it relies on is marked "not assessable" (still shown).
+- **Gate.** The reference must beat every fair input-blind control (`analysis.control_gate`: the expected
+  uniform guess and the declared controls of `itprobe.baselines`, never an oracle), each with the CI of
+  the paired difference above 0 and p < alpha. Otherwise the first line names the strongest control it
+  does not beat and every line about what it relies on is marked "not assessable" (still shown).
 - **A loss / a gain** ("removing X costs N points", "scores higher without X"): the Holm-adjusted p of the
   paired test is below alpha. Its size is always given, also when most of a gain survives.
-- **No difference**: never "the same". "Equivalent within ±5 points" only when the whole 95% CI of the
-  difference lies inside ±`EQUIVALENCE_MARGIN`; otherwise "no difference detected at this size", with the
-  range of differences the data allow.
+- **No difference**: never "the same". "Equivalent within ±M points" only when the whole 95% CI of the
+  difference lies inside ±M, the margin the design states (`equivalence_margin`: declared, or a share of
+  the gain being studied); without one, always "no difference detected at this size", with the range of
+  differences the data allow.
 - **Format / meaning** (`itprobe.report.decompose`): a part is named as a finding only when it is
   *claimed* (Holm-adjusted p < alpha and CI excluding 0). The word "meaning" appears only in a claimed
   meaning part; a format part is reliance on the instruction *for the output format*. Rank mode has no
@@ -25,31 +27,53 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from itprobe.report.analysis import ArmComparison
+from itprobe.arms import follow_probes
+from itprobe.baselines import REGISTRY
+from itprobe.report.analysis import GUESS, ArmComparison, Gate
 from itprobe.report.decompose import Split
-from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
+from itprobe.report.stats import PairedResult, RatioEstimate
+from itprobe.report.wording import (
+    ALPHA,
+    EQUIVALENCE_SHARE,
+    REMOVES,
+    equivalence_margin,
+    no_difference,
+    removes,
+    split_text,
+)
+from itprobe.report.wording import ci as _ci
+from itprobe.report.wording import not_significant as _not_significant
+from itprobe.report.wording import pts as _pts
+from itprobe.report.wording import stats_text as _stats
 
-ALPHA = 0.05
-EQUIVALENCE_MARGIN = 0.05  # 5 EM points: the stated margin of "equivalent"
 FORMAT_SHARE = 0.8  # gain kept (whole CI) above which "most of the gain survives" is said
 LOST_SHARE = 0.5  # gain kept (whole CI) below which "most of the gain is lost" is said
 NOT_ASSESSABLE = "Not assessable (original does not beat guessing): "
 
-# probes whose gold follows the altered instruction: a model that follows instructions keeps its score
-FOLLOW_PROBES: tuple[str, ...] = ("negated", "label-rename", "label-swap")
-
-# what each arm takes away from the prompt, to complete "removing ..." (no word "meaning" here: it is
-# reserved for a claimed meaning part)
-REMOVES = {
-    "simplified": "the definition beyond its output space",
-    "empty": "the definition",
-    "irrelevant": "its own definition (replaced by another task's)",
-    "none": "the examples",
-    "no-examples": "the examples",  # the audit's name for the examples arm "none"
-    "content-free": "the input",
-}
-_DEFINITION_ARMS = ("simplified", "empty", "irrelevant")
+# the words are in itprobe.report.wording; these names are part of this module's surface
+__all__ = [
+    "ALPHA",
+    "EQUIVALENCE_SHARE",
+    "NOT_ASSESSABLE",
+    "REMOVES",
+    "Design",
+    "Manipulation",
+    "Verdict",
+    "arm_line",
+    "beats",
+    "control_words",
+    "equivalence_margin",
+    "follow_line",
+    "gain_line",
+    "gate_line",
+    "make_verdict",
+    "no_difference",
+    "removes",
+    "split_text",
+    "tuning_line",
+]
 
 
 @dataclass(frozen=True)
@@ -62,162 +86,46 @@ class Verdict:
 
 
 Parts = Mapping[str, Sequence[str]]  # condition → what its arm changes (`study.config.ArmConfig.parts`)
+# when a compared condition's arm was applied, relative to the reference: at training and test time (the
+# paper's protocol, "simplified"), at training time only (trained with it, tested with the reference's
+# instruction, "simplified@original"), at test time only (the reference's model, "original@simplified", and
+# every audit probe)
+Manipulation = Literal["train+test", "train", "test"]
 
 
-def _kind(parts: Sequence[str]) -> str:
-    if any(p.startswith("delusive") for p in parts):
-        return "delusive"
-    for p in parts:
-        if p in _DEFINITION_ARMS:
-            return "definition"
-        if p in ("none", "no-examples"):
-            return "examples"
-        if p == "content-free":
-            return "input"
-    return "other"
+@dataclass(frozen=True)
+class Design:
+    """What the producer knows about one comparison's design (docs/design.md, "What each verdict
+    sentence requires"): ``when`` the arm was applied (None: not said; the words of a removal), how many
+    training ``seeds`` stand behind it, and whether it is ``exploratory`` (not a declared primary
+    comparison)."""
+
+    when: Manipulation | None = None
+    seeds: int | None = None
+    exploratory: bool = False
+
+    @property
+    def training(self) -> bool:
+        """The comparison is about an arm the model was trained with."""
+        return self.when in ("train", "train+test")
+
+    @property
+    def one_seed(self) -> bool:
+        """A training comparison resting on one training run: not a finding (docs/design.md)."""
+        return self.training and self.seeds is not None and self.seeds < 2
 
 
-def _parts(arm: str, parts: Sequence[str] | None) -> Sequence[str]:
-    # a condition without parts is taken as one arm of that name: a name is never split
-    return (arm,) if parts is None else parts
-
-
-def removes(arm: str, parts: Sequence[str] | None = None) -> str:
-    """What ``arm`` removes, in words (delusive variants share one phrase); ``parts``: what the arm
-    changes (its components; None: the arm's name is one component)."""
-    parts = _parts(arm, parts)
-    kind = _kind(parts)
-    if kind == "delusive":
-        return "the correct input-output mapping shown in the examples"
-    for part in parts:
-        if part in REMOVES:
-            return REMOVES[part]
-    return f"what the '{arm}' arm changes"
-
-
-# kind of arm → (what the model relies on for the output format, what it relies on to pick the label)
-_RELIES = {
-    "definition": ("the instruction", "the instruction's meaning"),
-    "delusive": ("the examples", "the correct mapping shown in the examples"),
-    "examples": ("the examples", "the content of the examples"),
-    "input": ("the input", "the input"),
-}
-
-
-def _relies_for_format(arm: str, parts: Sequence[str]) -> str:
-    return _RELIES[kind][0] if (kind := _kind(parts)) in _RELIES else f"what '{arm}' changes"
-
-
-def _relies_for_labels(arm: str, parts: Sequence[str]) -> str:
-    return _RELIES[kind][1] if (kind := _kind(parts)) in _RELIES else f"what '{arm}' changes"
-
-
-def _pts(x: float) -> str:
-    return f"{100 * x:+.1f}"
-
-
-def _ci(e: Estimate) -> str:
-    return f"{_pts(e.mean)} [{_pts(e.low)}, {_pts(e.high)}]"
-
-
-def _stats(reference: str, arm: str, test: PairedResult, p_adj: float, holm: bool = True) -> str:
-    label = "p (Holm)" if holm else "p"
-    return f"{reference} − {arm} = {_ci(test.diff)} points, {label} = {p_adj:.2g}, n={test.n}"
-
-
-def no_difference(d: Estimate, margin: float = EQUIVALENCE_MARGIN) -> str:
-    """The words for a non-significant difference: equivalence only inside the stated margin."""
-    if -margin <= d.low and d.high <= margin:
-        return (
-            f"equivalent within ±{100 * margin:.0f} points (the whole 95% CI, "
-            f"[{_pts(d.low)}, {_pts(d.high)}], lies inside it)"
-        )
-    return (
-        f"no difference detected at this size; the data allow differences from {_pts(d.low)} to "
-        f"{_pts(d.high)} points"
-    )
-
-
-def _not_significant(d: Estimate) -> str:
-    if d.low > 0 or d.high < 0:
-        # the exact (or permutation) test decides; the percentile interval is approximate and unadjusted
-        return (
-            "not significant after the Holm adjustment across the comparisons, although the unadjusted "
-            "95% CI excludes 0"
-        )
-    return no_difference(d)
-
-
-def split_text(
-    split: Split | None,
-    arm: str,
-    *,
-    follow: bool = False,
-    alpha: float = ALPHA,
-    parts: Sequence[str] | None = None,
-) -> str:
-    """The format/meaning clause of a comparison ("" without a split); "meaning" only when claimed.
-    ``parts``: what the arm changes (see `removes`)."""
-    if split is None:
-        return ""
-    parts = _parts(arm, parts)
-    m = split.meaning.estimate
-    m_claimed = split.meaning.claimed(alpha)
-    if not split.has_format:
-        text = (
-            " Split: none in rank classification (no format part by construction: every answer is a label)."
-            if split.mode == "rank"
-            else " Split: no format part (every answer is in the label set under both)."
-        )
-        if m_claimed and m.mean > 0:
-            if follow:
-                return text + " Among the labels it picks the one the change asks for less often."
-            return text + f" The model relies on {_relies_for_labels(arm, parts)} to pick the label."
-        if not m_claimed and m.mean != 0:
-            text += f" The change in which label is picked is not claimed (p (Holm) = {split.meaning.p_adjusted:.2g})."
-        return text
-    f = split.format.estimate
-    f_words = "answers leaving the label set" if f.mean >= 0 else "answers entering the label set"
-    m_words = (
-        "wrong labels among answers in the label set under both"
-        if m.mean >= 0
-        else "better label choices among answers in the label set under both"
-    )
-    text = f" Split: {_ci(f)} from {f_words} (format), {_ci(m)} from {m_words}."
-    f_claimed = split.format.claimed(alpha)
-    if f_claimed and m_claimed and f.mean > 0 and m.mean > 0 and not follow:
-        return text + (
-            f" The model relies on {_relies_for_format(arm, parts)} for the output format and on "
-            f"{_relies_for_labels(arm, parts)} to pick the label."
-        )
-    claims = []
-    if f_claimed:
-        if follow:
-            claims.append("it answers outside the label set the changed instruction defines")
-        elif f.mean > 0:
-            claims.append(f"the model relies on {_relies_for_format(arm, parts)} for the output format")
-        else:
-            claims.append(f"{arm} answers in the label set more often")
-    if m_claimed:
-        if follow:
-            claims.append("among answers in the label set it picks the label the change asks for less often")
-        elif m.mean > 0:
-            claims.append(f"the model relies on {_relies_for_labels(arm, parts)} to pick the label")
-        else:
-            claims.append(f"{arm} picks the right label more often among answers in the label set")
-    if not claims:
-        return text + " Neither part alone is distinguishable from 0 at this size."
-    if f_claimed and not m_claimed:
-        claims.append("a change in which label is picked is not detected")
-    if m_claimed and not f_claimed:
-        claims.append("a format effect is not detected")
-    sentence = "; ".join(claims)
-    return text + " " + sentence[0].upper() + sentence[1:] + "."
+ONE_SEED = (
+    "a training-arm effect cannot be established with one seed: the difference mixes the arm with the "
+    "variance of one training run, which these intervals do not include (run the study with seeds: "
+    "[0, 1, ...])"
+)
+EXPLORATORY = "Exploratory (not a declared primary comparison): "
 
 
 def _kept_text(kept: RatioEstimate, baseline: str) -> str:
     if kept.status != "ok" or kept.value is None or kept.low is None or kept.high is None:
-        return f"Gain kept over {baseline}: {kept.status} ({kept.reason})"
+        return f"Gain kept over {baseline}: withheld ({kept.status}), because {kept.reason}"
     return f"It keeps {100 * kept.value:.0f}% [{100 * kept.low:.0f}%, {100 * kept.high:.0f}%] of the gain over {baseline}"
 
 
@@ -239,31 +147,88 @@ def _kept_clause(c: ArmComparison, what: str, loss: bool) -> str:
     return text + "."
 
 
+def _loss_head(c: ArmComparison, what: str, when: Manipulation | None, stats: str) -> str:
+    cost = f"{100 * c.test.diff.mean:.1f} points"
+    if when == "train+test":
+        return f"{c.arm}: training and testing without {what} costs {cost} ({stats})."
+    if when == "train":
+        return (
+            f"{c.arm}: training without {what} costs {cost} when tested with the {c.reference} instruction: "
+            f"an effect of training, not of removing anything at test time ({stats})."
+        )
+    at = " at test time" if when == "test" else ""
+    return f"{c.arm}: removing {what}{at} costs {cost} ({stats})."
+
+
+def _gain_head(c: ArmComparison, what: str, when: Manipulation | None, stats: str) -> str:
+    if when == "train+test":
+        return f"{c.arm}: training and testing without {what} scores higher than {c.reference} ({stats})."
+    if when == "train":
+        return (
+            f"{c.arm}: training without {what} scores higher than {c.reference} when tested with the "
+            f"{c.reference} instruction: an effect of training ({stats})."
+        )
+    at = " at test time" if when == "test" else ""
+    return (
+        f"{c.arm}: scores higher than {c.reference} without {what}{at}; removing it did not hurt ({stats})."
+    )
+
+
 def arm_line(
-    c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = True, parts: Sequence[str] | None = None
+    c: ArmComparison,
+    *,
+    alpha: float = ALPHA,
+    assessable: bool = True,
+    parts: Sequence[str] | None = None,
+    design: Design | None = None,
+    margin: float | None = None,
 ) -> str:
     """The verdict sentence for one arm that removes or corrupts part of the prompt (``parts``: what the
-    arm changes, see `removes`)."""
+    arm changes, see `removes`; ``design``: when it was applied and on how many seeds, see `Design`;
+    ``margin``: the equivalence margin, None when the design gives none)."""
+    design = design or Design()
     what = removes(c.arm, parts)
     d = c.test.diff
     stats = _stats(c.reference, c.arm, c.test, c.p_adjusted)
-    loss = c.p_adjusted < alpha and d.mean > 0
+    prefix = ("" if assessable else NOT_ASSESSABLE) + (EXPLORATORY if design.exploratory else "")
+    if design.one_seed:
+        # the numbers are shown, no finding is drawn from them (no loss, no split claim, no gain kept)
+        return prefix + f"{c.arm} vs {c.reference} ({stats}): {ONE_SEED}."
+    # a training comparison with seeds: its interval is the two-level one (tasks and seeds), which must
+    # exclude 0 too (the test's p treats the trained models as fixed)
+    seeded = design.training and not (d.low > 0 or d.high < 0)
+    loss = c.p_adjusted < alpha and d.mean > 0 and not seeded
     if loss:
-        head = f"{c.arm}: removing {what} costs {100 * d.mean:.1f} points ({stats})."
+        head = _loss_head(c, what, design.when, stats)
+    elif c.p_adjusted < alpha and not seeded:
+        head = _gain_head(c, what, design.when, stats)
     elif c.p_adjusted < alpha:
         head = (
-            f"{c.arm}: scores higher than {c.reference} without {what}; removing it did not hurt ({stats})."
+            f"{c.arm} vs {c.reference}: significant while the trained models are held fixed, but not once the "
+            f"variance between training seeds is included (the two-level 95% CI, [{_pts(d.low)}, "
+            f"{_pts(d.high)}], includes 0) ({stats})."
         )
     else:
-        head = f"{c.arm} vs {c.reference}: {_not_significant(d)} ({stats})."
+        head = f"{c.arm} vs {c.reference}: {_not_significant(d, margin)} ({stats})."
     line = head + split_text(c.split, c.arm, alpha=alpha, parts=parts) + _kept_clause(c, what, loss)
-    return line if assessable else NOT_ASSESSABLE + line
+    return prefix + line
 
 
-def follow_line(c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = True) -> str:
+def follow_line(
+    c: ArmComparison,
+    *,
+    alpha: float = ALPHA,
+    assessable: bool = True,
+    design: Design | None = None,
+    margin: float | None = None,
+) -> str:
     """Verdict for probes whose gold follows the altered instruction (negated, label-rename, label-swap)."""
+    design = design or Design()
     d = c.test.diff
     stats = _stats(c.reference, c.arm, c.test, c.p_adjusted)
+    prefix = ("" if assessable else NOT_ASSESSABLE) + (EXPLORATORY if design.exploratory else "")
+    if design.one_seed:
+        return prefix + f"{c.arm} vs {c.reference} ({stats}): {ONE_SEED}."
     if c.p_adjusted < alpha and d.mean > 0:
         head = (
             f"{c.arm}: the model does not follow the changed instruction: it scores "
@@ -272,9 +237,8 @@ def follow_line(c: ArmComparison, *, alpha: float = ALPHA, assessable: bool = Tr
     elif c.p_adjusted < alpha:
         head = f"{c.arm}: scores higher than {c.reference} ({stats})."
     else:
-        head = f"{c.arm}: when the instruction changes the task, {_not_significant(d)} ({stats})."
-    line = head + split_text(c.split, c.arm, follow=True, alpha=alpha)
-    return line if assessable else NOT_ASSESSABLE + line
+        head = f"{c.arm}: when the instruction changes the task, {_not_significant(d, margin)} ({stats})."
+    return prefix + head + split_text(c.split, c.arm, follow=True, alpha=alpha)
 
 
 def beats(test: PairedResult, alpha: float = ALPHA) -> bool:
@@ -282,14 +246,27 @@ def beats(test: PairedResult, alpha: float = ALPHA) -> bool:
     return test.diff.low > 0 and test.p_value < alpha
 
 
-def gate_line(reference: str, gate: PairedResult, *, alpha: float = ALPHA) -> str | None:
-    """The first line when ``reference`` does not beat random guessing over the label set; else None."""
-    if beats(gate, alpha):
-        return None
-    stats = f"{reference} − guessing = {_ci(gate.diff)} points, p = {gate.p_value:.2g}, n={gate.n}"
+def control_words(name: str) -> str:
+    """A control as the gate names it: its name and what it answers (`itprobe.baselines` declarations)."""
+    if name == GUESS:
+        return "random guessing (the expected score of a uniform guess over each instance's label set)"
+    return f"{name} ({REGISTRY[name].summary})" if name in REGISTRY else name
+
+
+def gate_line(reference: str, gate: Gate) -> str:
+    """The gate's sentence, naming the control it is decided by (`analysis.Gate.control`)."""
+    t = gate.test
+    stats = f"{reference} − {gate.control} = {_ci(t.diff)} points, p = {t.p_value:.2g}, n={t.n}"
+    others = len(gate.tests) - 1
+    among = f"; {others} other control{'s' if others != 1 else ''} checked" if others else ""
+    if gate.passed:
+        return (
+            f"{reference} beats every input-blind control that does not read the test labels; the strongest "
+            f"is {control_words(gate.control)} ({stats}{among})."
+        )
     return (
-        f"{reference} does not solve these tasks beyond guessing: it does not beat the expected score of "
-        f"a random guess over each task's label set ({stats}). What the model relies on is not assessable; "
+        f"{reference} does not solve these tasks beyond input-blind guessing: it does not beat "
+        f"{control_words(gate.control)} ({stats}{among}). What the model relies on is not assessable; "
         "the lines below are shown for completeness."
     )
 
@@ -320,19 +297,46 @@ def gain_line(
 
 
 def tuning_line(
-    reference: str, baseline: str, gain: PairedResult, split: Split | None, *, alpha: float = ALPHA
+    reference: str,
+    baseline: str,
+    gain: PairedResult,
+    split: Split | None,
+    *,
+    alpha: float = ALPHA,
+    arm: str | None = None,
+    seeds: int | None = None,
 ) -> str:
-    """What tuning changed: ``reference`` − ``baseline`` (the untuned model), split into format and meaning."""
+    """What tuning changed: ``reference`` − ``baseline`` (the untuned model), split into format and meaning.
+
+    ``arm``: the arm the reference was tuned with (named in the line; default: the reference's name);
+    ``seeds``: training seeds behind the reference (one: the numbers are shown, what tuning taught is not
+    claimed, as for any training-arm effect).
+    """
+    arm = arm or reference
     warning = gain_line(reference, baseline, gain, alpha=alpha)
-    head = (
-        warning
-        or f"Tuning: {reference} − {baseline} = {_ci(gain.diff)} points, p = {gain.p_value:.2g}, n={gain.n}."
+    head = warning or (
+        f"Tuning with {arm}: {reference} − {baseline} = {_ci(gain.diff)} points, p = {gain.p_value:.2g}, "
+        f"n={gain.n}."
     )
     if split is None:
         return head
     f, m = split.format.estimate, split.meaning.estimate
+    one_seed = f" What tuning with {arm} taught cannot be established with one seed: the variance of one training run is not in these intervals."
     if not split.has_format:
-        return head + split_text(split, reference, alpha=alpha)
+        text = (
+            " Split: none in rank classification (no format part by construction: every answer is a label)."
+            if split.mode == "rank"
+            else " Split: no format part (every answer is in the label set under both)."
+        )
+        if seeds is not None and seeds < 2:
+            return head + text + one_seed
+        if split.meaning.claimed(alpha) and m.mean > 0:
+            return head + text + f" Tuning with {arm} taught better label choices."
+        return (
+            head
+            + text
+            + f" Better label choices are not claimed (p (Holm) = {split.meaning.p_adjusted:.2g})."
+        )
     f_words = "answers entering the label set" if f.mean >= 0 else "answers leaving the label set"
     m_words = "better label choices" if m.mean >= 0 else "worse label choices"
     text = (
@@ -341,12 +345,14 @@ def tuning_line(
     )
     f_up = split.format.claimed(alpha) and f.mean > 0
     m_up = split.meaning.claimed(alpha) and m.mean > 0
-    if f_up and m_up:
-        text += " Tuning taught the output format and better label choices."
+    if seeds is not None and seeds < 2:
+        text += one_seed
+    elif f_up and m_up:
+        text += f" Tuning with {arm} taught the output format and better label choices."
     elif f_up:
-        text += " Tuning taught the output format; better label choices are not detected."
+        text += f" Tuning with {arm} taught the output format; better label choices are not detected."
     elif m_up:
-        text += " Tuning taught better label choices; a format gain is not detected."
+        text += f" Tuning with {arm} taught better label choices; a format gain is not detected."
     else:
         text += " Neither part alone is distinguishable from 0 at this size."
     return head + text
@@ -355,7 +361,7 @@ def tuning_line(
 def make_verdict(
     comparisons: Sequence[ArmComparison],
     *,
-    gate: PairedResult | None = None,
+    gate: Gate | None = None,
     gain: PairedResult | None = None,
     gain_split: Split | None = None,
     baseline: str = "untuned",
@@ -363,46 +369,73 @@ def make_verdict(
     follow: Collection[str] = (),
     parts: Parts | None = None,
     alpha: float = ALPHA,
+    designs: Mapping[str, Design] | None = None,
+    margin: float | None = None,
+    tuned_with: str | None = None,
+    tuning_seeds: int | None = None,
 ) -> Verdict:
     """The verdict for a study or an audit.
 
     Args:
         comparisons: reference vs each arm (from `analysis.compare_arms`).
-        gate: reference vs random guessing over the label set (`analysis.guessing_gate`), if known.
+        gate: reference vs every fair input-blind control (`analysis.control_gate`), if known.
         gain: reference vs ``baseline`` (the untuned model in a study), if known.
         gain_split: that gain split into format and meaning (a tuning line is written when given).
         baseline: the baseline's name in the text.
         primary: the arm the headline is about when present (else the first comparison).
         follow: arms whose gold follows the changed instruction, besides the follow probes by their own
-            name (`FOLLOW_PROBES`); a study gives every one from its arms' records.
+            name (declared ``follows`` on their arm: `itprobe.arms.follow_probes`); a study gives every
+            one from its arms' records.
         parts: what each arm changes (its components, e.g. ``("simplified", "content-free")``, or the
             training arm's for a condition tested with another); an arm without an entry is one arm of
             its name. Condition names are never split.
         alpha: significance level for the (Holm-adjusted) p-values.
+        designs: per compared condition, when its arm was applied, on how many seeds, and whether it is
+            exploratory (`Design`); a condition without an entry reads as a removal.
+        margin: the equivalence margin (0..1); None: the design states none and equivalence is never said.
+        tuned_with, tuning_seeds: the arm the reference was tuned with and its seeds (the tuning line).
 
     Lines: the gate (when it fails), a warning when the reference does not beat ``baseline``, the primary
     arm, the tuning line, the other arms, then the follow probes.
     """
-    assessable = gate is None or beats(gate, alpha)
+    assessable = gate is None or gate.passed
     reference = comparisons[0].reference if comparisons else "original"
     lines: list[str] = []
     if gate is not None and not assessable:
-        lines.append(gate_line(reference, gate, alpha=alpha) or "")
+        lines.append(gate_line(reference, gate))
     warning = gain_line(reference, baseline, gain, alpha=alpha) if gain is not None else None
-    tuning = tuning_line(reference, baseline, gain, gain_split, alpha=alpha) if gain is not None else None
+    tuning = (
+        tuning_line(reference, baseline, gain, gain_split, alpha=alpha, arm=tuned_with, seeds=tuning_seeds)
+        if gain is not None
+        else None
+    )
+    design = designs or {}
     if tuning is not None and warning is not None:
         lines.append(tuning)
-    followed = [c for c in comparisons if c.arm in follow or c.arm in FOLLOW_PROBES]
+    followed = [c for c in comparisons if c.arm in follow or c.arm in follow_probes()]
     removal = [c for c in comparisons if c not in followed]
     ordered = sorted(removal, key=lambda c: c.arm != primary)
     arm_lines = [
-        arm_line(c, alpha=alpha, assessable=assessable, parts=(parts or {}).get(c.arm)) for c in ordered
+        arm_line(
+            c,
+            alpha=alpha,
+            assessable=assessable,
+            parts=(parts or {}).get(c.arm),
+            design=design.get(c.arm),
+            margin=margin,
+        )  # fmt: skip
+        for c in ordered
     ]
     lines += arm_lines[:1]
     if tuning is not None and warning is None:
         lines.append(tuning)
+    if gate is not None and assessable:
+        lines.append(gate_line(reference, gate))
     lines += arm_lines[1:]
-    lines += [follow_line(c, alpha=alpha, assessable=assessable) for c in followed]
+    lines += [
+        follow_line(c, alpha=alpha, assessable=assessable, design=design.get(c.arm), margin=margin)
+        for c in followed
+    ]
     if not lines:
         return Verdict("No comparison between arms was possible (no shared instances).", (), assessable)
     return Verdict(lines[0], tuple(lines), assessable)

@@ -14,16 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from itprobe.records import ORACLE_MODELS
+from itprobe.baselines import oracles
 from itprobe.report import plots
 from itprobe.report.analysis import ArmComparison, compliance, condition_estimate
 from itprobe.report.curves import SizeComparison
 from itprobe.report.decompose import Part, Split
-from itprobe.report.model import Cell, Figure, Section, Table
+from itprobe.report.model import Cell, Figure, Section, SectionResult, Table
 from itprobe.report.results import InstanceResult, Metric, align
 from itprobe.report.stats import Estimate, RatioEstimate
 
-ORACLES = ORACLE_MODELS  # baselines that read the test labels
+ORACLES = tuple(oracles())  # baselines that read the test labels (declared in itprobe.baselines)
 UNADJUSTED = "95% CI, unadjusted"
 CI_RULE = (
     "Intervals are 95% percentile bootstraps for each comparison on its own (unadjusted); multiplicity "
@@ -53,8 +53,10 @@ def seeds_note(results: Sequence[InstanceResult], conditions: Sequence[str]) -> 
         return ""
     k = max(many.values())
     return (
-        f"Seeds: {', '.join(sorted(many))} average up to {k} training seeds per instance before any statistic; "
-        "the intervals resample tasks or instances only and do not include seed-to-seed variance."
+        f"Seeds: {', '.join(sorted(many))} average up to {k} training seeds per instance for the tests; "
+        "the intervals of their scores and differences are two-level bootstraps (seeds, then tasks or "
+        "instances) and include the variance between training runs; those of the format and meaning parts "
+        "and of the gain kept resample tasks or instances only."
     )
 
 
@@ -113,7 +115,7 @@ def scores_section(
     n_boot: int = 2000,
     seed: int = 0,
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """Exact match and ROUGE-L per condition with 95% CIs; a bar chart of the conditions with the
     ``lines`` among the ``references`` drawn as lines (None: every reference; a study draws only the
     baselines under the original instruction, their other test arms are in the table)."""
@@ -129,9 +131,7 @@ def scores_section(
         em[cond] = est_em
         n_tasks = len({r.task for r in cr})
         n_seeds = len({r.seed for r in cr})
-        how = est_em.method + (
-            f"; {n_seeds} seeds averaged, seed variance not in the CI" if n_seeds > 1 else ""
-        )
+        how = est_em.method + (f"; {n_seeds} seeds, seed variance in the CI" if n_seeds > 1 else "")
         rows.append([show(cond), est_em.n, n_tasks, ci_text(est_em), ci_text(est_rl), how])
         data[cond] = {"exact_match": jsonable(est_em), "rougeL": jsonable(est_rl), "n_tasks": n_tasks}
     table = Table(
@@ -159,7 +159,7 @@ def scores_section(
                 + (", ".join(show(r) for r in drawn) or "none"),
             )
         )
-    return section, data
+    return SectionResult(section, data)
 
 
 def comparison_cells(c: ArmComparison | SizeComparison) -> list[Cell]:
@@ -181,7 +181,7 @@ def comparison_section(
     title: str = "Original vs each altered arm",
     note: str = "",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """reference − arm per arm: difference with CI, test, raw and Holm p, its format and meaning parts, the
     ROUGE-L difference, and the gain kept over the baseline."""
     by_arm = {c.arm: c for c in rouge}
@@ -223,7 +223,7 @@ def comparison_section(
     if not rows:
         text = f"No altered arm shares test instances with {ref}: nothing to compare."
     paragraphs = [text, SPLIT_RULE, CI_RULE] if rows else [text]
-    return Section(title=title, paragraphs=paragraphs, tables=[table] if rows else []), data
+    return SectionResult(Section(title=title, paragraphs=paragraphs, tables=[table] if rows else []), data)
 
 
 def compliance_section(
@@ -233,7 +233,7 @@ def compliance_section(
     size: int | None = None,
     title: str = "Format compliance",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """In-space rates, EM given in-space, and (label-scheme probes) old-label leakage per condition."""
     rows: list[list[Cell]] = []
     data = {}
@@ -269,7 +269,7 @@ def compliance_section(
         "Strict: the normalised answer is exactly a label; loose: a label occurs in the answer. Leakage and "
         "old meaning apply only to the label-rename and label-swap probes."
     )
-    return Section(title=title, paragraphs=[text], tables=[table] if rows else []), data
+    return SectionResult(Section(title=title, paragraphs=[text], tables=[table] if rows else []), data)
 
 
 def per_task_section(
@@ -282,7 +282,7 @@ def per_task_section(
     name: str = "per-task",
     title: str = "Per task and per category",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """Mean score per task × condition (table + heatmap) and per category × condition."""
     present = [c for c in conditions if _rows(results, c, size)]
     per_task: dict[str, dict[str, float]] = {}
@@ -319,7 +319,7 @@ def per_task_section(
         path, rel = plots.plot_path(out_dir, name)
         plots.heatmap(path, tasks, [show(c) for c in present], grid, title=f"{label} (%) per task")
         section.figures.append(Figure(path=rel, caption=f"{label} (%) per task and arm"))
-    return section, {"per_task": per_task}
+    return SectionResult(section, {"per_task": per_task})
 
 
 def _pct(v: float | None) -> float | None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from itprobe.metrics import gold_label
 from itprobe.report import plots
 from itprobe.report.costs import CostFile, confusion_matrix, instance_costs
 from itprobe.report.curves import gain_per_doubling, learning_curve, smallest_winning_size
-from itprobe.report.model import Cell, Figure, Section, Table
+from itprobe.report.model import Cell, Figure, Section, SectionResult, Table
 from itprobe.report.results import InstanceResult, resampling_of, units_of
 from itprobe.report.stats import Estimate, bootstrap_ci, holm, paired_test
 from itprobe.report.views import (
@@ -55,7 +54,7 @@ def cost_section(
     seed: int = 0,
     title: str = "Cost of errors",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """Expected cost per decision per condition (CI), paired cost differences vs ``reference``, and
     confusion matrices of ``reference`` per task (at most ``max_confusions`` plotted)."""
     per_cond = {c: _mean_cost_by_key(_rows(results, c, size), costs) for c in conditions}
@@ -81,7 +80,7 @@ def cost_section(
     )
     if not est:
         section.paragraphs.append("No classification instances with an output space: no costs to compute.")
-        return section, {}
+        return SectionResult(section, {})
     section.tables.append(
         Table(
             columns=[
@@ -107,7 +106,7 @@ def cost_section(
         )
         section.figures.append(Figure(path=rel, caption="Expected cost per decision with 95% CIs"))
     _confusions(section, _rows(results, reference, size), reference, out_dir, max_confusions)
-    return section, {"expected_cost": jsonable(est), "vs_reference": jsonable(diffs)}
+    return SectionResult(section, {"expected_cost": jsonable(est), "vs_reference": jsonable(diffs)})
 
 
 def _cost_diffs(
@@ -172,7 +171,7 @@ def curve_section(
     seed: int = 0,
     title: str = "How much data a PoC needs",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]]:
+) -> SectionResult:
     """Learning curve per arm with CIs, the smallest size where ``reference`` beats ``primary``, and the
     marginal gain per doubling of training data. ``references``: name → score (0..1) drawn as lines."""
     points = learning_curve(results, conditions, n_boot=n_boot, seed=seed)
@@ -245,8 +244,11 @@ def curve_section(
                 + (", ".join(map(show, references or {})) or "none"),
             )
         )
-    return section, {
-        "curve": jsonable(points),
-        "smallest_win": jsonable(win),
-        "per_doubling": jsonable(slopes),
-    }
+    return SectionResult(
+        section,
+        {
+            "curve": jsonable(points),
+            "smallest_win": jsonable(win),
+            "per_doubling": jsonable(slopes),
+        },
+    )

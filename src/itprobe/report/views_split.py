@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from itprobe.report import plots
 from itprobe.report.decompose import Split, holm_splits, split_difference
-from itprobe.report.model import Cell, Figure, Section, Table
+from itprobe.report.model import Cell, Figure, Section, SectionResult, Table
 from itprobe.report.results import InstanceResult
 from itprobe.report.views import SPLIT_RULE, UNADJUSTED, ci_text, display, jsonable, part_text, seeds_note
 
@@ -47,7 +46,7 @@ def gain_split_section(
     out_dir: str | Path,
     title: str = "What tuning taught: format or meaning",
     show: Callable[[str], str] = display,
-) -> tuple[Section, dict[str, Any]] | None:
+) -> SectionResult | None:
     """The gain of each condition over ``baseline`` as format + meaning (table, stacked bars) from
     `gain_splits`; None when there is none."""
     if not splits:
@@ -104,4 +103,4 @@ def gain_split_section(
             path=rel, caption=f"Gain over {baseline} per arm: format part (solid) and meaning part (hatched)"
         )
     )
-    return section, {c: jsonable(s) for c, s in splits.items()}
+    return SectionResult(section, {c: jsonable(s) for c, s in splits.items()})

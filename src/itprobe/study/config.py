@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PositiveInt,
@@ -35,13 +34,14 @@ from pydantic import (
 
 from itprobe.arms import ArmSpec
 from itprobe.arms.spec import arm_name, arm_parts, template_tag
-from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS, DEFAULT_STOP, Decoding
+from itprobe.baselines import BASELINES
+from itprobe.decoding import DEFAULT_PROTOCOL, Decoding, protocol
 from itprobe.errors import UserError
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import Precision, TrainPrecision
 from itprobe.prompts import PromptConfig
 from itprobe.records import Mode
-from itprobe.schema import UNKNOWN_KEY
+from itprobe.schema import UNKNOWN_KEY, FrozenModel
 from itprobe.training.config import (
     Epochs,
     LearningRate,
@@ -51,15 +51,17 @@ from itprobe.training.config import (
     Positive,
     TrainConfig,
 )
+from itprobe.yamlio import load_yaml
 
-BaselineKind = Literal["random", "majority", "untuned"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+UNTUNED_BASELINE = "untuned"  # the untuned model's row; every other kind is a registered itprobe.baselines
 
 
-class DataConfig(_Strict):
+def baseline_kinds() -> tuple[str, ...]:
+    """What a config's ``baselines`` may list: the untuned model and every registered baseline."""
+    return (UNTUNED_BASELINE, *BASELINES)
+
+
+class DataConfig(FrozenModel):
     """Where the tasks come from.
 
     ``suite``: the generated instruction-sensitivity suite (offline; ``suite_seed`` and ``suite`` options are
@@ -78,7 +80,7 @@ class DataConfig(_Strict):
     max_labels: PositiveInt = 10
 
 
-class TrainTasksConfig(_Strict):
+class TrainTasksConfig(FrozenModel):
     """Which training tasks, and how many instances of each; one trained model per size in the list."""
 
     n_tasks: PositiveInt | None = None  # None: every training task
@@ -88,7 +90,7 @@ class TrainTasksConfig(_Strict):
     selection_seed: int = 0  # which tasks and instances are drawn; fixed across cells so curves nest
 
 
-class TestTasksConfig(_Strict):
+class TestTasksConfig(FrozenModel):
     """Which unseen tasks every model is evaluated on."""
 
     classification_only: bool = True
@@ -97,7 +99,7 @@ class TestTasksConfig(_Strict):
     instances_per_task: PositiveInt | None = 100
 
 
-class ArmConfig(_Strict):
+class ArmConfig(FrozenModel):
     """An instruction arm: the fields of `itprobe.arms.ArmSpec` except the seed (the cell's seed is used).
 
     ``name`` optionally labels the arm in reports; by default it is built from the parts that are not
@@ -156,7 +158,7 @@ def _default_test_arms() -> list[Literal["same"] | ArmConfig]:
     return ["same", ArmConfig()]
 
 
-class ArmsConfig(_Strict):
+class ArmsConfig(FrozenModel):
     """Arms at training time, and the arms every trained model is evaluated under.
 
     ``same`` in ``test`` means "the arm the model was trained with" (the paper's protocol: a model tuned on
@@ -168,9 +170,13 @@ class ArmsConfig(_Strict):
     test: list[Literal["same"] | ArmConfig] = Field(
         default_factory=lambda: _default_test_arms(), min_length=1
     )
+    # the training sizes at which trained models are also tested under the arms of ``test`` other than
+    # ``same`` (None: every size); the untuned model is tested under all of them. A budget cut, stated in
+    # the report's coverage: e.g. the original instruction and the shuffled-input probe at one size only.
+    test_sizes: list[PositiveInt] | None = None
 
 
-class TrainingConfig(_Strict):
+class TrainingConfig(FrozenModel):
     """Instruction-tuning settings shared by every trained cell: `TrainConfig` fields of the same name, type
     and bounds (a test holds them to it), with the study's defaults (LoRA, one epoch), and ``lora_r`` for
     `LoraSettings` (alpha = 2 r). Its dump is part of every trained cell's id."""
@@ -192,43 +198,79 @@ class TrainingConfig(_Strict):
         return TrainConfig(**self.model_dump(exclude={"lora_r"}), lora=lora, **cell)
 
 
-class EvalConfig(_Strict):
+class EvalConfig(FrozenModel):
     """How test predictions are made: greedy generation and/or rank classification over the label set."""
 
     modes: list[Mode] = Field(default_factory=lambda: list[Mode](["rank"]), min_length=1)
     length_normalized: bool = False  # rank by mean log-prob per label token instead of the sum
     batch_size: PositiveInt = 8
     precision: Precision = "auto"
-    # the generation protocol (itprobe.decoding): a fixed cap, never derived from the test references
-    max_new_tokens: PositiveInt = DEFAULT_MAX_NEW_TOKENS
-    stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
+    # the generation protocol (itprobe.decoding.PROTOCOLS) by name; ``max_new_tokens`` / ``stop`` override
+    # its settings (a fixed cap, never derived from the test references)
+    decoding: str = DEFAULT_PROTOCOL
+    max_new_tokens: PositiveInt | None = None
+    stop: list[str] | None = None
+    # further protocols reported beside the headline, each a cut of the same greedy continuations (same
+    # cap; `Decoding.derivable`): e.g. first-line beside tk-instruct, to measure the evaluator's format help
+    also_decoding: list[str] = Field(default_factory=list)
     # the untuned row's model when it is not `model` itself, e.g. the deployed base model behind a server
     # (openai:BASE_URL#NAME); trained cells still tune `model` locally
     untuned_model: str | None = None
     cache: bool = True  # the run's prediction cache (off for a server that may change weights behind a name)
 
     @model_validator(mode="after")
-    def _check_stop(self) -> EvalConfig:
-        if any(not s for s in self.stop):
+    def _check_decoding(self) -> EvalConfig:
+        if any(not s for s in self.stop or ()):
             raise ValueError("stop sequences must be non-empty strings")
+        headline = self.protocol()  # an unknown name is a ValueError naming the protocols
+        for derived in self.derived_protocols():
+            if not headline.derivable(derived):
+                raise ValueError(
+                    f"also_decoding '{derived.protocol}' is not a cut of '{headline.label}' (it needs the same "
+                    "cap and every stop sequence of the headline protocol)"
+                )
         return self
 
-    def decoding(self) -> Decoding:
-        return Decoding(self.max_new_tokens, tuple(self.stop))
+    def protocol(self) -> Decoding:
+        """The headline generation protocol."""
+        return protocol(self.decoding, max_new_tokens=self.max_new_tokens, stop=self.stop)
+
+    def derived_protocols(self) -> list[Decoding]:
+        """The protocols reported beside the headline, at the headline's cap (cut from its continuations)."""
+        cap = self.protocol().max_new_tokens
+        return [protocol(name, max_new_tokens=cap) for name in dict.fromkeys(self.also_decoding)]
 
 
-class ReportSettings(_Strict):
+class ReportSettings(FrozenModel):
     """What the report adds beyond the paper's views."""
 
     costs: str | None = None  # a cost-of-errors YAML (docs/operational-risk.md); copied into the run dir
     primary: str | None = None  # the meaning-free arm the headline is about (default: simplified, if run)
     n_boot: PositiveInt = 2000
+    # the confirmatory comparisons (condition labels, e.g. simplified, simplified@original): Holm-adjusted
+    # together across every size and mode the headline quotes; every other line is exploratory.
+    # None: the primary arm alone
+    primary_comparisons: list[str] | None = None
+    # "equivalent" needs the whole CI of a difference inside ±margin: declared in EM points, or (None) a
+    # share of the tuning gain original − untuned (`equivalence_share`, default 0.25); no gain: no margin
+    equivalence_margin: float | None = Field(default=None, gt=0, le=100)
+    equivalence_share: float | None = Field(default=None, gt=0, le=1)
 
+
+# keys added after config hashes were first stored: left out of the hashed JSON at their defaults
+_LATER_KEYS: tuple[tuple[str, str, Any], ...] = (
+    ("eval", "decoding", DEFAULT_PROTOCOL),
+    ("eval", "also_decoding", []),
+    ("arms", "test_sizes", None),
+    ("report", "primary_comparisons", None),
+    ("report", "equivalence_margin", None),
+    ("report", "equivalence_share", None),
+)
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-class StudyConfig(_Strict):
+class StudyConfig(FrozenModel):
     """A whole study: model, data, grid (arms × sizes × seeds), training, evaluation, baselines."""
 
     name: str = "study"  # also the default run folder runs/<name>: a safe slug, never a path
@@ -242,8 +284,16 @@ class StudyConfig(_Strict):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    baselines: list[BaselineKind] = Field(
-        default_factory=lambda: list[BaselineKind](["random", "majority", "untuned"])
+    # the input-blind controls are cheap (no model) and the "beats guessing" gate needs them: on by default
+    baselines: list[str] = Field(
+        default_factory=lambda: [
+            "random",
+            "majority",
+            "untuned",
+            "first-demo-label",
+            "demo-majority",
+            "train-constant",
+        ]
     )
     report: ReportSettings = Field(default_factory=ReportSettings)
     keep_models: bool = False  # trained weights are deleted once a cell's results are stored
@@ -257,6 +307,16 @@ class StudyConfig(_Strict):
             )
         return self
 
+    @field_validator("baselines")
+    @classmethod
+    def _known_baselines(cls, value: list[str]) -> list[str]:
+        unknown = [kind for kind in value if kind not in baseline_kinds()]
+        if unknown:
+            raise ValueError(
+                f"unknown baseline(s) {', '.join(unknown)} (choose from {', '.join(baseline_kinds())})"
+            )
+        return value
+
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
@@ -268,14 +328,22 @@ class StudyConfig(_Strict):
         return value
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        dumped = self.model_dump(mode="json", by_alias=True)
+        # The protocol is stored as the settings it resolves to, and the protocol-name keys added later are
+        # left out while at their defaults, so configs written before named protocols keep their hash.
+        rule = self.eval.protocol()
+        dumped["eval"].update(max_new_tokens=rule.max_new_tokens, stop=list(rule.stop))
+        for section, key, default in _LATER_KEYS:
+            if dumped[section][key] == default:
+                del dumped[section][key]
+        return json.dumps(dumped, sort_keys=True)
 
     @property
     def hash(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
 
-PACKAGED_CONFIGS = ("default", "natinst-lowres", "natinst-small", "natinst-paper")
+PACKAGED_CONFIGS = ("default", "natinst-lowres", "natinst-curve", "natinst-small", "natinst-paper")
 
 
 def config_text(name_or_path: str | Path | None) -> tuple[str, str]:
@@ -362,9 +430,11 @@ def load_config(
     """
     text, source = config_text(name_or_path)
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = load_yaml(text)  # duplicate keys refused
     except yaml.YAMLError as err:
         raise UserError(f"not valid YAML ({err})", path=source) from None
+    if raw is None:  # an empty file would otherwise run the default study under this file's name
+        raise UserError("the study config is empty (write at least `name:` and `model:`)", path=source)
     if not isinstance(raw, dict):
         raise UserError("a study config must be a YAML mapping", path=source)
     extra = list(overrides)

@@ -7,15 +7,16 @@ import dataclasses
 import hashlib
 import json
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from itprobe.errors import UserError
 from itprobe.study.config import DataConfig, StudyConfig, TestTasksConfig, TrainTasksConfig
 from itprobe.suites import SuiteConfig, generate_suite
 from itprobe.tasks import load_tasks
-from itprobe.tasks.types import Task
+from itprobe.tasks.official import EVAL_INSTANCES
+from itprobe.tasks.types import Instance, Task
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class StudyData:
     train_digest: str
     test_digest: str
     source: str  # for logs and the report: where the tasks came from
+    # per test task, its labelled instances beyond the scored ones (up to Tk-Instruct's first 100): never
+    # scored, the training data of the `train-constant` control (`itprobe.baselines`)
+    held_out: Mapping[str, tuple[Instance, ...]] = field(default_factory=dict)
+    held_out_digest: str = ""
 
 
 def tasks_digest(tasks: Sequence[Task]) -> str:
@@ -47,8 +52,12 @@ def _load_suite(data: DataConfig) -> tuple[list[Task], list[Task], str]:
 
 
 def _load_source(data: DataConfig, test_instances: int | None) -> tuple[list[Task], list[Task], str]:
-    """(train, test, description). Test tasks come with their first ``test_instances`` instances, output
-    spaces detected on their evaluation instances (`itprobe.tasks.load_tasks`: the first 100 or more)."""
+    """(train, test, description). Test tasks come with their first max(100, ``test_instances``)
+    instances (the scored ones are cut by `select_test`; the rest are held out), output spaces detected
+    on their evaluation instances (`itprobe.tasks.load_tasks`: the first 100 or more)."""
+    if test_instances is not None:
+        # the same detection window as before (max(100, n)); only the instances kept beyond n are new
+        test_instances = max(EVAL_INSTANCES, test_instances)
 
     if data.source == "suite":
         return _load_suite(data)
@@ -91,12 +100,11 @@ def select_train(tasks: list[Task], selection: TrainTasksConfig) -> list[Task]:
 
 
 def select_test(tasks: list[Task], selection: TestTasksConfig, *, seed: int = 0) -> list[Task]:
-    """Test tasks (classification only by default), each cut to its first ``instances_per_task``."""
+    """Test tasks (classification only by default), with all their loaded instances (`load_study_data`
+    scores the first ``instances_per_task`` and holds out the rest)."""
     if selection.classification_only:
         tasks = [t for t in tasks if t.is_classification]
-    tasks = _pick(tasks, selection.names, selection.n_tasks, seed, "test_tasks")
-    k = selection.instances_per_task
-    return [dataclasses.replace(t, instances=t.instances[:k]) if k else t for t in tasks]
+    return _pick(tasks, selection.names, selection.n_tasks, seed, "test_tasks")
 
 
 def load_study_data(config: StudyConfig) -> StudyData:
@@ -106,5 +114,11 @@ def load_study_data(config: StudyConfig) -> StudyData:
     if overlap:
         raise UserError(f"tasks in both the train and test sets: {', '.join(sorted(overlap)[:5])}")
     train = select_train(train_all, config.train_tasks)
-    test = select_test(test_all, config.test_tasks, seed=config.train_tasks.selection_seed)
-    return StudyData(tuple(train), tuple(test), tasks_digest(train), tasks_digest(test), source)
+    picked = select_test(test_all, config.test_tasks, seed=config.train_tasks.selection_seed)
+    k = config.test_tasks.instances_per_task
+    test = [dataclasses.replace(t, instances=t.instances[:k]) if k else t for t in picked]
+    held = {t.name: t.instances[k:] if k else () for t in picked}
+    digest = hashlib.sha256(
+        json.dumps({n: [dataclasses.asdict(i) for i in v] for n, v in held.items()}, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    return StudyData(tuple(train), tuple(test), tasks_digest(train), tasks_digest(test), source, held, digest)

@@ -19,7 +19,7 @@ from itprobe.models import open_model
 from itprobe.models.base import LanguageModel
 from itprobe.study.config import StudyConfig
 from itprobe.tasks.types import Task
-from itprobe.training import TrainConfig
+from itprobe.training import TrainConfig, TrainResult
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,11 @@ class TrainJob:
 
 @dataclass(frozen=True)
 class Trained:
-    """Where the tuned model is (a spec `Engine.load` accepts) and what training reported."""
+    """Where the tuned model is (a spec `Engine.load` accepts) and what training reported (stored with the
+    cell as `TrainResult.stored`)."""
 
     model_spec: str
-    info: dict[str, Any]
+    result: TrainResult
 
 
 class Engine(Protocol):
@@ -126,15 +127,4 @@ class HFEngine:
         on_step = job.on_step
         callback = (lambda step: on_step(step.step, step.total)) if on_step is not None else None
         result = train(train_config, job.tasks, progress=False, on_step=callback)
-        info = {
-            "final_loss": result.final_loss,
-            "losses": list(result.losses),
-            "steps": result.steps,
-            "tokens_per_s": result.tokens_per_s,
-            "n_examples": result.n_examples,
-            "n_tasks": result.n_tasks,
-            "train_seconds": result.train_seconds,
-            "resumed_from": result.resumed_from,
-            "notes": list(result.notes),
-        }
-        return Trained(str(result.model_dir), info)
+        return Trained(str(result.model_dir), result)

@@ -3,7 +3,8 @@
 - ``trained`` cells, one per (train arm, instances per task, seed): one model is instruction-tuned and then
   evaluated under its test arms (``same`` resolved to the train arm) in every evaluation mode;
 - one ``untuned`` cell: the base model, no training, evaluated under every test arm any trained cell uses;
-- one ``baseline`` cell per trivial baseline (``random``, ``majority``): no model, same test arms.
+- one ``baseline`` cell per baseline the config lists (any registered in `itprobe.baselines`: ``random``,
+  ``majority``, the input-blind controls): no model, same test arms.
 
 A cell's id is a hash of everything that decides its result (model identity, data digests, arm, size, seed,
 training and evaluation settings, prompt encoding), so a rerun recognises finished cells, a changed setting
@@ -24,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from itprobe.arms import arms_relabel
+from itprobe.baselines import BASELINES, REGISTRY
 from itprobe.errors import UserError
 from itprobe.records import Condition
 from itprobe.study.config import ArmConfig, Mode, StudyConfig
@@ -74,9 +77,16 @@ def _digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def test_arms_for(config: StudyConfig, train_arm: ArmConfig) -> tuple[ArmConfig, ...]:
-    """The test arms of a model trained with ``train_arm`` (``same`` resolved), duplicates removed."""
-    resolved = [train_arm if item == "same" else item for item in config.arms.test]
+def test_arms_for(
+    config: StudyConfig, train_arm: ArmConfig, size: int | None = None
+) -> tuple[ArmConfig, ...]:
+    """The test arms of a model trained with ``train_arm`` at ``size`` (``same`` resolved), duplicates
+    removed; arms other than ``same`` only at ``arms.test_sizes`` (every size when None, or size None)."""
+    sizes = config.arms.test_sizes
+    others = size is None or sizes is None or size in sizes
+    resolved = [
+        train_arm if item == "same" else item for item in config.arms.test if others or item == "same"
+    ]
     return tuple(dict.fromkeys(a for a in resolved if isinstance(a, ArmConfig)))
 
 
@@ -85,7 +95,7 @@ def _eval_settings(config: StudyConfig) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "length_normalized": config.eval.length_normalized,
         "precision": config.eval.precision,
-        "decoding": config.eval.decoding().key(),
+        "decoding": config.eval.protocol().key(),
     }
     # In fp32 the batch size changes speed, not answers (tested to float rounding); in bf16/fp16 padding
     # and batch composition flip near-ties, so there it is part of what decides the result.
@@ -110,23 +120,29 @@ def expand_grid(
     train_digest: str,
     test_digest: str,
     untuned_identity: str | None = None,
+    held_out_digest: str = "",
 ) -> list[Cell]:
     """All cells of a study, in execution order: baselines, the untuned model, then trained cells by
     seed, size and arm (so the first complete comparison of arms arrives as early as possible).
 
-    ``untuned_identity`` names the untuned row's model when it is not the base model (``eval.untuned_model``).
+    ``untuned_identity`` names the untuned row's model when it is not the base model (``eval.untuned_model``);
+    ``held_out_digest`` the test tasks' unscored instances (`itprobe.study.data.StudyData.held_out_digest`),
+    part of the id of a baseline cell that learns from them.
     """
     modes = tuple(dict.fromkeys(config.eval.modes))
     all_test = tuple(dict.fromkeys(a for arm in config.arms.train for a in test_arms_for(config, arm)))
     common = {"schema": GRID_SCHEMA, "test_data": test_digest, "prompt": dataclasses.asdict(config.prompt)}
     cells: list[Cell] = []
     first_seed = config.seeds[0]
-    # only label arms change what a trivial baseline answers or is scored against
-    baseline_arms = tuple(dict.fromkeys((ORIGINAL, *(a for a in all_test if a.label != "original"))))
-    for kind in ("random", "majority"):
+    # only arms that relabel change what a trivial baseline answers or is scored against
+    baseline_arms = tuple(dict.fromkeys((ORIGINAL, *(a for a in all_test if arms_relabel(a)))))
+    for kind in BASELINES:  # registry order, so a config's order never moves a cell
         if kind in config.baselines:
             resolved = {**common, "kind": "baseline", "baseline": kind, "seed": first_seed,
                         "test_arms": _arms_json(baseline_arms)}  # fmt: skip
+            if REGISTRY[kind].needs_training_data:
+                # it learns from the test tasks' unscored instances, which the test digest does not cover
+                resolved["held_out"] = held_out_digest
             cell = Cell(
                 _digest(resolved),
                 "baseline",
@@ -151,7 +167,7 @@ def expand_grid(
     for seed in dict.fromkeys(config.seeds):
         for size in dict.fromkeys(config.train_tasks.instances_per_task):
             for arm in dict.fromkeys(config.arms.train):
-                test_arms = test_arms_for(config, arm)
+                test_arms = test_arms_for(config, arm, size)
                 resolved = {
                     **common,
                     "kind": "trained",

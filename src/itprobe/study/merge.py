@@ -11,6 +11,7 @@ nothing behind.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,10 +29,59 @@ class MergeOutcome:
     sources: int
 
 
-def _check_source(path: Path) -> None:
+@dataclass(frozen=True)
+class _Study:
+    """What makes stores parts of one study: its name, the model it ran, its test tasks."""
+
+    name: str
+    model: str
+    tasks: frozenset[str]
+
+    def difference(self, other: _Study) -> str:
+        if self.name != other.name:
+            return f"study '{other.name}', not '{self.name}'"
+        if self.model != other.model:
+            return f"model {other.model}, not {self.model}"
+        if self.tasks != other.tasks:
+            odd = sorted(self.tasks ^ other.tasks)
+            return f"other test tasks ({len(odd)} differ, e.g. {odd[0]})"
+        return ""
+
+
+def _study_of(store: ResultsStore) -> _Study | None:
+    """The study of a store's latest run (None for an empty store)."""
+    runs = store.runs()
+    if not runs:
+        return None
+    last = runs[-1]
+    try:
+        name = str(json.loads(last["config_json"]).get("name", ""))
+    except (ValueError, AttributeError):
+        name = ""
+    return _Study(name, str(last["model_identity"]), frozenset(store.tasks()))
+
+
+def _check_source(path: Path) -> _Study | None:
     with ResultsStore(path) as source:
         if not source.integrity_ok(quick=True):
             raise UserError(f"damaged results store (sqlite quick_check failed); {COPY_HINT}", path=path)
+        return _study_of(source)
+
+
+def _check_same_study(studies: Sequence[tuple[Path, _Study | None]]) -> None:
+    """Refuse to mix studies: the report would read another study's cells as this one's earlier config.
+
+    Raises:
+        UserError: naming the store that differs and how.
+    """
+    known = [(path, study) for path, study in studies if study is not None]
+    for path, study in known[1:]:
+        why = known[0][1].difference(study)
+        if why:
+            raise UserError(
+                f"holds another study than {known[0][0].parent} ({why}); merge only shards of one study",
+                path=path.parent,
+            )
 
 
 def _remove_store(path: Path) -> None:
@@ -43,8 +93,9 @@ def merge_stores(out_dir: str | Path, sources: Sequence[str | Path]) -> MergeOut
     """Copy every run, task and cell of ``sources`` (run directories) into ``out_dir``'s store.
 
     Raises:
-        UserError: a source without a store, an unreadable or damaged source, or a source that is the
-            target itself; nothing is created then.
+        UserError: a source without a store, an unreadable or damaged source, a source that is the
+            target itself, or stores of different studies (name, model identity, test tasks); nothing is
+            created then.
     """
     out_dir = check_output_dir(out_dir)
     target_path = out_dir / STORE_NAME
@@ -54,8 +105,10 @@ def merge_stores(out_dir: str | Path, sources: Sequence[str | Path]) -> MergeOut
             raise UserError(f"no {STORE_NAME} here; is this a run directory?", path=path.parent)
         if path.resolve() == target_path.resolve():
             raise UserError("a source is the merge target itself", path=path.parent)
-    for path in paths:
-        _check_source(path)
+    studies = [(path, _check_source(path)) for path in paths]
+    if target_path.is_file():
+        studies.insert(0, (target_path, _check_source(target_path)))
+    _check_same_study(studies)
     new_dir, new_store = not out_dir.exists(), not target_path.exists()
     try:
         return _copy(target_path, paths)

@@ -2,9 +2,12 @@
 before any model time is spent.
 
 The estimate counts floating-point work from token counts (the prompts are encoded with the model's
-tokenizer; the weights are never loaded: parameters are counted on the ``meta`` device) and divides it by
+tokenizer; the weights are never loaded: `itprobe.models.model_size` counts parameters on the ``meta``
+device) and divides it by
 this machine's measured dense-matmul rate (a one-second probe) times an efficiency per workload
-(`EFFICIENCY`, from the benchmarks' MFU figures). An estimate is a planning figure, not a promise: the probe
+(`EFFICIENCY`, from the benchmarks' MFU figures). Once a run has finished cells, each kind's estimate
+(trained, untuned) is scaled by measured/estimated over its finished cells (`StudyPlan.calibration`): on
+this machine and this study, which also replaces the generation cap by what the models actually generate. An estimate is a planning figure, not a promise: the probe
 measures the machine as it is now (a busy machine gives a slow probe and a pessimistic plan), and the plan
 says which precision and rate it assumed.
 
@@ -17,20 +20,22 @@ decoding ``2(P + VH)`` per new token, with the cap taken as the number of new to
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from itprobe.arms import apply_arms_to_tasks
+from itprobe.models import ModelSize, model_size, open_tokenizer
 from itprobe.models.loading import spec_identity
 from itprobe.models.precision import resolve_precision
 from itprobe.prompts import encode_task
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
-from itprobe.study.grid import Cell, expand_grid
+from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.store import STORE_NAME, ResultsStore
 from itprobe.tasks.types import Task
 
@@ -38,14 +43,6 @@ from itprobe.tasks.types import Task
 # and training ~0.8 of peak in benchmarks/results (docs/performance.md), discounted for what those counts
 # leave out (padding, label passes, optimizer); decode steps are small matmuls plus cache bookkeeping
 EFFICIENCY = {"train": 0.55, "encode": 0.6, "decode": 0.3}
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    """What the cost model needs to know about the model (from its config, weights never loaded)."""
-
-    body_params: int  # parameters that every token multiplies with (embeddings excluded)
-    head_params: int  # the output projection (vocabulary × hidden)
 
 
 @dataclass(frozen=True)
@@ -78,8 +75,24 @@ class StudyPlan:
     size: ModelSize
     matmul_flops: float  # measured on this machine, in the evaluation precision
     precision: str
+    measured: dict[str, float] = field(default_factory=dict)  # cell id -> seconds it took (the store's)
+
+    def calibration(self, kind: str) -> tuple[float, int]:
+        """(measured / estimated seconds over this run's finished cells of ``kind``, how many): what the
+        cost model misses on this machine and this study (the generation cap, load, efficiency)."""
+        done = [cp for cp in self.cells if cp.cell.kind == kind and cp.cell.id in self.measured]
+        estimated = sum(self._estimate(cp) for cp in done)
+        if not done or estimated <= 0:
+            return 1.0, 0
+        return sum(self.measured[cp.cell.id] for cp in done) / estimated, len(done)
 
     def seconds(self, cell: CellPlan) -> float:
+        """The measured time of a finished cell, else the estimate calibrated on finished cells of its kind."""
+        if cell.cell.id in self.measured:
+            return self.measured[cell.cell.id]
+        return self._estimate(cell) * self.calibration(cell.cell.kind)[0]
+
+    def _estimate(self, cell: CellPlan) -> float:
         rate = self.matmul_flops
         train = cell.train_flops / (rate * EFFICIENCY["train"])
         evals = 0.0
@@ -106,7 +119,8 @@ class StudyPlan:
             seconds = self.seconds(cp)
             todo += 0.0 if cp.done else seconds
             status = "done" if cp.done else "todo"
-            lines.append(f"{cp.cell.name:<26} {status:<6} {trains:>19}  {evals:<40} {_hms(seconds):>6}")
+            took = " (took)" if cp.cell.id in self.measured else ""
+            lines.append(f"{cp.cell.name:<26} {status:<6} {trains:>19}  {evals:<40} {_hms(seconds):>6}{took}")
         passes = [p for cp in self.cells for p in cp.passes]
         n_eval = max((p.instances for p in passes), default=0)
         tokens = max((p.suffix_tokens + p.prefix_tokens for p in passes), default=0)
@@ -115,32 +129,21 @@ class StudyPlan:
             f"{sum(not c.done for c in self.cells)} of {len(self.cells)} cells to run; {len(passes)} evaluation "
             f"passes of {n_eval} test instances (up to {tokens / 1e3:.0f}k prompt tokens each, shared "
             "prefixes counted once per batch)",
-            f"estimated time left on this machine: {_hms(todo)} (generation counted at its token cap, an "
-            "upper bound)",
+            f"estimated time left on this machine: {_hms(todo)} ({self._basis()})",
         ]
         return "\n".join(lines)
+
+    def _basis(self) -> str:
+        kinds = [(k, *self.calibration(k)) for k in ("trained", "untuned")]
+        used = [f"{n} {k} cell{'s' if n > 1 else ''}: measured/estimated {f:.2f}" for k, f, n in kinds if n]
+        if not used:
+            return "generation counted at its token cap, an upper bound; no finished cell to calibrate on yet"
+        return "calibrated on this run's finished cells (" + "; ".join(used) + "); other kinds uncalibrated"
 
 
 def _hms(seconds: float) -> str:
     minutes = math.ceil(seconds / 60)
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
-
-
-def model_size(location: str | Path, *, trust_remote_code: bool = False) -> ModelSize:
-    """Parameter counts of a model directory or hub id without loading its weights."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-    config = AutoConfig.from_pretrained(location, trust_remote_code=trust_remote_code)
-    auto = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
-    with torch.device("meta"):
-        model = auto.from_config(config, trust_remote_code=trust_remote_code)
-    total = sum(p.numel() for p in model.parameters())
-    head = model.get_output_embeddings().weight.numel()
-    embeddings = model.get_input_embeddings().weight.numel()
-    tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
-    body = total - embeddings - (0 if tied else head)
-    return ModelSize(body, head)
 
 
 def matmul_rate(dtype: Any, seconds: float = 1.0) -> float:
@@ -189,7 +192,9 @@ def _eval_pass(
     instances, suffix, prefix = split
     flops = 2.0 * size.body_params * (suffix + prefix) + 2.0 * size.head_params * instances
     if mode == "generate":
-        flops += 2.0 * (size.body_params + size.head_params) * instances * config.eval.max_new_tokens
+        flops += (
+            2.0 * (size.body_params + size.head_params) * instances * config.eval.protocol().max_new_tokens
+        )
     return EvalPass(arm.name, mode, instances, suffix, prefix, flops)
 
 
@@ -236,23 +241,28 @@ def plan_study(
     return StudyPlan(tuple(plans), size, matmul_rate(dtype), precision)
 
 
-def plan_run(config: StudyConfig, run_dir: str | Path) -> StudyPlan:
-    """Load the data and the tokenizer (not the weights) and plan every cell; cells already in
-    ``run_dir``'s store are marked done."""
-    from transformers import AutoTokenizer
-
+def plan_run(config: StudyConfig, run_dir: str | Path, shard: tuple[int, int] | None = None) -> StudyPlan:
+    """Load the data and the tokenizer (not the weights) and plan every cell (of ``shard``, as `run` would
+    run them); cells already in ``run_dir``'s store are marked done."""
     data = load_study_data(config)
-    location, identity = spec_identity(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(location)
+    _, identity = spec_identity(config.model)
+    tokenizer = open_tokenizer(config.model)
     cells = expand_grid(
         config,
         model_identity=identity or config.model,
         train_digest=data.train_digest,
         test_digest=data.test_digest,
+        held_out_digest=data.held_out_digest,
     )
+    cells = select_shard(cells, shard)
     done: set[str] = set()
+    measured: dict[str, float] = {}
     store_path = Path(run_dir) / STORE_NAME
     if store_path.exists():
         with ResultsStore(store_path) as store:
             done = set(store.done_cells())
-    return plan_study(config, data, cells, done, tokenizer, model_size(location))
+            measured = {
+                c.cell_id: c.timings["total"] for c in store.cells(with_rows=False) if "total" in c.timings
+            }
+    plan = plan_study(config, data, cells, done, tokenizer, model_size(config.model))
+    return dataclasses.replace(plan, measured={k: v for k, v in measured.items() if k in done})

@@ -14,21 +14,28 @@ import dataclasses
 import json
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from itprobe.arms import arms_follow
+from itprobe.baselines import get_baseline
+from itprobe.decoding import Decoding
 from itprobe.errors import UserError
+from itprobe.metrics import rescored
 from itprobe.models.packaged import PACKAGED
-from itprobe.records import Condition, InstanceResult
+from itprobe.records import BaselineRole, Condition, InstanceResult
 from itprobe.study.config import ArmConfig, StudyConfig, validate_config
 from itprobe.study.grid import current_cells, expand_grid
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
+from itprobe.training.config import TrainingNote
 
 if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
-    from itprobe.report import Provenance, Section
+    from itprobe.report import Provenance, SectionResult
     from itprobe.report.costs import CostFile
+    from itprobe.report.family import Family
+    from itprobe.report.verdict import Manipulation
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
@@ -37,7 +44,10 @@ def cell_condition(cell: CellRecord, test_arm: str) -> Condition:
     """The report condition of a cell's answers under ``test_arm`` (as `itprobe.study.grid` names it)."""
     if cell.kind == "trained":
         return Condition(cell.train_arm, "" if test_arm == cell.train_arm else test_arm)
-    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm)
+    role: BaselineRole = ""
+    if cell.baseline:
+        role = "oracle" if get_baseline(cell.baseline).oracle else "control"
+    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm, baseline=role)
 
 
 def condition_of(cell: CellRecord, test_arm: str) -> str:
@@ -56,27 +66,54 @@ def study_conditions(cells: Sequence[CellRecord]) -> dict[str, Condition]:
 
 
 def instance_results(
-    cells: Sequence[CellRecord], mode: str, tasks: dict[str, TaskInfo] | None = None
+    cells: Sequence[CellRecord],
+    mode: str,
+    tasks: dict[str, TaskInfo] | None = None,
+    protocol: Decoding | None = None,
 ) -> list[InstanceResult]:
     """The stored answers of one evaluation mode (baselines' in every mode) with their cell's context
     (condition, seed, size, train arm); with ``tasks``, rows of contrast-pair tasks carry their (group,
-    side)."""
+    side); with ``protocol``, every generated answer is cut from its stored continuation under that
+    protocol and scored again (`recut_protocol_problem` says when that cannot be done)."""
     pairs = {
         t.name: (t.contrast_group, t.contrast_side or "") for t in (tasks or {}).values() if t.contrast_group
     }
-    return [
-        dataclasses.replace(
-            r,
-            condition=condition_of(cell, r.test_arm),
-            seed=cell.seed,
-            train_arm=cell.train_arm,
-            size=cell.size if cell.kind == "trained" else None,
-            contrast=pairs.get(r.task, ()),
-        )  # fmt: skip
-        for cell in cells
-        for r in cell.rows
-        if cell.kind == "baseline" or r.mode == mode
-    ]
+    out = []
+    for cell in cells:
+        held = cell.cuts.get(protocol.protocol) if protocol is not None else None
+        cut = {(c.test_arm, c.mode, c.task, c.id): c for c in held or ()}
+        for r in cell.rows:
+            if cell.kind != "baseline" and r.mode != mode:
+                continue
+            if protocol is not None and cell.kind != "baseline" and r.mode == "generate":
+                key = (r.test_arm, r.mode, r.task, r.id)
+                r = cut[key] if held else rescored(r, protocol.recut(r.raw))
+            out.append(
+                dataclasses.replace(
+                    r,
+                    condition=condition_of(cell, r.test_arm),
+                    seed=cell.seed,
+                    train_arm=cell.train_arm,
+                    size=cell.size if cell.kind == "trained" else None,
+                    contrast=pairs.get(r.task, ()),
+                )
+            )
+    return out
+
+
+def recut_protocol_problem(cells: Sequence[CellRecord], protocol: Decoding) -> str | None:
+    """Why the stored answers cannot be scored under ``protocol`` by cutting, or None when they can: every
+    model cell must have been decoded under a protocol it is a cut of, with its continuations stored."""
+    for cell in cells:
+        if cell.kind == "baseline" or protocol.protocol in cell.cuts:
+            continue
+        stored = cell.resolved.get("eval", {}).get("decoding", {})
+        decoded = Decoding(int(stored.get("max_new_tokens", 0)) or 1, tuple(stored.get("stop", ())))
+        if not decoded.derivable(protocol):
+            return f"cell {cell.name} was decoded with cap {decoded.max_new_tokens} and stop {list(decoded.stop)}"
+        if any(r.mode == "generate" and not r.raw and r.prediction for r in cell.rows):
+            return f"cell {cell.name} was stored without its raw continuations (an earlier itprobe)"
+    return None
 
 
 def stored_config(store: ResultsStore) -> StudyConfig:
@@ -122,10 +159,19 @@ def build_report(run_dir: str | Path, *, costs: str | Path | None = None) -> dic
     cells, left_out = current_cells(config, stored)
     cost_file = _costs(run_dir, costs)
     paths: dict[str, Path] = {}
+    context = (config, cells, tasks, runs, cost_file, left_out)
     for i, mode in enumerate(config.eval.modes):
         out_dir = run_dir if i == 0 else run_dir / f"mode-{mode}"
-        written = _mode_report(out_dir, mode, config, cells, tasks, runs, cost_file, left_out)
+        written = _mode_report(out_dir, mode, *context)
         paths.update(written if i == 0 else {f"{fmt}:{mode}": path for fmt, path in written.items()})
+    if "generate" in config.eval.modes:
+        # each further protocol: the whole generation report again, its answers cut from the same continuations
+        for derived in config.eval.derived_protocols():
+            if recut_protocol_problem(cells, derived) is None:
+                written = _mode_report(
+                    run_dir / f"decoding-{derived.protocol}", "generate", *context, derived
+                )
+                paths.update({f"{fmt}:{derived.protocol}": path for fmt, path in written.items()})
     return paths
 
 
@@ -138,11 +184,14 @@ def _mode_report(
     runs: Sequence[dict[str, Any]],
     cost_file: CostFile | None,
     left_out: Sequence[CellRecord] = (),
+    protocol: Decoding | None = None,
 ) -> dict[str, Path]:
-    from itprobe.report import Skipped, write_report  # lazy: numpy, matplotlib
+    from itprobe.report import Skipped, primary_family, write_report  # lazy: numpy, matplotlib
     from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
 
-    results = instance_results(cells, mode, tasks)
+    results = instance_results(cells, mode, tasks, protocol)
+    # the headline's family spans every mode; a further protocol's report is a secondary view (no family)
+    family = _family(config, cells, tasks, primary_family) if protocol is None else None
     conditions = list(dict.fromkeys(r.condition for r in results))
     if "original" not in conditions:
         raise UserError(
@@ -154,18 +203,21 @@ def _mode_report(
         for c in conditions
         if not records[c].trained and (records[c].trained_with != "untuned" or records[c].tested_with)
     ]
-    primary = config.report.primary or (
-        "simplified" if "simplified" in conditions else _first_altered([records[c] for c in conditions])
-    )
+    primary = _primary(config, [records[c] for c in conditions])
     title = f"itprobe study: {config.name}" + (f" ({mode} mode)" if mode != config.eval.modes[0] else "")
+    if protocol is not None:
+        title += f" (decoding {protocol.protocol})"
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
         lines=[c for c in conditions if not records[c].trained and not records[c].tested_with],
-        provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode, left_out), n_boot=config.report.n_boot,
+        provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode, left_out, protocol), n_boot=config.report.n_boot,
+        answers=answers_line(config, mode, protocol),
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
         parts=condition_parts(cells, [records[c] for c in conditions]),
+        manipulated={c: m for c in conditions if (m := manipulation(records[c])) is not None},
         names={label: record.display for label, record in records.items()},
+        family=family, mode=mode, margin=config.report.equivalence_margin, share=config.report.equivalence_share,
     )  # fmt: skip
     report.data["arm_notes"] = [
         {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
@@ -175,33 +227,123 @@ def _mode_report(
         section, data = contrast
         report.sections.append(section)
         report.data["contrast_consistency"] = data
+    if mode == "generate" and protocol is None:
+        _add_format_help(report, config, cells, tasks, results, records)
     return write_report(report, out_dir, stem="report")
 
 
+def _primary(config: StudyConfig, conditions: Sequence[Condition]) -> str:
+    labels = [c.label for c in conditions]
+    return config.report.primary or ("simplified" if "simplified" in labels else _first_altered(conditions))
+
+
+def _family(
+    config: StudyConfig,
+    cells: Sequence[CellRecord],
+    tasks: dict[str, TaskInfo],
+    primary_family: Callable[..., Family],
+) -> Family:
+    """The headline's family (`itprobe.report.family.primary_family`, passed in: the report package is
+    imported lazily): the declared primary comparisons (default: the primary arm) at every size and in
+    every mode."""
+    by_mode: dict[str, list[InstanceResult]] = {
+        m: instance_results(cells, m, tasks) for m in config.eval.modes
+    }
+    records = study_conditions(cells)
+    primaries = config.report.primary_comparisons or [_primary(config, list(records.values()))]
+    present = {r.condition for rows in by_mode.values() for r in rows}
+    unknown = [c for c in primaries if c not in present]
+    if unknown:
+        raise UserError(
+            f"report.primary_comparisons: no results for {', '.join(unknown)} (conditions: "
+            f"{', '.join(sorted(present))})"
+        )
+    return primary_family(by_mode, "original", primaries, n_boot=config.report.n_boot)
+
+
+def answers_line(config: StudyConfig, mode: str, protocol: Decoding | None = None) -> str:
+    """The report's first line: how the answers it scores were produced."""
+    if mode == "rank":
+        return (
+            "Answers: rank classification (the label with the highest log-likelihood; tasks without a label "
+            "set are answered by generation under " + config.eval.protocol().label + ")."
+        )
+    rule = protocol or config.eval.protocol()
+    cut = f", cut from the continuations decoded under {config.eval.protocol().label}" if protocol else ""
+    return f"Answers: generation under the decoding protocol {rule.describe()}{cut}."
+
+
+def _add_format_help(
+    report: Any,
+    config: StudyConfig,
+    cells: Sequence[CellRecord],
+    tasks: dict[str, TaskInfo],
+    results: Sequence[InstanceResult],
+    records: dict[str, Condition],
+) -> None:
+    from itprobe.report.views_protocol import format_help_section  # lazy: numpy, matplotlib
+
+    model_cells = [c for c in cells if c.kind != "baseline"]
+    decoded = {condition_of(c, r.test_arm) for c in model_cells for r in c.rows}
+    for derived in config.eval.derived_protocols():
+        problem = recut_protocol_problem(cells, derived)
+        if problem is not None:
+            report.notes.append(f"No '{derived.protocol}' view: {problem}.")
+            continue
+        cut = instance_results(model_cells, "generate", tasks, derived)
+        found = format_help_section(
+            [r for r in results if r.condition in decoded], cut,
+            headline_name=config.eval.protocol().protocol, cut_name=derived.protocol,
+            show=lambda c: records[c].display if c in records else c, n_boot=config.report.n_boot,
+        )  # fmt: skip
+        if found is not None:
+            report.sections.insert(2, found[0])
+            report.data.setdefault("format_help", {})[derived.protocol] = found[1]
+
+
 def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Condition]) -> list[str]:
-    """Conditions tested with an arm whose gold follows the changed instruction (negated definition or a
-    label arm), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
+    """Conditions tested with an arm whose gold follows the changed instruction (declared ``follows``: the
+    negated definition, the label arms), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""
     follow_arms = set()
     for cell in cells:
         for raw in cell.resolved.get("test_arms", []):
             arm = ArmConfig.model_validate(raw)
-            if arm.definition == "negated" or arm.label != "original":
+            if arms_follow(arm):
                 follow_arms.add(arm.name)
     return [c.label for c in conditions if c.test_arm in follow_arms]
 
 
 def condition_parts(
-    cells: Sequence[CellRecord], conditions: Sequence[Condition]
+    cells: Sequence[CellRecord], conditions: Sequence[Condition], reference: str = "original"
 ) -> dict[str, tuple[str, ...]]:
-    """What each trained condition's training arm changes (`ArmConfig.parts`), from the stored arms, so that
-    an arm with a custom ``name:`` is described by what it does; other conditions are left out."""
+    """What each trained condition's arm changes (`ArmConfig.parts`), from the stored arms, so that an arm
+    with a custom ``name:`` is described by what it does: the training arm's, or the test arm's for the
+    reference's model tested with another arm (a test-time manipulation); other conditions are left out."""
     arms = {
         arm.name: arm.parts
         for cell in cells
-        if "train_arm" in cell.resolved
-        for arm in [ArmConfig.model_validate(cell.resolved["train_arm"])]
+        for raw in [cell.resolved.get("train_arm"), *cell.resolved.get("test_arms", [])]
+        if raw is not None
+        for arm in [ArmConfig.model_validate(raw)]
     }
-    return {c.label: arms[c.trained_with] for c in conditions if c.trained and c.trained_with in arms}
+    out = {}
+    for c in conditions:
+        arm = c.test_arm if manipulation(c, reference) == "test" else c.trained_with
+        if c.trained and arm in arms:
+            out[c.label] = arms[arm]
+    return out
+
+
+def manipulation(condition: Condition, reference: str = "original") -> Manipulation | None:
+    """When a trained condition's arm was applied, relative to the reference condition (trained and
+    tested with ``reference``): ``test`` (the reference's model under another test arm), ``train``
+    (trained with another arm, tested with the reference's), ``train+test`` (both differ); None for the
+    reference itself and the conditions nothing was trained for."""
+    if not condition.trained or condition.label == reference:
+        return None
+    if condition.trained_with == reference:
+        return "test"
+    return "train" if condition.test_arm == reference else "train+test"
 
 
 def _first_altered(conditions: Sequence[Condition]) -> str:
@@ -248,10 +390,20 @@ def _arm_notes(cells: Sequence[CellRecord]) -> list[ArmNote]:
 
 
 def _notes(
-    config: StudyConfig, cells: Sequence[CellRecord], mode: str, left_out: Sequence[CellRecord] = ()
+    config: StudyConfig,
+    cells: Sequence[CellRecord],
+    mode: str,
+    left_out: Sequence[CellRecord] = (),
+    protocol: Decoding | None = None,
 ) -> list[str]:
     expected = expected_cells(config)
     notes = [untuned_note(config.model)]
+    if config.arms.test_sizes is not None:
+        notes.append(
+            "Test arms other than the training arm are run only for models trained at "
+            f"{', '.join(map(str, config.arms.test_sizes))} instances per task (arms.test_sizes); the untuned "
+            "model is tested under all of them."
+        )
     notes.append(f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid.")
     if left_out:
         names = ", ".join(sorted({c.name for c in left_out}))
@@ -261,6 +413,12 @@ def _notes(
         )
     if len(cells) < expected:
         notes.append("The study is incomplete: rerun `itprobe run` with the same config to finish it.")
+    for cell in cells:
+        if cell.kind == "baseline" and not cell.rows and get_baseline(cell.baseline).needs_training_data:
+            notes.append(
+                f"Control {cell.baseline} answered no task: it learns only from a test task's labelled instances "
+                "beyond the scored ones (test_tasks.instances_per_task), and no task has any."
+            )
     notes += [
         "Conditions: an arm's name means 'trained and tested with that arm'; 'A@B' means trained with A and "
         "tested with B; 'untuned@B' is the base model tested with B.",
@@ -302,11 +460,10 @@ def training_note_summary(cells: Sequence[CellRecord], *, listed: int = 3) -> li
     ``info.notes`` in the store keep every line."""
     tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
     for cell in cells:
-        for line in cell.info.get("notes", []):
-            # training writes "<task>: <note>" (itprobe.training.data)
-            task, sep, note = line.partition(": ")
-            key = (cell.train_arm, _unprefixed(note)) if sep else (cell.train_arm, line)
-            tasks[key].add(task if sep else "")
+        for stored in cell.info.get("notes", []):
+            record = TrainingNote.from_stored(stored)
+            where = f"{record.task}/{record.instance}" if record.instance else record.task
+            tasks[(cell.train_arm, _unprefixed(record.note) if record.task else record.note)].add(where)
     lines = []
     for (arm, note), names in sorted(tasks.items()):
         named = sorted(n for n in names if n)
@@ -344,10 +501,10 @@ def _provenance(
 
 def contrast_section(
     results: Sequence[InstanceResult], tasks: dict[str, TaskInfo], conditions: Sequence[Condition]
-) -> tuple[Section, dict[str, Any]] | None:
+) -> SectionResult | None:
     """Contrast consistency per condition (`itprobe.contrast`), for test tasks that form contrast pairs;
     ``conditions`` name the rows' conditions (`Condition.display`)."""
-    from itprobe.report import Section, Table, consistency_by_seed  # lazy: numpy, matplotlib
+    from itprobe.report import Section, SectionResult, Table, consistency_by_seed  # lazy: numpy, matplotlib
 
     shown = {c.label: c.display for c in conditions}
 
@@ -387,4 +544,4 @@ def contrast_section(
         "averaged."
     )
     table = Table(title="Contrast consistency", columns=columns, rows=rows)
-    return Section(title="Contrast consistency", paragraphs=[text], tables=[table]), data
+    return SectionResult(Section(title="Contrast consistency", paragraphs=[text], tables=[table]), data)

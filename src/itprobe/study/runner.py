@@ -7,6 +7,7 @@ only the cell in progress and a rerun continues where it stopped (see `itprobe.s
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import shutil
 import time
@@ -15,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from itprobe.arms import apply_arms_to_tasks
+from itprobe.arms import apply_arms_to_tasks, arms_relabel
 from itprobe.arms.labels import original_schemes
-from itprobe.baselines import run_baseline
+from itprobe.baselines import ControlData, run_baseline
 from itprobe.errors import UserError
+from itprobe.fsio import exclusive
 from itprobe.metrics import instance_scores
 from itprobe.models.base import rank_unavailable
+from itprobe.models.served import TOKENIZER_HINT
 from itprobe.predict import predict_tasks
 from itprobe.records import InstanceResult, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig
@@ -29,7 +32,7 @@ from itprobe.study.engine import Engine, HFEngine, Loaded, Trained, TrainJob, ba
 from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.progress import GridProgress, cell_work
 from itprobe.study.report import build_report
-from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
+from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Task
 
 
@@ -41,6 +44,10 @@ class RunOptions:
     shard: tuple[int, int] | None = None
     progress: bool = True
     report: bool = True
+    # run the untuned cell after the trained ones: a study spread over sittings carries trained cells'
+    # answers in its committed prediction cache, while an untuned base model's long generations often copy
+    # the data's text and cannot be committed, so it is best computed in the sitting that finishes the grid
+    untuned_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,22 @@ def run_study(
     """
     run_dir = Path(run_dir)
     data = load_study_data(config)  # 1. tasks
-    store = _open_store(run_dir, options.resume)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shard = f"-shard-{options.shard[0]}-of-{options.shard[1]}" if options.shard else ""
+    lock = exclusive(run_dir / f".itprobe-run{shard}.lock", f"this run folder ({run_dir})")
+    with lock if is_main_process() else contextlib.nullcontext():  # one run (of a shard) at a time
+        store = _open_store(run_dir, options.resume)
+        return _run_locked(config, run_dir, store, options, engine, data)
+
+
+def _run_locked(
+    config: StudyConfig,
+    run_dir: Path,
+    store: ResultsStore,
+    options: RunOptions,
+    engine: Engine | None,
+    data: StudyData,
+) -> StudyOutcome:
     engine = engine if engine is not None else HFEngine(config)
     base = engine.load(config.model)  # 2. the model's identity names every cell
     untuned = _untuned_model(config, engine, base)
@@ -111,8 +133,11 @@ def run_study(
         train_digest=data.train_digest,
         test_digest=data.test_digest,
         untuned_identity=untuned.model.identity,
+        held_out_digest=data.held_out_digest,
     )
     mine = select_shard(cells, options.shard)
+    if options.untuned_last:
+        mine = sorted(mine, key=lambda cell: cell.kind == "untuned")  # stable: the order is otherwise kept
     todo = [cell for cell in mine if cell.id not in store.done_cells()]
     run_id = uuid.uuid4().hex[:12]
     if is_main_process():
@@ -161,7 +186,12 @@ def _untuned_model(config: StudyConfig, engine: Engine, base: Loaded) -> Loaded:
         return base
     untuned = engine.load(spec)
     why = rank_unavailable(untuned.model) if "rank" in config.eval.modes else None
-    if why is not None:
+    if (
+        why is not None
+    ):  # `run` has no --api-tokenizer: the tokenizer loads from a served name that is a folder
+        why = why.replace(
+            TOKENIZER_HINT, "serve the model under its local folder's path (openai:URL#/path/to/model)"
+        )
         raise UserError(f"eval.untuned_model: rank classification is not possible: {why} (eval.modes)")
     return untuned
 
@@ -174,8 +204,13 @@ def _open_store(run_dir: Path, resume: bool) -> ResultsStore:
                     "already holds results; rerun with --resume to continue it, or choose another --out",
                     path=run_dir / STORE_NAME,
                 )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return ResultsStore(run_dir / STORE_NAME)
+    store = ResultsStore(run_dir / STORE_NAME)
+    if store.done_cells() and not store.integrity_ok(quick=True):  # "all done" must not mean "unreadable"
+        store.close()
+        raise UserError(
+            f"damaged results store (sqlite quick_check failed); {COPY_HINT}", path=run_dir / STORE_NAME
+        )
+    return store
 
 
 def task_info(task: Task) -> TaskInfo:
@@ -206,7 +241,7 @@ def run_cell(cell: Cell, ctx: _Context) -> CellRecord:
         loaded = ctx.engine.load(trained.model_spec)
         timings["load"] = time.perf_counter() - tick
         rows, notes = _evaluate(loaded, cell, ctx, timings)
-        info = trained.info
+        info = trained.result.stored()
     finished = time.time()
     timings["total"] = finished - started
     train_arm = cell.train_arm.name if cell.train_arm is not None else ""
@@ -246,7 +281,10 @@ def _train(cell: Cell, ctx: _Context, timings: dict[str, float]) -> Trained:
         on_step=ctx.progress.train_step,
     )
     tick = time.perf_counter()
-    trained = ctx.engine.train(job)
+    try:
+        trained = ctx.engine.train(job)
+    except UserError as err:  # e.g. diverged: the cell is not stored, and the user learns which one
+        raise UserError(f"cell {cell.name}: {err}") from None
     timings["train"] = time.perf_counter() - tick
     return trained
 
@@ -265,9 +303,10 @@ def _baseline(cell: Cell, ctx: _Context) -> tuple[list[InstanceResult], list[Arm
     for arm in cell.test_arms:
         tasks, arm_notes = ctx.test_tasks(arm, cell.seed)
         notes += arm_notes
-        rows += prediction_rows(
-            run_baseline(cell.baseline, tasks, seed=cell.seed), arm, "generate", ctx.data.test
-        )
+        # the held-out instances carry the original labels: a label arm's answers are not learnt from them
+        held = {} if arms_relabel(arm) else ctx.data.held_out
+        preds = run_baseline(cell.baseline, tasks, seed=cell.seed, data=ControlData(held_out=held))
+        rows += prediction_rows(preds, arm, "generate", ctx.data.test)
     ctx.progress.advance()
     return rows, notes
 
@@ -293,7 +332,7 @@ def _evaluate(
                 progress=False,
                 tokenizer=loaded.tokenizer,
                 length_normalized=ctx.config.eval.length_normalized,
-                decoding=ctx.config.eval.decoding(),
+                decoding=ctx.config.eval.protocol(),
             )
             timings[f"predict/{arm.name}/{mode}"] = time.perf_counter() - tick
             rows += prediction_rows(preds, arm, mode, ctx.data.test)
@@ -309,5 +348,5 @@ def prediction_rows(
     ``mode`` is the pass's mode (in a rank pass, tasks without an output space are answered by generation).
     For a label arm the output space and gold of the original scheme are kept too (old-label leakage).
     """
-    before = original_schemes(originals) if arm.label != "original" else None
+    before = original_schemes(originals) if arms_relabel(arm) else None
     return instance_scores(preds, test_arm=arm.name, mode=mode, originals=before)

@@ -14,11 +14,12 @@ file, raised by any method (never an ``sqlite3`` traceback); a foreign file is n
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS predictions (
     cell_id TEXT NOT NULL, test_arm TEXT NOT NULL, mode TEXT NOT NULL, task TEXT NOT NULL, id TEXT NOT NULL,
     category TEXT NOT NULL, prediction TEXT NOT NULL, "references" TEXT NOT NULL, labels TEXT NOT NULL,
     label_logprobs TEXT NOT NULL, original_labels TEXT NOT NULL, original_references TEXT NOT NULL,
+    raw TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (cell_id, test_arm, mode, task, id)
 );
 CREATE TABLE IF NOT EXISTS scores (
@@ -102,6 +104,9 @@ class CellRecord:
     notes: tuple[ArmNote, ...] = ()
     started_at: float = 0.0
     finished_at: float = 0.0
+    # protocol name -> the generated rows scored under that protocol, where the store holds them (a store
+    # rebuilt from published predictions, whose continuations are withheld); else cut from ``rows``' raw
+    cuts: dict[str, tuple[InstanceResult, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,10 @@ def _unflag(value: int | None) -> bool | None:
 
 def unreadable(path: Path, err: sqlite3.DatabaseError) -> UserError:
     """The one-line error for a store sqlite cannot read (corrupt, truncated, not a database, locked)."""
+    if isinstance(err, sqlite3.OperationalError) and "disk is full" in str(err):
+        return UserError(
+            "no space left on the device; finished cells are kept: free space and rerun", path=path
+        )
     if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
         return UserError(f"results store is locked by another process for too long ({err})", path=path)
     return UserError(
@@ -175,6 +184,8 @@ class ResultsStore:
         if tables and "cells" not in tables:
             found = ", ".join(sorted(tables)[:5])
             raise UserError(f"not an itprobe results store (its tables: {found})", path=self.path)
+        if "meta" in tables:
+            self._check_version()
         self._enter_wal(timeout_s)
         self._conn.execute("PRAGMA synchronous = NORMAL")
         if tables >= _TABLES:
@@ -184,6 +195,16 @@ class ResultsStore:
                 if statement.strip():
                     conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _check_version(self) -> None:
+        """A store of another schema would be misread (or written in a shape its reader cannot use)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            raise UserError(
+                f"results store of schema version {row[0]!r}; this itprobe reads version {SCHEMA_VERSION} "
+                "(use the itprobe that wrote it)",
+                path=self.path,
+            )
 
     def _enter_wal(self, timeout_s: float) -> None:
         # sqlite does not call the busy handler when switching a store to WAL, so two processes opening a new
@@ -261,12 +282,14 @@ class ResultsStore:
     @_guarded
     def write_cell(self, record: CellRecord, *, run_id: str) -> bool:
         """Store a finished cell atomically; False (and nothing written) if the cell is already stored."""
+        _check_finite(record)
         cell = {name: getattr(record, name) for name in _CELL_COLUMNS}
         cell.update(resolved=_dumps(record.resolved), info=_dumps(record.info), run_id=run_id)
         with self._transaction() as conn:
             if conn.execute("SELECT 1 FROM cells WHERE cell_id = ?", (record.cell_id,)).fetchone():
                 return False
             _insert(conn, "cells", [cell])
+            _add_raw_column(conn)
             params = [_prediction_params(record.cell_id, r) for r in record.rows]
             _insert(conn, "predictions", [{k: p[k] for k in _PREDICTION_COLUMNS} for p in params])
             _insert(conn, "scores", [{k: p[k] for k in _SCORE_COLUMNS} for p in params])
@@ -275,6 +298,14 @@ class ResultsStore:
             ]
             _insert(conn, "timings", timings)
             _insert(conn, "notes", [{"cell_id": record.cell_id, **asdict(n)} for n in record.notes])
+            if record.cuts:
+                conn.execute(_CUTS_TABLE)
+                _insert(conn, "cuts", [
+                    {"protocol": protocol, **{k: p[k] for k in _SCORE_COLUMNS}, "prediction": r.prediction}
+                    for protocol, rows in record.cuts.items()
+                    for r in rows
+                    for p in [_prediction_params(record.cell_id, r)]
+                ])  # fmt: skip
         return True
 
     # -- reading -------------------------------------------------------------------------------------
@@ -317,6 +348,7 @@ class ResultsStore:
                 CellRecord(
                     **values,
                     rows=self._rows(cell_id) if with_rows else (),
+                    cuts=self._cuts(cell_id) if with_rows else {},
                     timings={stage: seconds for stage, seconds in timings},
                     notes=tuple(
                         ArmNote(r["test_arm"], r["task"], r["note"], bool(r["skipped"])) for r in notes
@@ -332,6 +364,21 @@ class ResultsStore:
             (cell_id,),
         )
         return tuple(_prediction_row(row) for row in cur)
+
+    def _cuts(self, cell_id: str) -> dict[str, tuple[InstanceResult, ...]]:
+        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "cuts" not in tables:
+            return {}
+        stored = {(r.test_arm, r.mode, r.task, r.id): r for r in self._rows(cell_id)}
+        out: dict[str, list[InstanceResult]] = {}
+        for row in self._conn.execute("SELECT * FROM cuts WHERE cell_id = ? ORDER BY rowid", (cell_id,)):
+            base = stored[(row["test_arm"], row["mode"], row["task"], row["id"])]
+            scores = {k: row[k] for k in ("exact_match", "rouge1", "rougeL", "prediction")}
+            out.setdefault(row["protocol"], []).append(
+                replace(base, **scores, raw="", in_space_strict=_unflag(row["in_space_strict"]),
+                        in_space_loose=_unflag(row["in_space_loose"]))
+            )  # fmt: skip
+        return {k: tuple(v) for k, v in out.items()}
 
     @_guarded
     def integrity_ok(self, *, quick: bool = False) -> bool:
@@ -353,6 +400,13 @@ _CELL_COLUMNS = (
     "finished_at",
 )
 _KEY = ("cell_id", "test_arm", "mode", "task", "id")
+# a generated row scored under another protocol, where its continuation is not stored (`CellRecord.cuts`)
+_CUTS_TABLE = """CREATE TABLE IF NOT EXISTS cuts (
+    cell_id TEXT NOT NULL, protocol TEXT NOT NULL, test_arm TEXT NOT NULL, mode TEXT NOT NULL, task TEXT NOT NULL,
+    id TEXT NOT NULL, prediction TEXT NOT NULL, exact_match REAL NOT NULL, rouge1 REAL NOT NULL,
+    rougeL REAL NOT NULL, in_space_strict INTEGER, in_space_loose INTEGER,
+    PRIMARY KEY (cell_id, protocol, test_arm, mode, task, id)
+)"""
 _SCORE_COLUMNS = (*_KEY, "exact_match", "rouge1", "rougeL", "in_space_strict", "in_space_loose")
 _PREDICTION_COLUMNS = (
     *_KEY,
@@ -363,10 +417,29 @@ _PREDICTION_COLUMNS = (
     "label_logprobs",
     "original_labels",
     "original_references",
+    "raw",
 )
 # the fields of a row (`InstanceResult`) the store keeps; the others come from the cell
 STORED_FIELDS = tuple(dict.fromkeys(c for c in (*_PREDICTION_COLUMNS, *_SCORE_COLUMNS) if c != "cell_id"))
 _TUPLE_FIELDS = ("references", "labels", "label_logprobs", "original_labels", "original_references")
+
+
+def _check_finite(record: CellRecord) -> None:
+    """A NaN score would read as NULL (or 0 in a mean) later: such a cell is refused, not stored.
+
+    Raises:
+        UserError: naming the cell and what is not finite.
+    """
+    for row in record.rows:
+        values = (row.exact_match, row.rouge1, row.rougeL, *row.label_logprobs)
+        if not all(math.isfinite(v) for v in values if v is not None):
+            raise UserError(
+                f"cell {record.name}: refusing to store a score that is not finite (task {row.task})"
+            )
+    try:
+        json.dumps([record.info, record.timings], allow_nan=False)
+    except ValueError:
+        raise UserError(f"cell {record.name}: refusing to store a number that is not finite") from None
 
 
 def _insert(
@@ -387,8 +460,16 @@ def _prediction_params(cell_id: str, row: InstanceResult) -> dict[str, Any]:
     return params
 
 
+def _add_raw_column(conn: sqlite3.Connection) -> None:
+    """Stores written before the raw continuation was kept get its column (their rows read as '')."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(predictions)")}
+    if "raw" not in columns:
+        conn.execute("ALTER TABLE predictions ADD COLUMN raw TEXT NOT NULL DEFAULT ''")
+
+
 def _prediction_row(row: sqlite3.Row) -> InstanceResult:
-    values = {name: row[name] for name in STORED_FIELDS}
+    present = set(row.keys())
+    values: dict[str, Any] = {name: row[name] if name in present else "" for name in STORED_FIELDS}
     values.update({name: tuple(json.loads(row[name])) for name in _TUPLE_FIELDS})
     values.update(
         in_space_strict=_unflag(row["in_space_strict"]), in_space_loose=_unflag(row["in_space_loose"])

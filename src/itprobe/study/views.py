@@ -7,18 +7,21 @@ compliance → learning curve → per task → cost of errors → write.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from itprobe.report.analysis import compare_arms, guessing_gate
+from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.curves import sizes_of
+from itprobe.report.family import Family
 from itprobe.report.model import Provenance, ReportData, Skipped
 from itprobe.report.render import write_report
 from itprobe.report.results import InstanceResult, align
+from itprobe.report.seeds import seeded_difference
 from itprobe.report.stats import MIN_CLUSTERS, paired_test
-from itprobe.report.verdict import make_verdict
+from itprobe.report.verdict import EQUIVALENCE_SHARE, Design, Manipulation, equivalence_margin, make_verdict
 from itprobe.report.views import (
     comparison_section,
     compliance_section,
@@ -29,6 +32,7 @@ from itprobe.report.views import (
     seeds_note,
 )
 from itprobe.report.views_risk import cost_section, curve_section
+from itprobe.report.views_seeds import seed_section
 from itprobe.report.views_split import gain_split_section, gain_splits
 
 
@@ -49,8 +53,14 @@ def build_study_report(
     follow: Sequence[str] = (),
     parts: Mapping[str, Sequence[str]] | None = None,
     names: Mapping[str, str] | None = None,
+    manipulated: Mapping[str, Manipulation] | None = None,
+    family: Family | None = None,
+    mode: str = "",
+    margin: float | None = None,
+    share: float | None = None,
     n_boot: int = 2000,
     seed: int = 0,
+    answers: str = "",
 ) -> ReportData:
     """Compute every view of a study and draw its plots under ``out_dir/plots``; returns the report data.
 
@@ -64,10 +74,20 @@ def build_study_report(
             instruction, `itprobe.records.Condition.tested_with` empty); None: all of them.
         costs: a cost file; adds the cost-of-errors section.
         follow: conditions whose gold follows a changed instruction (negated, relabelled), besides the
-            follow probes by their own name (`verdict.FOLLOW_PROBES`).
+            follow probes by their own name (`itprobe.arms.follow_probes`).
         parts: what each condition's (training) arm changes, for the verdict's words (`verdict.removes`).
         names: how each condition is shown (a study: `itprobe.records.Condition.display`); others by
             `views.display`.
+        answers: how the answers were produced (the decoding protocol), the summary's first line.
+        manipulated: when each trained condition's arm was applied relative to the reference
+            (`verdict.Manipulation`; a study: `itprobe.study.report.manipulation`); the verdict's words
+            and its one-seed rule follow it. A condition without an entry reads as a removal.
+        family: the headline's primary comparisons, Holm-adjusted across sizes and modes
+            (`itprobe.report.family`); their lines use those p-values, every other line is exploratory.
+            None: every line uses its table's Holm and none is marked.
+        mode: this report's mode (the family's members are per mode).
+        margin, share: the equivalence margin in EM points as declared, or the share of the tuning gain
+            (`verdict.equivalence_margin`); with neither and no clear gain, equivalence is never said.
     """
     present = list(dict.fromkeys(r.condition for r in results))
     if reference not in present:
@@ -92,11 +112,26 @@ def build_study_report(
     comparison, data["comparisons"] = comparison_section(
         cmp_em, cmp_rl, title=f"{reference} vs each altered arm{at}", note=seeds_note(results, arms), **sh
     )
-    gate = guessing_gate(results, reference, size=main, **kw)
+    gate = control_gate(results, reference, refs, size=main, **kw)
     gain = _gain(results, reference, base, main, **kw) if base else None
     tuned = gain_splits(results, arms, base, size=main, **kw) if base else {}
+    seeds = seed_counts(results, main)
+    confirmed = family.at(main, mode) if family is not None else {}
+    designs = {
+        c.arm: Design(
+            (manipulated or {}).get(c.arm),
+            min(seeds.get(reference, 1), seeds.get(c.arm, 1)) if manipulated is not None else None,
+            exploratory=family is not None and c.arm not in confirmed,
+        )
+        for c in cmp_em
+    }
+    equivalence = equivalence_margin(
+        gain.diff if gain is not None and base == untuned else None,
+        declared=None if margin is None else margin / 100,
+        share=share,
+    )
     verdict = make_verdict(
-        cmp_em,
+        [dataclasses.replace(c, p_adjusted=confirmed[c.arm]) if c.arm in confirmed else c for c in cmp_em],
         gate=gate,
         gain=gain,
         gain_split=tuned.get(reference),
@@ -104,11 +139,25 @@ def build_study_report(
         primary=primary,
         follow=follow,
         parts=parts,
+        designs=designs,
+        margin=equivalence,
+        tuned_with=reference if manipulated is not None else None,
+        tuning_seeds=seeds.get(reference) if manipulated is not None else None,
     )
     data["verdict"] = jsonable(verdict)
+    data["equivalence_margin"] = None if equivalence is None else 100 * equivalence
+    data["primary_family"] = (
+        None if family is None else {f"{c} n={s} {m}": p for (c, s, m), p in family.p_adjusted.items()}
+    )
+    design_notes = [family.note()] if family is not None else []
+    design_notes.append(_margin_note(equivalence, margin, share))
     data["gate_vs_guessing"] = jsonable(gate)
     data["gain_over_baseline"] = jsonable(gain)
     sections = [scores, comparison]
+    seeded = seed_section(results, arms, size=main, **kw, **sh)
+    if seeded is not None:
+        sections.append(seeded[0])
+        data["seeds"] = seeded[1]
     if base == untuned:
         split = gain_split_section(results, tuned, untuned, out_dir=out_dir, **sh)
         if split is not None:
@@ -135,13 +184,37 @@ def build_study_report(
         sections.append(cost)
     return ReportData(
         title=title,
-        summary=list(verdict.lines) or [verdict.headline],
+        summary=[*([answers] if answers else []), *(list(verdict.lines) or [verdict.headline])],
         sections=sections,
-        notes=[*_method_notes(results, main, n_boot), *notes],
+        notes=[*_method_notes(results, main, n_boot), *design_notes, *notes],
         skipped=list(skipped),
         provenance=provenance or Provenance(),
         data=data,
     )
+
+
+def _margin_note(equivalence: float | None, declared: float | None, share: float | None) -> str:
+    if equivalence is None:
+        return (
+            "Equivalence margin: none (no declared report.equivalence_margin and no clear tuning gain to take "
+            "a share of), so no difference is called equivalent."
+        )
+    if declared is not None:
+        return f"Equivalence margin: ±{declared:g} EM points, declared in the config (report.equivalence_margin)."
+    return (
+        f"Equivalence margin: ±{round(100 * equivalence, 1):g} EM points = {round(100 * (share or EQUIVALENCE_SHARE)):g}% "
+        "of the tuning gain original − untuned (report.equivalence_share): 'equivalent' means the whole 95% CI "
+        "of a difference is smaller than that share of what tuning gained."
+    )
+
+
+def seed_counts(results: Sequence[InstanceResult], size: int | None) -> dict[str, int]:
+    """How many seeds each condition has at ``size`` (rows without a size: at any)."""
+    seeds: dict[str, set[int]] = {}
+    for r in results:
+        if r.size is None or r.size == size:
+            seeds.setdefault(r.condition, set()).add(r.seed)
+    return {c: len(s) for c, s in seeds.items()}
 
 
 def _gain(
@@ -157,7 +230,9 @@ def _gain(
     if aligned.n == 0:
         return None
     s = aligned.scores
-    return paired_test(s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
+    test = paired_test(s[reference], s[baseline], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
+    seeded = seeded_difference(results, reference, baseline, size=size, n_boot=n_boot, seed=seed)
+    return test if seeded is None else dataclasses.replace(test, diff=seeded)
 
 
 def _method_notes(results: Sequence[InstanceResult], main: int | None, n_boot: int) -> list[str]:
@@ -185,12 +260,14 @@ def _method_notes(results: Sequence[InstanceResult], main: int | None, n_boot: i
     seeds = sorted({r.seed for r in results})
     notes = [
         f"95% CIs are percentile bootstraps ({n_boot} resamples) over {unit}.",
-        f"Seeds {seeds} are averaged per instance before any statistic; all comparisons are paired on the "
+        f"Seeds {seeds} are averaged per instance for the tests; all comparisons are paired on the "
         "same test instances."
         + (
-            " The intervals do not include seed-to-seed variance (the tables say so too)."
+            " Scores and differences of conditions with two or more seeds have two-level bootstrap CIs "
+            "(seeds, then tasks, resampled: they include the variance between training runs; see 'Seeds')."
             if len(seeds) > 1
-            else ""
+            else " One training seed: the intervals do not include the variance between training runs, so "
+            "no verdict about a training arm is made."
         ),
         "Exact match with one seed is tested with the exact McNemar test, averaged or continuous scores with "
         "a sign-flip permutation test (per cluster when clusters are resampled); p-values are Holm-adjusted "

@@ -45,7 +45,7 @@ from itprobe.tasks.official import (
     split_file,
 )
 from itprobe.tasks.references import parse_references
-from itprobe.tasks.spaces import assign_output_spaces, read_label_file
+from itprobe.tasks.spaces import assign_output_spaces, check_label_names, read_label_file
 from itprobe.tasks.types import Task
 from itprobe.tasks.user import parse_user_csv, parse_user_jsonl
 
@@ -88,15 +88,17 @@ def load_tasks(
         available = [name for _, name in read_task_list(listing)]
         wanted = set(_resolve_names(names, available, listing)) if names else None
         tasks = load_checkout(path, split, wanted, detect_on)
+        known = {p.name.removesuffix(".json") for p in (path / "tasks").glob("*.json")}
     else:
         file = _folder_file(path, split) if path.is_dir() else path
         tasks = load_file(file)
+        known = {t.name for t in tasks}
         if split is not None and not path.is_dir():
             tasks = _filter_by_split(tasks, file, split)
         if names:
             keep = set(_resolve_names(names, [t.name for t in tasks], file))
             tasks = [t for t in tasks if t.name in keep]
-    return _finish(tasks, path, max_labels, label_file, max_instances, detect_on)
+    return _finish(tasks, path, max_labels, label_file, max_instances, detect_on, known)
 
 
 def load_references(
@@ -222,11 +224,16 @@ def _finish(
     label_file: str | Path | None,
     max_instances: int | None,
     detect_on: int | None,
+    known: set[str] | None = None,
 ) -> list[Task]:
-    """Output spaces detected on the first ``detect_on`` instances, then the first ``max_instances`` kept."""
+    """Output spaces detected on the first ``detect_on`` instances, then the first ``max_instances`` kept.
+
+    ``known``: every task name of the source (before a selection), which a label file may name."""
     if not tasks:
         raise UserError("no tasks found", path=path)
     labels = read_label_file(label_file) if label_file is not None else None
+    if labels is not None:
+        check_label_names(labels, known if known is not None else {t.name for t in tasks}, str(label_file))
     spaced = assign_output_spaces(
         _first(tasks, detect_on), max_labels=max_labels, labels=labels, label_source=str(label_file or "")
     )

@@ -22,8 +22,10 @@ from pathlib import Path
 import yaml
 
 from itprobe.errors import UserError
+from itprobe.metrics import normalize_answer
 from itprobe.tasks._io import read_text
 from itprobe.tasks.types import Instance, OutputSpace, Task
+from itprobe.yamlio import load_yaml
 
 DETECTION_NORMALISATION = "lower/strip/trailing-period"
 
@@ -63,7 +65,7 @@ def read_label_file(path: str | Path) -> dict[str, tuple[str, ...]]:
     path = Path(path)
     text = read_text(path)
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else load_yaml(text)
     except json.JSONDecodeError as err:
         raise UserError(f"malformed JSON ({err.msg})", path=path, line=err.lineno) from None
     except yaml.YAMLError as err:
@@ -92,8 +94,12 @@ def assign_output_spaces(
     Args:
         tasks: tasks as loaded; declared spaces (and any other recorded space) are kept.
         max_labels: detection threshold; 0 disables detection.
-        labels: task name -> labels, e.g. from `read_label_file`; names not among the tasks are ignored.
+        labels: task name -> labels, e.g. from `read_label_file`; names not among the tasks are ignored
+            (`check_label_names` refuses names that no task of the source has).
         label_source: recorded as the detail of "file" spaces (the label file's path).
+
+    Raises:
+        UserError: a label set that cannot be scored (`check_space`).
     """
     out = []
     for task in tasks:
@@ -102,5 +108,53 @@ def assign_output_spaces(
             space = OutputSpace(labels=tuple(labels[task.name]), rule="file", detail=label_source)
         elif space is None:
             space = detect_output_space(task.instances, max_labels)
-        out.append(task if space is task.output_space else dataclasses.replace(task, output_space=space))
+        task = task if space is task.output_space else dataclasses.replace(task, output_space=space)
+        check_space(task)
+        out.append(task)
     return out
+
+
+def _origin(space: OutputSpace) -> str:
+    if space.rule == "file":
+        return f"the label file {space.detail}".rstrip()
+    return f"its {space.rule} output space"
+
+
+def check_space(task: Task) -> None:
+    """Refuse a label set that cannot give right answers (docs/refusals.md): two labels that are one answer
+    under the scoring normalisation (`itprobe.metrics.normalize_answer`), or a set without some instance's
+    single reference (rank mode and the random baseline would score it wrong by construction).
+
+    Raises:
+        UserError: one line naming the task, the labels and where they come from.
+    """
+    space = task.output_space
+    if space is None:
+        return
+    seen: dict[str, str] = {}
+    for label in space.labels:
+        other = seen.setdefault(normalize_answer(label), label)
+        if other != label:
+            raise UserError(
+                f"task {task.name}: labels {other!r} and {label!r} (from {_origin(space)}) are the same answer "
+                "once normalised; keep one"
+            )
+    for instance in task.instances:
+        if len(instance.outputs) == 1 and normalize_answer(instance.outputs[0]) not in seen:
+            raise UserError(
+                f"task {task.name}: the labels {list(space.labels)} (from {_origin(space)}) exclude the gold "
+                f"answer {instance.outputs[0]!r} of instance {instance.id}; every single-reference answer "
+                "must be one of the labels"
+            )
+
+
+def check_label_names(labels: Mapping[str, object], known: Iterable[str], source: str) -> None:
+    """Refuse a label file naming a task the source does not have (a typo would silently do nothing).
+
+    Raises:
+        UserError: naming the unknown tasks.
+    """
+    unknown = sorted(set(labels) - set(known))
+    if unknown:
+        shown = ", ".join(repr(n) for n in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        raise UserError(f"names no task of the data: {shown}", path=source)

@@ -167,6 +167,9 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     # strict: a quote left open is an error at the row it opens on, not a cell swallowing the rest of the file
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     header = reader.fieldnames or []
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:  # DictReader would keep the last of the two silently
+        raise UserError(f"column {twice[0]!r} appears twice in the header", path=path, line=1, field=twice[0])
     for column in REQUIRED_COLUMNS:
         if column not in header:
             raise UserError(

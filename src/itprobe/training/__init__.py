@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from itprobe.training.config import FULL_LR, LORA_LR, TK_PROMPT, LoraSettings, TrainConfig, TrainResult
+from itprobe.training.config import (
+    FULL_LR,
+    LORA_LR,
+    TK_PROMPT,
+    LoraSettings,
+    TrainConfig,
+    TrainingNote,
+    TrainResult,
+)
 from itprobe.training.output import StepInfo
 
 if TYPE_CHECKING:
@@ -24,6 +32,7 @@ __all__ = [
     "StepInfo",
     "TrainConfig",
     "TrainResult",
+    "TrainingNote",
     "train",
 ]
 

@@ -131,6 +131,32 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class TrainingNote:
+    """A remark on the training data: a task the arm skipped or changed, an instance left out."""
+
+    task: str
+    note: str
+    instance: str = ""  # the instance id, for a note on one instance
+
+    def text(self) -> str:
+        """``task: note`` (``task/instance: note``), as `itprobe train` prints it."""
+        where = f"{self.task}/{self.instance}" if self.instance else self.task
+        return f"{where}: {self.note}"
+
+    @classmethod
+    def from_stored(cls, value: str | dict[str, str]) -> TrainingNote:
+        """A note as a results store holds it: a dict, or, in stores written before notes were records,
+        its `text` (read back once, here)."""
+        if isinstance(value, dict):
+            return cls(**value)
+        where, sep, note = value.partition(": ")
+        if not sep:
+            return cls("", value)
+        task, _, instance = where.partition("/")
+        return cls(task, note, instance)
+
+
+@dataclass(frozen=True)
 class TrainResult:
     """What `train` returns; ``model_dir`` loads with ``itprobe.models.load_model(str(model_dir))``."""
 
@@ -143,4 +169,22 @@ class TrainResult:
     n_tasks: int
     train_seconds: float
     resumed_from: int | None = None  # the checkpoint step the run continued from
-    notes: tuple[str, ...] = ()  # skipped tasks and other data remarks
+    notes: tuple[TrainingNote, ...] = ()  # skipped tasks and other data remarks
+
+    def stored(self) -> dict[str, Any]:
+        """Every field but ``model_dir`` as JSON values (what a study stores as a trained cell's info)."""
+        out = dataclasses.asdict(self)
+        del out["model_dir"]
+        out["losses"] = list(self.losses)
+        out["notes"] = [dataclasses.asdict(n) for n in self.notes]
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """What ``itprobe train --json`` prints: the model folder and the figures, rounded, without the
+        per-step losses; notes as text."""
+        out = {"model_dir": str(self.model_dir), **self.stored()}
+        del out["losses"]
+        out["tokens_per_s"] = round(self.tokens_per_s, 1)
+        out["train_seconds"] = round(self.train_seconds, 2)
+        out["notes"] = [n.text() for n in self.notes]
+        return out

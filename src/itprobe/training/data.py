@@ -22,6 +22,7 @@ from itprobe.arms import apply_arms
 from itprobe.errors import UserError
 from itprobe.prompts import PromptConfig, encode
 from itprobe.tasks.types import Task
+from itprobe.training.config import TrainingNote
 
 if TYPE_CHECKING:
     from itprobe.arms import ArmSpec
@@ -95,23 +96,23 @@ def build_text_examples(
     seed: int,
     reference: Literal["random", "first"] = "random",
     tokenizer: Any = None,
-) -> tuple[list[TextExample], tuple[str, ...]]:
+) -> tuple[list[TextExample], tuple[TrainingNote, ...]]:
     """Prompt/target pairs for every sampled instance, and notes on tasks the arm skipped.
 
     Raises:
         UserError: when no task yields a training example.
     """
     examples: list[TextExample] = []
-    notes: list[str] = []
+    notes: list[TrainingNote] = []
     for task in tasks:
         sampled, arm_notes = _apply_arm(sample_instances(task, instances_per_task, seed), arms, tasks)
-        notes.extend(f"{task.name}: {note}" for note in arm_notes)
+        notes.extend(TrainingNote(task.name, note) for note in arm_notes)
         if sampled is None:
-            notes.append(f"{task.name}: skipped by the arm")
+            notes.append(TrainingNote(task.name, "skipped by the arm"))
             continue
         for instance in sampled.instances:
             if not instance.outputs:
-                notes.append(f"{task.name}/{instance.id}: no reference output, skipped")
+                notes.append(TrainingNote(task.name, "no reference output, skipped", instance.id))
                 continue
             encoded = encode(sampled, instance, prompt, tokenizer)
             if reference == "first":

@@ -10,6 +10,7 @@ split: one process and two give the same step up to float rounding.
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 import time
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from itprobe.errors import UserError
 from itprobe.tasks.types import Task
 from itprobe.training import checkpoint as ckpt
 from itprobe.training.batching import collate, epoch_plan, split_global, steps_per_epoch
-from itprobe.training.config import TrainConfig, TrainResult
+from itprobe.training.config import TrainConfig, TrainingNote, TrainResult
 from itprobe.training.data import (
     ModelKind,
     TrainExample,
@@ -141,6 +142,7 @@ def _run_steps(
     try:
         for step in range(state.step, run.total_steps):
             epoch, loss, lr, n_tokens = _step(run, step)
+            _check_finite(run, step + 1, loss, state.step)
             losses.append(loss)
             tokens += n_tokens
             new_tokens += n_tokens
@@ -168,6 +170,21 @@ def _run_steps(
     finally:
         bar.close()
     return state
+
+
+def _check_finite(run: _Run, step: int, loss: float, last_good: int) -> None:
+    """A diverged run stops here, before a checkpoint or the model could hold its weights (docs/refusals.md):
+    a non-finite loss, or weights the step's update made non-finite (their loss would show only a step later).
+
+    Raises:
+        UserError: naming the step; checkpoints saved before it are kept for --resume with other settings.
+    """
+    bad = "" if math.isfinite(loss) else f"the loss is {loss}"
+    if not bad and not all(bool(torch.isfinite(p).all()) for p in run.objective.parameters()):
+        bad = "the weights are no longer finite"
+    if bad:
+        kept = f"the last good state is step {last_good}" if last_good else "nothing was saved"
+        raise UserError(f"training diverged at step {step}: {bad} ({kept}); lower the learning rate")
 
 
 def _checkpoint_due(cfg: TrainConfig, step: int, total: int) -> bool:
@@ -198,7 +215,7 @@ def _resume_state(cfg: TrainConfig, objective: Any, optimizer: Any, fingerprint:
 
 def _training_data(
     config: TrainConfig, tasks: Sequence[Task], loaded: LoadedLike
-) -> tuple[list[TrainExample], tuple[str, ...]]:
+) -> tuple[list[TrainExample], tuple[TrainingNote, ...]]:
     texts, notes = build_text_examples(
         tasks,
         arms=config.arms,
@@ -271,7 +288,7 @@ def train(
         "steps_per_epoch": per_epoch,
         "n_examples": len(examples),
         "n_tasks": len({ex.task for ex in examples}),
-        "notes": list(notes),
+        "notes": [n.text() for n in notes],
         "fingerprint": fingerprint,
         "base_identity": getattr(loaded, "identity", config.model),
         "runtime": runtime_description(),

@@ -1,0 +1,175 @@
+"""Published per-instance predictions: a study's report recomputed from published files alone.
+
+`publish_study` writes, beside a published report, ``study.json`` (the latest run's config, every cell of
+the store without its answers, the test tasks' report metadata) and ``predictions.jsonl.gz`` (one line per
+scored answer: cell, condition, seed, size, test arm, mode, task and instance id, the answer and the raw
+continuation, every score and the in-label-set flags, and the same under each further decoding protocol).
+`load_published` rebuilds a results store from those two files, and `itprobe report` on it gives back every
+figure of the study's report (tested).
+
+**No dataset text.** A published study may run on data that must not be redistributed (NatInst). Texts —
+answers, raw continuations, references, labels — are published in the official normal form
+(`itprobe.metrics.normalize_answer`: lower case, no punctuation or articles) when that has at most two
+words, and otherwise as ``withheld:<digest>``, a SHA-256 of the normal form. Exact match only compares normal
+forms, so it survives both; every other score (ROUGE, in-label-set flags) is published as a number and read
+back as published, never recomputed from withheld text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from itprobe.errors import UserError
+from itprobe.fsio import atomic_write, write_jsonl
+from itprobe.metrics import normalize_answer
+from itprobe.records import InstanceResult
+from itprobe.study.config import StudyConfig
+from itprobe.study.grid import current_cells
+from itprobe.study.report import condition_of, instance_results, recut_protocol_problem, stored_config
+from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
+
+PREDICTIONS = "predictions.jsonl.gz"
+STUDY = "study.json"
+PUBLISHED_SCHEMA = 1
+MAX_CLEAR_WORDS = 2  # a normal form of three or more words may be dataset text: published as a digest
+_SCORES = ("exact_match", "rouge1", "rougeL", "in_space_strict", "in_space_loose")
+
+
+def public_text(text: str) -> str:
+    """The published form of a text: its normal form (<= 2 words) or ``withheld:<digest of it>``."""
+    norm = normalize_answer(text)
+    if len(norm.split()) <= MAX_CLEAR_WORDS:
+        return norm
+    return "withheld:" + hashlib.sha256(norm.encode()).hexdigest()[:16]
+
+
+def _texts(values: Sequence[str]) -> list[str]:
+    return [public_text(v) for v in values]
+
+
+def _row(row: InstanceResult) -> dict[str, Any]:
+    return {
+        "answer": public_text(row.prediction),
+        **{k: getattr(row, k) for k in _SCORES},
+    }
+
+
+def _lines(config: StudyConfig, cells: Sequence[CellRecord]) -> Iterator[dict[str, Any]]:
+    derived = [p for p in config.eval.derived_protocols() if recut_protocol_problem(cells, p) is None]
+
+    for cell in cells:
+        cuts = {p.protocol: {(r.test_arm, r.mode, r.task, r.id): r for r in instance_results([cell], "generate", None, p)}
+                for p in derived} if cell.kind != "baseline" else {}  # fmt: skip
+        for r in cell.rows:
+            key = (r.test_arm, r.mode, r.task, r.id)
+            yield {
+                "cell_id": cell.cell_id, "condition": condition_of(cell, r.test_arm), "seed": cell.seed,
+                "size": cell.size, "test_arm": r.test_arm, "mode": r.mode, "task": r.task, "id": r.id,
+                **_row(r), "raw": public_text(r.raw) if r.raw else "",
+                "references": _texts(r.references), "labels": _texts(r.labels),
+                "original_labels": _texts(r.original_labels), "original_references": _texts(r.original_references),
+                "label_logprobs": list(r.label_logprobs), "category": r.category, "track": r.track,
+                "protocols": {name: _row(rows[key]) for name, rows in cuts.items() if key in rows},
+            }  # fmt: skip
+
+
+def publish_study(run_dir: str | Path, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``study.json`` and ``predictions.jsonl.gz`` of ``run_dir``'s current grid into ``out_dir``."""
+    run_dir, out = Path(run_dir), Path(out_dir)
+    with ResultsStore(run_dir / STORE_NAME) as store:
+        config, stored, tasks, runs = stored_config(store), store.cells(), store.tasks(), store.runs()
+    cells, _ = current_cells(config, stored)
+    out.mkdir(parents=True, exist_ok=True)
+    study = {
+        "schema": PUBLISHED_SCHEMA,
+        "config": json.loads(runs[-1]["config_json"]),
+        "run": {k: runs[-1][k] for k in ("run_id", "started_at", "config_hash", "model_identity")},
+        "tasks": [{**dataclasses.asdict(t), "labels": _texts(t.labels), "meta": {}} for t in tasks.values()],
+        "cells": [
+            {
+                **{
+                    f.name: getattr(c, f.name)
+                    for f in dataclasses.fields(c)
+                    if f.name not in ("rows", "cuts", "notes")
+                },
+                "notes": [dataclasses.asdict(n) for n in c.notes],
+            }
+            for c in cells
+        ],  # fmt: skip
+    }
+    atomic_write(out / STUDY, json.dumps(study, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    write_jsonl(out / PREDICTIONS, _lines(config, cells))
+    return {"study": out / STUDY, "predictions": out / PREDICTIONS}
+
+
+def _read(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                yield json.loads(line)
+    except (OSError, ValueError) as err:
+        raise UserError(f"not a published predictions file ({err})", path=path) from None
+
+
+def _result(line: dict[str, Any], scores: dict[str, Any]) -> InstanceResult:
+    return InstanceResult(
+        condition="",
+        task=line["task"],
+        id=line["id"],
+        prediction=scores["answer"],
+        exact_match=scores["exact_match"],
+        rougeL=scores["rougeL"],
+        rouge1=scores["rouge1"],
+        in_space_strict=scores["in_space_strict"],
+        in_space_loose=scores["in_space_loose"],
+        references=tuple(line["references"]),
+        labels=tuple(line["labels"]),
+        category=line["category"],
+        test_arm=line["test_arm"],
+        mode=line["mode"],
+        original_labels=tuple(line["original_labels"]),
+        original_references=tuple(line["original_references"]),
+        label_logprobs=tuple(line["label_logprobs"]),
+        track=line["track"],
+    )  # fmt: skip (no raw: the store's other protocols come from the published cuts, never from withheld text)
+
+
+def load_published(published: str | Path, run_dir: str | Path) -> Path:
+    """Rebuild a results store in ``run_dir`` from a published study; returns the store's path."""
+    src, out = Path(published), Path(run_dir)
+    try:
+        study = json.loads((src / STUDY).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"not a published study ({err})", path=src / STUDY) from None
+    if study.get("schema") != PUBLISHED_SCHEMA:
+        raise UserError(
+            f"published study schema {study.get('schema')!r}, this itprobe reads {PUBLISHED_SCHEMA}",
+            path=src / STUDY,
+        )
+    rows: dict[str, list[InstanceResult]] = {}
+    cuts: dict[str, dict[str, list[InstanceResult]]] = {}
+    for line in _read(src / PREDICTIONS):
+        rows.setdefault(line["cell_id"], []).append(_result(line, line))
+        for name, scores in line["protocols"].items():
+            cuts.setdefault(line["cell_id"], {}).setdefault(name, []).append(_result(line, scores))
+    out.mkdir(parents=True, exist_ok=True)
+    with ResultsStore(out / STORE_NAME) as store:
+        run = study["run"]
+        store.record_run(run["run_id"], config_hash=run["config_hash"], config_json=json.dumps(study["config"]),
+                         model_identity=run["model_identity"], host="published", shard="", started_at=run["started_at"])  # fmt: skip
+        store.record_tasks([TaskInfo(**{**t, "labels": tuple(t["labels"])}) for t in study["tasks"]])
+        for cell in study["cells"]:
+            record = CellRecord(
+                **{k: v for k, v in cell.items() if k != "notes"},
+                rows=tuple(rows.get(cell["cell_id"], ())),
+                notes=tuple(ArmNote(**n) for n in cell["notes"]),
+                cuts={k: tuple(v) for k, v in cuts.get(cell["cell_id"], {}).items()},
+            )
+            store.write_cell(record, run_id=run["run_id"])
+    return out / STORE_NAME
