@@ -69,7 +69,7 @@ def test_files_are_written(audit) -> None:
     assert not list(tmp.glob(".out.*"))  # the temporary build folder is gone
     with gzip.open(out / "results.jsonl.gz", "rt") as fh:
         conditions = {json.loads(line)["condition"] for line in fh}
-    assert {"original", "simplified", "calibrated", "random", "majority", "label-swap"} <= conditions
+    assert {"original", "simplified", "calibrated", "random draw", "majority", "label-swap"} <= conditions
 
 
 def test_reliance_numbers(audit) -> None:
@@ -93,7 +93,7 @@ def test_reliance_numbers(audit) -> None:
 
 def test_summary_is_plain_and_honest(audit) -> None:
     _, report, _ = audit
-    summary = report["summary"]
+    summary = report["data"]["statements"]  # the per-mode sentences (the summary is the decision screen)
     rank = next(line for line in summary if line.startswith("rank classification: the original"))
     assert rank.startswith(
         "rank classification: the original instruction beats the best arm without the task's own definition "
@@ -107,7 +107,7 @@ def test_summary_is_plain_and_honest(audit) -> None:
     assert "+100.0 [+100.0, +100.0] from answers leaving the label set (format)" in gen
     assert "The model relies on the instruction for the output format" in gen
     assert "meaning" not in gen
-    assert any("2 task(s)" in line and "these tasks" in line for line in summary)
+    assert any("2 task(s)" in line and "these tasks" in line for line in report["notes"])
 
 
 class _GuessingModel(FakeModel):
@@ -124,7 +124,7 @@ class _GuessingModel(FakeModel):
 def test_gate_comes_first_when_original_does_not_beat_guessing(tmp_path: Path) -> None:
     config = AuditConfig(tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"), n_boot=200, modes=("rank",))
     outcome = run_audit(config, tmp_path / "out", model=_GuessingModel(), progress=False)
-    summary = outcome.report.summary
+    summary = outcome.report.data["statements"]
     assert summary[0].startswith(
         "rank classification: original does not solve these tasks beyond input-blind guessing"
     )

@@ -36,8 +36,11 @@ def test_parse_modes() -> None:
 
 
 def test_parse_probes() -> None:
-    assert parse_probes(None) == probe_names()
-    assert parse_probes("all") == probe_names()
+    # "all" is every probe but the opt-in ones (format-spread), which run when named
+    assert (
+        parse_probes(None) == parse_probes("all") == tuple(p for p in probe_names() if p != "format-spread")
+    )
+    assert parse_probes("all,format-spread") == probe_names()
     # catalogue order, and original is always there
     assert parse_probes("prior,simplified") == ("original", "simplified", "prior")
     with pytest.raises(UserError, match="unknown probe.*nonsense"):

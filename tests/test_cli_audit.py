@@ -20,27 +20,21 @@ def tiny_llama(tokenizer, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_audit_on_a_tiny_random_model(tiny_llama: Path, tmp_path: Path, capsys) -> None:
     tasks = write_user_jsonl(tmp_path / "tasks.jsonl")
     out = tmp_path / "out"
-    code, stdout, stderr = _run(
-        capsys,
-        "audit",
-        "--model",
-        str(tiny_llama),
-        "--tasks",
-        str(tasks),
-        "--out",
-        str(out),
-        "--max-instances",
-        "2",
-        "--probes",
-        "original,simplified,empty,prior,baselines",
-        "--precision",
-        "fp32",
-        "--n-boot",
-        "200",
-        "--no-progress",
+    gate = tmp_path / "gate.yaml"  # rules that hold whatever a random model answers
+    gate.write_text(
+        "rules:\n  - {metric: exact_match, min: 0}\n  - {metric: exact_match, task: beta-task, mode: rank, max: 1}\n"
     )
+    common = [
+        "audit", "--model", str(tiny_llama), "--tasks", str(tasks), "--max-instances", "2",
+        "--probes", "original,simplified,empty,prior,baselines", "--precision", "fp32", "--n-boot", "200",
+        "--no-progress", "--cache-dir", str(tmp_path / "cache"),
+    ]  # fmt: skip
+    code, stdout, stderr = _run(capsys, *common, "--out", str(out), "--gate", str(gate))
     assert code == 0, stderr
     assert "itprobe audit: rank classification" in stdout and "overall" in stdout
+    assert (
+        "Release gate: PASS (all 2 rules hold)" in stdout and "PASS  exact_match (beta-task, rank)" in stdout
+    )
     assert f"json: {out / 'audit.json'}" in stderr
     report = json.loads((out / "audit.json").read_text())
     assert report["provenance"]["model"].startswith(str(tiny_llama))
@@ -51,6 +45,12 @@ def test_audit_on_a_tiny_random_model(tiny_llama: Path, tmp_path: Path, capsys) 
     priors = report["data"]["prior"]
     assert set(priors) == {"alpha-task", "beta-task"}
     assert all(sum(p["probs"]) == pytest.approx(1.0) for p in priors.values())
+    # the same audit (answers from the cache) with a rule no model can meet: exit status 1
+    failing = tmp_path / "failing.yaml"
+    failing.write_text("rules:\n  - {metric: exact_match, min: 1.01}\n")
+    code, stdout, _ = _run(capsys, *common, "--out", str(tmp_path / "out2"), "--gate", str(failing))
+    assert code == 1 and "Release gate: FAIL (1 of 1 rules fail)" in stdout
+    assert "FAIL  exact_match (overall, generate)  ≥ 101.0% (estimate)" in stdout
 
 
 @pytest.mark.parametrize(
@@ -110,4 +110,4 @@ def test_packaged_model_on_three_natinst_tasks(natinst_dir: Path, smollm2_dir: P
     assert set(report["data"]["prior"]) == set(names)
     for prior in report["data"]["prior"].values():
         assert sum(prior["probs"]) == pytest.approx(1.0) and 0.0 <= prior["entropy_bits"] <= 1.0
-    assert report["summary"][0].startswith("rank classification:")
+    assert report["data"]["statements"][0].startswith("rank classification:")

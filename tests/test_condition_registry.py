@@ -31,6 +31,7 @@ from itprobe.audit.catalogue import (
     ProbeContext,
     ProbeResult,
     audit_probe,
+    default_probes,
     label_probes,
     meaning_free_probes,
     probe_names,
@@ -72,7 +73,7 @@ def test_every_derived_list_follows_the_declarations() -> None:
     assert meaning_free_probes() == tuple(p.name for p in probes if p.arm is not None and p.arm.meaning_free)
     assert report_conditions() == tuple(dict.fromkeys(c for p in probes for c in p.conditions))
     assert report_references() == tuple(dict.fromkeys(r for p in probes for r in p.references))
-    assert parse_probes("all") == probe_names()
+    assert parse_probes("all") == default_probes() == tuple(p.name for p in probes if not p.opt_in)
     # an arm probe is its own condition; every other probe runs something
     assert all(p.conditions == (p.name,) for p in probes if p.arm is not None)
     assert all(p.run is not None for p in probes if p.arm is None)
@@ -83,10 +84,17 @@ def test_the_builtin_declarations() -> None:
     assert meaning_free_arms() == ("simplified", "empty", "irrelevant")
     assert follow_probes() == ("negated", "label-rename", "label-swap")
     assert label_probes() == ("label-rename", "label-swap")
-    # every registered input-blind baseline an audit can score (the controls of itprobe.baselines)
-    assert report_references() == ("random", "majority", "first-demo-label", "demo-majority", "copy-demo")
+    # the seeded random baseline's rows are "random draw" ("random" is the expectation of a uniform guess)
+    assert report_references() == (
+        "random draw",
+        "majority",
+        "first-demo-label",
+        "demo-majority",
+        "copy-demo",
+    )
     assert "calibrated" in report_conditions()
-    assert probe_names()[-3:] == ("prior", "baselines", "contrast")
+    assert probe_names()[-4:] == ("prior", "baselines", "contrast", "format-spread")
+    assert [p.name for p in registered_probes() if p.opt_in] == ["format-spread"]
 
 
 @pytest.mark.parametrize("arm", registered_arms(), ids=lambda a: f"{a.kind}:{a.name}")
@@ -146,11 +154,32 @@ def test_a_registered_probe_is_in_the_help_the_plan_and_audit_json(
         assert [c["arm"] for c in comparisons] == [first_label_probe]
 
 
+def test_the_opt_in_format_spread_probe_is_declared_once_through_the_catalogue(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    code, out, _ = run_cli(capsys, "audit", "--help")
+    assert code == 0 and "opt-in, add by name: format-spread" in out
+    assert "format-spread" not in parse_probes("all")
+    assert parse_probes("all,format-spread")[-1] == "format-spread"
+    tasks = write_user_jsonl(tmp_path / "tasks.jsonl")
+    code, _, err = run_cli(
+        capsys, "audit", "--model", "fake:first", "--tasks", str(tasks), "--out", str(tmp_path / "out"),
+        "--probes", "original,simplified,format-spread", "--format-templates", "1", "--modes", "rank",
+        "--n-boot", "100", "--no-progress", "--no-cache",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads((tmp_path / "out" / "audit.json").read_text(encoding="utf-8"))
+    assert "format-spread" in report["provenance"]["extra"]["probes"]
+    spread = report["data"]["format_spread"]
+    assert [t["index"] for t in spread["templates"]] == [0, 1] and "rank" in spread["modes"]
+
+
 def test_a_registered_probe_runs_through_the_library_too(first_label_probe: str, tmp_path: Path) -> None:
     config = AuditConfig(tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"), n_boot=100)
     assert first_label_probe in config.probes  # the default is every registered probe
     outcome = run_audit(config, tmp_path / "out", model=FakeModel(), progress=False)
-    assert {r.condition for r in outcome.data.results} >= {first_label_probe, "calibrated", "random"}
+    assert {r.condition for r in outcome.data.results} >= {first_label_probe, "calibrated", "random draw"}
 
 
 def test_a_probe_name_is_declared_once(first_label_probe: str) -> None:

@@ -83,7 +83,8 @@ def test_audit_names_the_protocol_and_measures_the_format_help_under_tk_instruct
     )  # fmt: skip
     run_audit(config, tmp_path / "out", model=Rambler(), progress=False)
     report = json.loads((tmp_path / "out" / "audit.json").read_text())
-    assert report["summary"][0].startswith(f"Answers in generation mode: the decoding protocol {name}:")
+    # the first screen: the recommendation, then the protocol its generated answers were read under
+    assert report["summary"][1].startswith(f"Answers in generation mode: the decoding protocol {name}:")
     if name == "first-line":
         assert "format_help" not in report["data"]  # a cut cannot be uncut: nothing to compare with
         return

@@ -142,7 +142,9 @@ def test_first_party_imports_inside_functions_are_few_and_explained() -> None:
                 assert "# lazy:" in lines[stmt.end_lineno - 1], (
                     f"{name}:{stmt.lineno} lacks a '# lazy:' reason"
                 )
-    assert len(lazy) <= 16, lazy
+    # 16 on main, + the two commands of cli/gate.py (itprobe gate, itprobe compare), which load the audit
+    # package (numpy, matplotlib) only when run
+    assert len(lazy) <= 18, lazy
 
 
 DESIGN = SRC.parent / "docs" / "design.md"

@@ -2,12 +2,17 @@
 
 `stderr_progress` builds the bar from the columns a caller wants between the bar and the ETA;
 `counting_bar` is the common case, a bar over a count of instances with ``advance(n, description)``.
+When stderr is not a terminal (a CI log, ``2> file``, a pipeline) a bar would show nothing until the end,
+so `counting_bar` writes one plain line every `LINE_PERIOD_S` seconds instead (and one at the end).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 from rich.console import Console
@@ -52,12 +57,71 @@ def stderr_progress(
     )
 
 
+LINE_PERIOD_S = 30.0
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+@dataclass
+class _LineState:
+    last: float
+    done: int = 0
+    text: str = ""
+    shown: int = -1
+
+
+@contextmanager
+def progress_lines(
+    description: str,
+    total: int,
+    *,
+    period_s: float = LINE_PERIOD_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[Advance]:
+    """Progress as a plain line on stderr at most every ``period_s`` seconds, and a last line at the end
+    unless it is already out: ``audit: 120/480 (25%) original (rank) alpha-task; 2m10s elapsed, about 6m30s
+    left``."""
+    start = clock()
+    state = _LineState(last=start)
+
+    def line(now: float) -> None:
+        done, elapsed = state.done, now - start
+        left = f", about {_duration(elapsed * (total - done) / done)} left" if 0 < done < total else ""
+        pct = f" ({100 * done / total:.0f}%)" if total else ""
+        text = f" {state.text}" if state.text else ""
+        state.shown, state.last = done, now
+        print(
+            f"{description}: {done}/{total}{pct}{text}; {_duration(elapsed)} elapsed{left}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def advance(n: int, text: str | None = None) -> None:
+        state.done += n
+        state.text = text[:60] if text is not None else state.text
+        now = clock()
+        if now - state.last >= period_s:
+            line(now)
+
+    yield advance
+    if state.shown != state.done:
+        line(clock())
+
+
 @contextmanager
 def counting_bar(description: str, total: int, *, enabled: bool = True, rate: str = "") -> Iterator[Advance]:
     """A bar over ``total`` items: yields ``advance(n, description=None)``; with ``rate`` (a unit such as
-    "inst/s") the speed is shown after the count. A no-op when disabled."""
+    "inst/s") the speed is shown after the count. A no-op when disabled; plain periodic lines when stderr
+    is not a terminal (`progress_lines`)."""
     if not enabled:
         yield _silent
+        return
+    if not Console(stderr=True).is_terminal:
+        with progress_lines(description, total) as advance_line:
+            yield advance_line
         return
     middle = ("{task.fields[rate]}",) if rate else ()
     with stderr_progress("[progress.description]{task.description}", *middle) as bar:

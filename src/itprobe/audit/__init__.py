@@ -4,6 +4,9 @@ Start with `run_audit(AuditConfig(tasks_path=...), out_dir)` (see `runner`); the
 
 - `probes`: which conditions run on which tasks and modes, and which are skipped and why;
 - `prior`: the content-free label prior and contextual calibration (Zhao et al. 2021);
+- `headline` / `gate`: the headline figures per mode and scope, and the release gate on them;
+- `compare`: two saved audits (`saved`) paired per probe and task;
+- `format_spread`: the format-spread probe, declared in one module;
 - `reliance`: instruction reliance and the share of the margin over random that survives ``simplified``;
 - `report` / `sections`: the audit report (Markdown, HTML, JSON) built on `itprobe.report`.
 
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
         registered_probes,
         unregister_probe,
     )
+    from itprobe.audit.gate import load_gate
     from itprobe.audit.prior import (
         LabelPrior,
         calibrate,
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
         AuditData,
         AuditOutcome,
         collect,
+        plan_only,
         run_audit,
     )
 
@@ -92,6 +97,8 @@ _HOME = {
     "AuditOutcome": "itprobe.audit.runner",
     "collect": "itprobe.audit.runner",
     "run_audit": "itprobe.audit.runner",
+    "plan_only": "itprobe.audit.runner",
+    "load_gate": "itprobe.audit.gate",
 }
 __all__ = [
     "AuditConfig",
@@ -113,9 +120,11 @@ __all__ = [
     "calibrated_probs",
     "collect",
     "label_prior",
+    "load_gate",
     "parse_modes",
     "parse_probes",
     "plan_audit",
+    "plan_only",
     "probe_names",
     "registered_probes",
     "reliance_by_task",

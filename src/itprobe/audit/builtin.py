@@ -6,7 +6,13 @@
   sample over the output space; majority, an oracle; the controls first-demo-label, demo-majority,
   copy-demo), no model; those that learn from unscored instances (train-constant) are listed as skipped;
 - ``contrast``: contrast consistency of the other probes' answers (the report computes it from their rows;
-  the probe only says when no task declares a pair).
+  the probe only says when no task declares a pair);
+
+and, declared whole in its own module, the opt-in ``format-spread`` (`itprobe.audit.format_spread`).
+
+The seeded random baseline's rows are the condition ``random draw`` (`RANDOM_DRAW`), never "random": in the
+audit "random" is always the *expected* score of a uniform guess (`itprobe.baselines.expected_hit_rate`),
+which one draw only approximates.
 
 Heavy imports (numpy for the prior) stay inside the hooks: the CLI reads the
 catalogue for its help without loading them.
@@ -35,6 +41,7 @@ from itprobe.records import InstanceResult, Prediction
 from itprobe.tasks.types import Task
 
 PRIOR = "prior"
+RANDOM_DRAW = "random draw"  # the condition of the seeded random baseline's rows (module doc)
 
 
 def score_pass(
@@ -109,7 +116,12 @@ def _plan_baselines(ctx: ProbeContext) -> ProbePlan:
 BASELINES = tuple(b.name for b in REGISTRY.values() if b.input_blind and not b.needs_training_data)
 
 
-@audit_probe("baselines", plan=_plan_baselines, references=BASELINES)
+def baseline_condition(kind: str) -> str:
+    """The report condition of baseline ``kind``'s rows (``random`` → `RANDOM_DRAW`)."""
+    return RANDOM_DRAW if kind == "random" else kind
+
+
+@audit_probe("baselines", plan=_plan_baselines, references=tuple(map(baseline_condition, BASELINES)))
 def baselines(ctx: ProbeContext) -> ProbeResult:
     """Rows of every input-blind baseline in `BASELINES`, once per mode they apply to."""
     rows: list[InstanceResult] = []
@@ -117,7 +129,7 @@ def baselines(ctx: ProbeContext) -> ProbeResult:
         preds = run_baseline(kind, ctx.tasks, seed=ctx.seed)
         for mode in ctx.modes:
             keep = [p for p in preds if mode == "generate" or p.labels and len(p.labels) >= 2]
-            rows += score_pass(kind, mode, keep, ())
+            rows += score_pass(baseline_condition(kind), mode, keep, ())
     return ProbeResult(tuple(rows))
 
 

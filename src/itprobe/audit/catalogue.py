@@ -45,14 +45,17 @@ class Pass:
 
 @dataclass(frozen=True)
 class ProbeContext:
-    """What a probe's hooks see: the audited tasks, the modes, the seed, the probes asked for and (for
-    ``run``) every pass's predictions by (probe, mode)."""
+    """What a probe's hooks see: the audited tasks, the modes, the seed, the probes asked for, (for
+    ``plan``) the passes planned before it (the arm probes' first) and the audit's probe options (e.g.
+    ``format_templates``), and (for ``run``) every pass's predictions by (probe, mode)."""
 
     tasks: tuple[Task, ...]
     modes: tuple[Mode, ...]
     seed: int
     probes: tuple[str, ...] = ()
     predictions: Mapping[tuple[str, str], Sequence[Prediction]] = field(default_factory=dict)
+    passes: tuple[Pass, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,12 @@ class ProbeSkip:
 
 @dataclass(frozen=True)
 class ProbePlan:
-    """What a probe adds to the plan: passes for the model, and what it skips with the reason."""
+    """What a probe adds to the plan: passes for the model, what it skips with the reason, and data the
+    runner and the report read by the probe's name (``Plan.extra``: format-spread's templates)."""
 
     passes: tuple[Pass, ...] = ()
     skipped: tuple[ProbeSkip, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,8 @@ R = TypeVar("R", bound=RunFn)
 
 @dataclass(frozen=True)
 class RegisteredProbe:
-    """A catalogue entry (see the module doc); ``arm`` is set for an arm probe, ``run`` for the others."""
+    """A catalogue entry (see the module doc); ``arm`` is set for an arm probe, ``run`` for the others.
+    ``opt_in``: not part of ``--probes all`` (it runs only when named, e.g. ``all,format-spread``)."""
 
     name: str
     arm: RegisteredArm | None = None
@@ -97,6 +103,7 @@ class RegisteredProbe:
     plan: PlanFn | None = None
     conditions: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
+    opt_in: bool = False
 
     @property
     def meaning_free(self) -> bool:
@@ -112,8 +119,9 @@ class RegisteredProbe:
 
 
 _OTHER: dict[str, RegisteredProbe] = {}
-# the module whose import registers the built-in probes that are not arms (it imports this one)
-_BUILTIN = "itprobe.audit.builtin"
+# the modules whose import registers the built-in probes that are not arms (they import this one); light:
+# the CLI's --probes help reads them
+_BUILTIN = ("itprobe.audit.builtin", "itprobe.audit.format_spread")
 
 
 def audit_probe(
@@ -122,14 +130,21 @@ def audit_probe(
     plan: PlanFn | None = None,
     conditions: Sequence[str] = (),
     references: Sequence[str] = (),
+    opt_in: bool = False,
 ) -> Callable[[R], R]:
-    """Register a probe that is not an arm: the decorated function is its ``run`` hook (module doc)."""
+    """Register a probe that is not an arm: the decorated function is its ``run`` hook (module doc);
+    ``opt_in=True`` keeps it out of ``--probes all`` (one that multiplies the audit's passes)."""
 
     def decorate(fn: R) -> R:
         if name in _OTHER or any(a.probe == name for a in probe_arms()):
             raise ValueError(f"probe {name!r} is already registered")
         _OTHER[name] = RegisteredProbe(
-            name, run=fn, plan=plan, conditions=tuple(conditions), references=tuple(references)
+            name,
+            run=fn,
+            plan=plan,
+            conditions=tuple(conditions),
+            references=tuple(references),
+            opt_in=opt_in,
         )
         return fn
 
@@ -143,7 +158,8 @@ def unregister_probe(name: str) -> None:
 
 def registered_probes() -> tuple[RegisteredProbe, ...]:
     """Every probe in catalogue order: the arm probes (arm registry order), then the others."""
-    importlib.import_module(_BUILTIN)
+    for module in _BUILTIN:
+        importlib.import_module(module)
     arms = tuple(RegisteredProbe(a.probe, arm=a, conditions=(a.probe,)) for a in probe_arms() if a.probe)
     return (*arms, *_OTHER.values())
 
@@ -157,8 +173,13 @@ def get_probe(name: str) -> RegisteredProbe:
 
 
 def probe_names() -> tuple[str, ...]:
-    """Every probe's name, in catalogue order (the ``--probes`` choices; "all" runs these)."""
+    """Every probe's name, in catalogue order (the ``--probes`` choices, opt-in ones included)."""
     return tuple(p.name for p in registered_probes())
+
+
+def default_probes() -> tuple[str, ...]:
+    """The probes "all" runs: every one but the opt-in ones, in catalogue order."""
+    return tuple(p.name for p in registered_probes() if not p.opt_in)
 
 
 def report_conditions() -> tuple[str, ...]:

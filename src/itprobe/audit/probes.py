@@ -11,14 +11,22 @@ transformed tasks it applies to, plus a `Skipped` entry for every (probe, task) 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from itprobe.arms import ArmSpec, apply_arms
 from itprobe.audit.builtin import PRIOR
-from itprobe.audit.catalogue import Pass, ProbeContext, probe_names, rank_skip_reason, registered_probes
-from itprobe.errors import UserError
+from itprobe.audit.catalogue import (
+    Pass,
+    ProbeContext,
+    default_probes,
+    probe_names,
+    rank_skip_reason,
+    registered_probes,
+)
+from itprobe.errors import ItprobeWarning, UserError
 from itprobe.records import MODES, Mode
 from itprobe.report.model import Skipped
 from itprobe.tasks.types import Task
@@ -65,13 +73,17 @@ def check_probes(names: Sequence[str]) -> Sequence[str]:
 
 
 def parse_probes(text: str | None) -> tuple[str, ...]:
-    """``"original,simplified,prior"`` → probe names in catalogue order; None or "all" = every probe.
+    """``"original,simplified,prior"`` → probe names in catalogue order; None or "all" = every probe but the
+    opt-in ones (declared ``opt_in=True``, e.g. ``format-spread``), which run when named
+    (``all,format-spread``).
 
     ``original`` is always included: every other probe is compared with it.
     """
     if text is None or text.strip() == "all":
-        return probe_names()
-    wanted = set(check_probes(_split(text)))
+        return default_probes()
+    names = _split(text)
+    wanted = set(check_probes([n for n in names if n != "all"]))
+    wanted |= set(default_probes()) if "all" in names else set()
     wanted.add("original")
     return tuple(p for p in probe_names() if p in wanted)
 
@@ -108,8 +120,11 @@ def plan_audit(
     *,
     pool: Sequence[Task] = (),
     seed: int = 0,
+    format_templates: int = 4,  # format_spread.DEFAULT_K, not imported here (numpy)
 ) -> Plan:
-    """The passes of an audit (see the module doc). ``pool`` feeds the ``irrelevant`` arm.
+    """The passes of an audit (see the module doc). ``pool`` feeds the ``irrelevant`` arm;
+    ``format_templates`` is the K of the ``format-spread`` probe (its hooks read it from the context's
+    options, with the arm passes planned before it).
 
     Rank passes hold only the tasks with an output space of two or more labels; the others are listed
     once as skipped for rank classification. Arm skips are listed once per probe (not per mode).
@@ -128,9 +143,33 @@ def plan_audit(
             mode_tasks = [t for t in kept if t.is_classification] if mode == "rank" else kept
             if mode_tasks:
                 passes.append(Pass(probe, mode, tuple(mode_tasks)))
-    ctx = ProbeContext(tuple(tasks), tuple(modes), seed, tuple(probes))
+    extra: dict[str, Any] = {}
+    options = {"format_templates": format_templates}
     for entry in (p for p in catalogue if p.plan is not None):
+        ctx = ProbeContext(
+            tuple(tasks), tuple(modes), seed, tuple(probes), passes=tuple(passes), options=options
+        )
         added = entry.plan(ctx)  # type: ignore[misc]
         passes += added.passes
         skipped += [Skipped(probe=x.probe, task=x.task, reason=x.reason) for x in added.skipped]
-    return Plan(tuple(passes), tuple(skipped), tuple(notes), tuple(probes), tuple(modes))
+        extra.update(added.extra)
+    return Plan(tuple(passes), tuple(skipped), tuple(notes), tuple(probes), tuple(modes), extra)
+
+
+class AuditSkipped(ItprobeWarning):
+    """A probe or mode the audit cannot run (the report's "Skipped probes" table has every entry)."""
+
+
+def warn_skipped(skipped: Sequence[Skipped]) -> None:
+    """One warning per (probe, reason), naming the tasks it applies to (all of them when none is named)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in skipped:
+        groups.setdefault((entry.probe, entry.reason), []).append(entry.task)
+    for (probe, reason), names in groups.items():
+        named = [n for n in names if n]
+        where = (
+            f" on {len(named)} task(s) ({', '.join(named[:3])}{', …' if len(named) > 3 else ''})"
+            if named
+            else ""
+        )
+        warnings.warn(f"skipped {probe}{where}: {reason}", AuditSkipped, stacklevel=2)

@@ -16,9 +16,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.audit import format_spread, format_spread_stats
 from itprobe.audit.catalogue import follow_probes, meaning_free_probes, report_conditions, report_references
 from itprobe.audit.data import AuditData
+from itprobe.audit.decision import MAX_LINES, calibration_gain, constant_answers, decide
+from itprobe.audit.gate import GateResult
+from itprobe.audit.headline import headline_figures
 from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival
+from itprobe.audit.saved import task_digest
 from itprobe.audit.sections import (
     MODE_LABEL,
     RelianceRow,
@@ -35,7 +40,7 @@ from itprobe.metrics import rescored
 from itprobe.report.analysis import compare_arms, control_gate
 from itprobe.report.costs import CostFile
 from itprobe.report.decompose import Split
-from itprobe.report.model import Figure, Provenance, ReportData, Section
+from itprobe.report.model import Figure, Provenance, ReportData, Section, Table
 from itprobe.report.results import InstanceResult
 from itprobe.report.stats import MIN_CLUSTERS
 from itprobe.report.verdict import (
@@ -202,6 +207,10 @@ def _mode_report(
             rows, [*conditions, *refs], costs, out_dir=sub, title=f"Cost of errors ({label})", **kw
         )
         sections.append(cost)
+    scopes = {r.reliance.scope: r.reliance.estimate for r in reliance_rows}
+    data["headline"] = headline_figures(rows, scopes, random_expected, costs=costs, **kw)
+    if "original" in data.get("costs", {}).get("expected_cost", {}):  # one interval for one figure
+        data["headline"]["overall"]["expected_cost"] = data["costs"]["expected_cost"]["original"]
     best = next((c.split for c in cmp_em if rel is not None and c.arm == rel.best_arm), None)
     gate_text = gate_line("original", gate) if gate is not None and not gate.passed else None
     summary = [
@@ -209,10 +218,49 @@ def _mode_report(
         reliance_sentence(rel, mode, best, assessable=verdict.assessable, margin=margin),
         survival_sentence(surv, mode),
     ]
+    # the table states the gate whether it passed or not (the summary only when it fails)
+    said = [f"{label}: {gate_line('original', gate)}" if gate is not None else None, *summary[1:]]
+    data["statements"] = dict(zip(STATEMENTS, said, strict=True))
+    data["constant_answers"] = constant_answers(rows)
+    if mode == "rank":
+        data["calibration_gain"] = calibration_gain(rows, **kw)
     return [_reroot(s, mode) for s in sections], [s for s in summary if s], data, reliance_rows
 
 
-def _sample_note(data: AuditData, n_boot: int) -> list[str]:
+STATEMENTS = ("original vs guessing", "instruction reliance", "margin over random kept by simplified")
+
+
+def statements_section(modes: Mapping[str, Any]) -> Section:
+    """The per-mode verdict sentences folded into one table (a row per mode, a column per statement)."""
+    rows: list[list[Any]] = []
+    for mode, part in modes.items():
+        label = MODE_LABEL.get(mode, mode)
+        said = part.get("statements", {})
+        cells = [(said.get(k) or "–").replace(f"{label}: ", "", 1) for k in STATEMENTS]
+        rows.append([label, *cells])
+    return Section(
+        title="What the statistics say, per mode",
+        paragraphs=[
+            "Each cell is the full sentence of the mode's analysis (the rules: docs/design.md, 'What each verdict "
+            "sentence requires'); the sections below give the numbers behind them."
+        ],
+        tables=[Table(columns=["mode", *STATEMENTS], rows=rows)],
+    )
+
+
+def fold_repeats(sections: Sequence[Section]) -> list[Section]:
+    """Each explanatory paragraph once: a paragraph already shown in an earlier section (the same text for
+    every mode) is left out of the later ones."""
+    seen: set[str] = set()
+    out = []
+    for section in sections:
+        kept = [p for p in section.paragraphs if p not in seen]
+        seen.update(section.paragraphs)
+        out.append(section.model_copy(update={"paragraphs": kept}))
+    return out
+
+
+def _sample_note(data: AuditData, n_boot: int, seed: int = 0) -> list[str]:
     n_tasks = len(data.tasks)
     sizes = sorted(len(t.instances) for t in data.tasks)
     each = f"{sizes[0]}" if sizes[0] == sizes[-1] else f"{sizes[0]}–{sizes[-1]}"
@@ -229,6 +277,9 @@ def _sample_note(data: AuditData, n_boot: int) -> list[str]:
         "model gets from the format alone it still gets; negated and the label probes change the gold and are "
         "reported as 'follow' probes; delusive and no-examples change the demonstrations, not the instruction.",
         "p-values: exact McNemar for one seed of exact match, sign-flip otherwise; Holm-adjusted across probes.",
+        "'random' is always the expected exact match of a uniform guess over the task's label set; 'random "
+        f"draw' is one uniform draw per instance (seed {seed}), a baseline row for its answers' format and cost, "
+        "which scatters around that expectation.",
     ]
 
 
@@ -241,6 +292,43 @@ class AuditReport:
     reliance: dict[str, tuple[RelianceRow, ...]]
 
 
+def _spread(
+    results: Sequence[InstanceResult],
+    modes: Sequence[str],
+    tmpl: Sequence[format_spread.Template],
+    payload: dict[str, Any],
+    n_boot: int,
+    seed: int,
+) -> tuple[Section, dict[str, Any]]:
+    """The format-spread section; its overall figures also join each mode's headline (for a gate)."""
+    labels = [t.label() for t in tmpl]
+    spreads = []
+    for mode in modes:
+        rows = [r for r in results if r.mode == mode]
+        found = format_spread_stats.spread_of(rows, mode, len(tmpl) - 1, labels, n_boot=n_boot, seed=seed)
+        if found is None:
+            continue
+        spreads.append(found)
+        overall = payload["modes"][mode]["headline"]["overall"]
+        overall["format_spread"] = jsonable(found.width)
+        if found.worst_reliance is not None:
+            overall["reliance_across_formats"] = jsonable(found.worst_reliance)
+    return format_spread_stats.spread_section(spreads, tmpl)
+
+
+GATE_TITLE = "Release gate"
+
+
+def with_gate(report: ReportData, result: GateResult) -> ReportData:
+    """``report`` with the gate's verdict first in the summary, its section first, and ``data.gate``
+    (an earlier gate's section and line are replaced: a re-gated audit shows one gate)."""
+    sections = [result.section(), *(s for s in report.sections if s.title != GATE_TITLE)]
+    summary = [result.headline() + ".", *(s for s in report.summary if not s.startswith(GATE_TITLE))]
+    return report.model_copy(
+        update={"sections": sections, "summary": summary, "data": {**report.data, "gate": result.to_json()}}
+    )
+
+
 def format_help(
     results: Sequence[InstanceResult], decoding: Decoding, *, n_boot: int, seed: int
 ) -> tuple[Section, dict[str, Any]] | None:
@@ -249,11 +337,22 @@ def format_help(
     cut = protocol("first-line", max_new_tokens=decoding.max_new_tokens)
     if decoding.stop or not decoding.derivable(cut):
         return None
-    models = [r for r in results if r.mode == "generate" and r.condition not in report_references()]
+    models = [
+        r
+        for r in results
+        if r.mode == "generate"
+        and r.condition not in report_references()
+        and not format_spread.is_condition(r.condition)  # the probes' own format, not its rewrites
+    ]
     recut = [rescored(r, cut.recut(r.raw)) for r in models]
     return format_help_section(
         models, recut, headline_name=decoding.protocol, cut_name=cut.protocol, n_boot=n_boot, seed=seed
     )
+
+
+def _first_screen(decision: Sequence[str], protocol_line: Sequence[str]) -> list[str]:
+    """The recommendation, the decoding protocol (generation), then the other findings (`decide`'s)."""
+    return [*decision[:1], *protocol_line, *decision[1:]][: MAX_LINES + len(protocol_line)]
 
 
 def build_audit_report(
@@ -285,6 +384,12 @@ def build_audit_report(
         reliance[mode] = tuple(mode_reliance)
         summary += lines
         sections += mode_sections
+    spread = data.plan.extra.get(format_spread.NAME)
+    if spread:
+        section, payload["format_spread"] = _spread(
+            results, modes, spread["templates"], payload, n_boot, seed
+        )
+        sections.append(section)
     if data.priors:
         prior, payload["prior"] = prior_section(data.priors, results, n_boot=n_boot, seed=seed)
         sections.append(prior)
@@ -297,20 +402,25 @@ def build_audit_report(
         payload["contrast"] = contrast[1]
     notes = arm_notes_section(data.plan.arm_notes)
     sections += [notes] if notes is not None else []
-    summary.append(_sample_note(data, n_boot)[0])
+    payload["statements"] = summary  # the per-mode sentences, in order (also folded into a table below)
+    protocol_line = []
     if "generate" in modes:
-        summary.insert(0, f"Answers in generation mode: the decoding protocol {data.decoding.describe()}.")
+        # what decides the generated answers, on the first screen right after the recommendation
+        protocol_line = [f"Answers in generation mode: the decoding protocol {data.decoding.describe()}."]
         helped = format_help(results, data.decoding, n_boot=n_boot, seed=seed)
         if helped is not None:
             sections.append(helped[0])
             payload["format_help"] = helped[1]
     payload["tasks"] = {t.name: len(t.instances) for t in data.tasks}
+    payload["task_digests"] = {t.name: task_digest(t) for t in data.tasks}  # what `itprobe compare` checks
+    skipped = list(data.plan.skipped)
+    first = [statements_section(payload["modes"])] if payload["modes"] else []
     report = ReportData(
         title="itprobe audit: does the model follow the instruction, or only the output format?",
-        summary=summary,
-        sections=sections,
-        notes=_sample_note(data, n_boot),
-        skipped=list(data.plan.skipped),
+        summary=_first_screen(decide(payload, [s.model_dump() for s in skipped]), protocol_line),
+        sections=fold_repeats([*first, *sections]),
+        notes=_sample_note(data, n_boot, seed),
+        skipped=skipped,
         provenance=provenance or Provenance(),
         data=payload,
     )

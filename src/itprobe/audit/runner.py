@@ -23,11 +23,14 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass as settings
 
+from itprobe.audit import format_spread
 from itprobe.audit.builtin import PRIOR, score_pass
-from itprobe.audit.catalogue import ProbeContext, probe_names, registered_probes
+from itprobe.audit.catalogue import ProbeContext, default_probes, registered_probes
 from itprobe.audit.data import AuditData
-from itprobe.audit.probes import RANK_ALL, Plan, check_probes, plan_audit, rank_skip_reason
-from itprobe.audit.report import build_audit_report
+from itprobe.audit.estimate import audit_plan_lines, check_model_spec
+from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks
+from itprobe.audit.probes import RANK_ALL, Plan, check_probes, plan_audit, rank_skip_reason, warn_skipped
+from itprobe.audit.report import build_audit_report, with_gate
 from itprobe.audit.sections import RelianceRow
 from itprobe.decoding import DEFAULT_PROTOCOL, PROTOCOLS, Decoding
 from itprobe.errors import UserError
@@ -70,11 +73,13 @@ class AuditConfig:
         split: which tasks of a checkout or data folder (see `load_tasks`).
         max_instances: the first N instances of each task (None = all).
         modes: "rank" and/or "generate".
-        probes: the probes to run (see `itprobe.audit.catalogue.probe_names`; all by default).
+        probes: the probes to run (see `itprobe.audit.catalogue.probe_names`; all but the opt-in ones by
+            default).
         costs: a cost file (YAML) for the cost-of-errors section.
         cache_dir: prediction cache folder (None = no cache).
         n_boot: bootstrap resamples for every CI.
         served: how to reach a served model (ignored for local ones).
+        format_templates: K, the rewrites of the prompt's format the ``format-spread`` probe runs.
     """
 
     tasks_path: Path
@@ -83,7 +88,7 @@ class AuditConfig:
     split: str | None = None
     max_instances: Annotated[int, Field(ge=1)] | None = DEFAULT_MAX_INSTANCES
     modes: Annotated[tuple[Mode, ...], Field(min_length=1)] = ("rank", "generate")
-    probes: tuple[str, ...] = dataclasses.field(default_factory=probe_names)
+    probes: tuple[str, ...] = dataclasses.field(default_factory=default_probes)
     batch_size: Annotated[int, Field(ge=1)] = 8
     precision: Precision = "auto"
     seed: int = 0
@@ -95,6 +100,7 @@ class AuditConfig:
     prompt: PromptConfig = PromptConfig()
     n_boot: Annotated[int, Field(ge=1)] = 2000
     served: ServedOptions = ServedOptions()
+    format_templates: Annotated[int, Field(ge=1, le=32)] = format_spread.DEFAULT_K
     decoding: Decoding = PROTOCOLS[DEFAULT_PROTOCOL]
 
     @field_validator("probes")
@@ -120,6 +126,7 @@ class AuditOutcome:
     report: ReportData
     data: AuditData
     reliance: dict[str, tuple[RelianceRow, ...]] = dataclasses.field(default_factory=dict)  # per mode
+    gate: GateResult | None = None
 
 
 def load_audit_tasks(config: AuditConfig) -> tuple[list[Task], list[Task]]:
@@ -165,13 +172,18 @@ def _predict_passes(
     out: dict[tuple[str, str], list[Prediction]] = {}
     timings: dict[str, float] = {}
     with counting_bar("audit", sum(p.n_instances for p in plan.passes), enabled=progress) as advance:
+        spread = plan.extra.get(format_spread.NAME, {}).get("passes", {})
         for pss in plan.passes:
             start = time.perf_counter()
             preds: list[Prediction] = []
             for task in pss.tasks:
                 advance(0, f"{pss.probe} ({pss.mode}) {task.name}")
+                labels = task.output_space.labels if task.output_space else ()
+                templated = pss.probe in spread  # format-spread: the same prompt in another format
                 preds += predict_tasks(
-                    model,
+                    format_spread.TemplatedModel(model, spread[pss.probe].template, labels)
+                    if templated
+                    else model,
                     [task],
                     config.prompt,
                     mode=pss.mode,
@@ -214,7 +226,14 @@ def collect(
     return AuditData(tuple(tasks), plan, predictions, tuple(rows), priors, timings, config.decoding)
 
 
+def plan_only(config: AuditConfig) -> list[str]:
+    """``itprobe audit --plan``: what the audit would run and a rough time, without loading the model."""
+    tasks, pool = load_audit_tasks(config)
+    return audit_plan_lines(config, tasks, pool)
+
+
 def _load_model(config: AuditConfig) -> tuple[LanguageModel, Any]:
+    check_model_spec(config.model)  # a mistyped alias: the list of aliases, not a network error
     return open_model(
         config.model,
         precision=config.precision,
@@ -233,7 +252,9 @@ def without_rank(tasks: Sequence[Task], pool: Sequence[Task], config: AuditConfi
     modes = tuple(m for m in config.modes if m != "rank")
     if not modes:
         raise UserError(f"rank classification is not possible: {why} (add --modes generate)")
-    plan = plan_audit(tasks, config.probes, modes, pool=pool, seed=config.seed)
+    plan = plan_audit(
+        tasks, config.probes, modes, pool=pool, seed=config.seed, format_templates=config.format_templates
+    )
     skipped = [Skipped(probe=RANK_ALL, reason=why)]
     for entry in plan.skipped:
         prior = entry.probe == PRIOR and not entry.task
@@ -249,6 +270,8 @@ def _provenance(config: AuditConfig, model: LanguageModel, data: AuditData, comm
         "probes": ", ".join(config.probes),
         "seed": str(config.seed),
         "prompt": json.dumps(dataclasses.asdict(config.prompt)),
+        # what decides the generated answers: `itprobe compare` refuses audits that differ in it
+        "decoding": f"{config.decoding.label} {json.dumps(config.decoding.key(), sort_keys=True)}",
     }
     served = getattr(model, "provenance", None)
     if callable(served):
@@ -285,6 +308,7 @@ def run_audit(
     tokenizer: Any = None,
     progress: bool = True,
     command: str = "",
+    gate: Gate | None = None,
 ) -> AuditOutcome:
     """Audit one model: every probe of ``config`` on its tasks, then audit.md/.html/.json in ``out_dir``.
 
@@ -295,16 +319,28 @@ def run_audit(
         tokenizer: the model's tokenizer (for generation budgets); taken from the loaded model if None.
         progress: show a progress bar on stderr.
         command: the command line, recorded in the provenance.
+        gate: a release gate (`itprobe.audit.gate`): its tasks are checked before the model is loaded, its
+            verdict goes first into the report.
     """
 
     tasks, pool = load_audit_tasks(config)  # 1. tasks
+    if gate is not None:
+        check_tasks(gate, [t.name for t in tasks], gate.source)
     costs = load_audit_costs(config, tasks)  # 2. cost file, checked before any model time is spent
-    plan = plan_audit(tasks, config.probes, config.modes, pool=pool, seed=config.seed)  # 3. probes
+    plan = plan_audit(
+        tasks,
+        config.probes,
+        config.modes,
+        pool=pool,
+        seed=config.seed,
+        format_templates=config.format_templates,
+    )  # 3. probes
     if model is None:  # 4. model
         model, tokenizer = _load_model(config)
     why = rank_unavailable(model) if "rank" in config.modes else None
     if why is not None:  # a served model without prompt log-probs
         plan = without_rank(tasks, pool, config, why)
+    warn_skipped(plan.skipped)  # on the terminal now, not only in the report's table
     data = collect(model, tasks, plan, config, tokenizer=tokenizer, progress=progress)  # 5. predict, score
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -315,6 +351,8 @@ def run_audit(
             data, out_dir=tmp, costs=costs, provenance=provenance, n_boot=config.n_boot, seed=config.seed
         )  # 6. report
         report = built.report
+        checked = check_audit(gate, report.data) if gate is not None else None
+        report = with_gate(report, checked) if checked is not None else report
         write_report(report, tmp, stem=REPORT_STEM)
         write_results(data.results, tmp / RESULTS_FILE)
         apply_modes(tmp)
@@ -329,4 +367,5 @@ def run_audit(
         report,
         data,
         built.reliance,
+        checked,
     )

@@ -33,11 +33,12 @@ app = typer.Typer(
 from itprobe.cli import audit as _audit  # noqa: E402
 from itprobe.cli import data as _data  # noqa: E402
 from itprobe.cli import evaluate as _evaluate  # noqa: E402
+from itprobe.cli import gate as _gate  # noqa: E402
 from itprobe.cli import model as _model  # noqa: E402
 from itprobe.cli import study as _study  # noqa: E402
 from itprobe.cli import tune as _tune  # noqa: E402
 
-for _module in (_study, _audit, _tune, _model, _evaluate, _data):
+for _module in (_study, _audit, _gate, _tune, _model, _evaluate, _data):
     _module.register(app)
 
 

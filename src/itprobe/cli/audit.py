@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from itprobe.audit.catalogue import probe_names
+from itprobe.audit.catalogue import default_probes, probe_names
+from itprobe.cli.gate import GateOption, print_gate
 from itprobe.cli.options import (
     AUDIT_OPTIONS,
     DecodingName,
@@ -44,7 +45,9 @@ DEFAULT_PROBES = "all"
 
 
 def _probes_help() -> str:
-    return f"Comma-separated probes or 'all' ({', '.join(probe_names())})."
+    opt_in = [p for p in probe_names() if p not in default_probes()]
+    extra = f"; opt-in, add by name: {', '.join(opt_in)}" if opt_in else ""
+    return f"Comma-separated probes or 'all' ({', '.join(default_probes())}{extra})."
 
 
 # the choices come from the probe catalogue (`itprobe.audit.catalogue`); `refresh_help` re-reads it before
@@ -113,6 +116,10 @@ def audit(
         int, typer.Option("--max-labels", min=0, help="Output-space detection limit.")
     ] = 10,
     n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+    format_templates: Annotated[
+        int,
+        typer.Option("--format-templates", min=1, max=32, help="K rewrites of the format (format-spread)."),
+    ] = 4,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     api_base: ApiBase = None,
     api_model: ApiModel = None,
@@ -121,12 +128,28 @@ def audit(
     api_concurrency: ApiConcurrency = 8,
     api_timeout: ApiTimeout = 300.0,
     no_cache: NoCache = False,
+    gate: GateOption = None,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Print the passes and a rough time on this CPU; load no model.")
+    ] = False,
     decoding: DecodingName = DEFAULT_PROTOCOL,
     max_new_tokens: MaxNewTokens = None,
     stop: StopText = None,
 ) -> None:
-    """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json."""
-    from itprobe.audit import AuditConfig, parse_modes, parse_probes, run_audit  # lazy: numpy, matplotlib
+    """Probe one model: original vs altered instructions, label prior, baselines; writes audit.md/html/json.
+
+    With --gate: exit status 0 when every rule holds, 1 when one fails (2: a usage error).
+    """
+    from itprobe.audit import (
+        AuditConfig,
+        load_gate,
+        parse_modes,
+        parse_probes,
+        plan_only,
+        run_audit,
+    )  # lazy: numpy, matplotlib
+
+    loaded = load_gate(gate) if gate is not None else None  # before any model time is spent
 
     spec, served = served_model(
         model, api_base, api_model, tokenizer=api_tokenizer, chat=chat, concurrency=api_concurrency,
@@ -152,17 +175,25 @@ def audit(
         label_file=label_file,
         n_boot=n_boot,
         served=served,
+        format_templates=format_templates,
         decoding=decoding_rule(decoding, max_new_tokens, stop),
     )
+    if plan:
+        for line in plan_only(config):
+            typer.echo(line)
+        return
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = check_output_dir(
         out if out is not None else Path("runs") / f"audit-{stamp}", [tasks, label_file, costs]
     )
     command = shlex.join(["itprobe", *sys.argv[1:]]) if sys.argv[1:2] == ["audit"] else "itprobe audit"
-    outcome = run_audit(config, out_dir, progress=progress, command=command)
+    outcome = run_audit(config, out_dir, progress=progress, command=command, gate=loaded)
     _summary_table(outcome)
     for kind, path in outcome.files.items():
         typer.echo(f"{kind}: {path}", err=True)
+    if outcome.gate is not None:
+        print_gate(outcome.gate.lines())
+        raise typer.Exit(outcome.gate.exit_code)
 
 
 def register(app: typer.Typer) -> None:
