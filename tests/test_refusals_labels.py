@@ -93,3 +93,19 @@ def test_a_compact_output_space_must_hold_its_own_gold(
     (tmp_path / "t.jsonl").write_text(json.dumps(record) + "\n")
     with pytest.raises(UserError, match=message):
         load_tasks(tmp_path / "t.jsonl")
+
+
+def test_the_explicit_opt_out_scores_against_a_foreign_label_set_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "labels.yaml").write_text("sentiment: [good, bad]\n")
+    args = ["baseline", "random", "--tasks", str(_rows(tmp_path)), "--labels", str(tmp_path / "labels.yaml")]
+    code, out, err = run_cli(capsys, *args, "--labels-may-exclude-gold", "--json")
+    assert code == 0, err
+    assert "warning: task sentiment: the labels ['good', 'bad']" in err and "scored anyway" in err
+    sentiment = json.loads(out)["per_task"]["sentiment"]
+    assert sentiment["exact_match"] == 0.0  # every answer is wrong by construction, as the user asked
+    # the opt-out relaxes only the gold check: labels that are one answer stay refused
+    (tmp_path / "labels.yaml").write_text("topic: [sport, news, Sport.]\n")
+    code, _, err = run_cli(capsys, *args, "--labels-may-exclude-gold")
+    assert code == 2 and "labels 'sport' and 'Sport.'" in err

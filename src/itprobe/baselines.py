@@ -301,14 +301,23 @@ def random_expectation(tasks: Sequence[Task], *, per: Literal["instance", "task"
 
 
 def load_baseline_tasks(
-    tasks: Path | None, references: Path | None, max_labels: int, label_file: Path | None
+    tasks: Path | None,
+    references: Path | None,
+    max_labels: int,
+    label_file: Path | None,
+    labels_may_exclude_gold: bool = False,
 ) -> list[Task]:
     """Tasks from a task source or a leaderboard reference file (exactly one), with output spaces detected
-    (or read from ``label_file``)."""
+    (or read from ``label_file``; ``labels_may_exclude_gold``: the user's opt-out, see `load_tasks`)."""
+    kw: dict[str, Any] = {
+        "max_labels": max_labels,
+        "label_file": label_file,
+        "labels_may_exclude_gold": labels_may_exclude_gold,
+    }
     if tasks is not None and references is None:
-        return load_tasks(tasks, max_labels=max_labels, label_file=label_file)
+        return load_tasks(tasks, **kw)
     if references is not None and tasks is None:
-        return load_references(references, max_labels=max_labels, label_file=label_file)
+        return load_references(references, **kw)
     raise UserError("give exactly one of --tasks and --references")
 
 
@@ -340,6 +349,7 @@ def baseline_summary(
     classification_only: bool = False,
     seed: int = 0,
     max_instances: int | None = None,
+    labels_may_exclude_gold: bool = False,
 ) -> dict[str, Any]:
     """What ``itprobe baseline`` reports: the baseline's official scores (×100) overall and per task, the
     tasks it skipped, and for ``random`` the analytic expectation and the label-set rule.
@@ -361,7 +371,7 @@ def baseline_summary(
         )
     if max_instances is not None and max_instances < 1:
         raise UserError(f"--max-instances must be at least 1, got {max_instances}")
-    loaded = load_baseline_tasks(tasks, references, max_labels, label_file)
+    loaded = load_baseline_tasks(tasks, references, max_labels, label_file, labels_may_exclude_gold)
     if classification_only:
         loaded = [t for t in loaded if t.is_classification]
     loaded, data = split_held_out(loaded, max_instances)

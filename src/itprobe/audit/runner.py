@@ -97,6 +97,7 @@ class AuditConfig:
     cache_dir: Path | None = None
     max_labels: Annotated[int, Field(ge=0)] = 10
     label_file: Path | None = None
+    labels_may_exclude_gold: bool = False  # the user's opt-out of the gold-in-label-set check (warned)
     prompt: PromptConfig = PromptConfig()
     n_boot: Annotated[int, Field(ge=1)] = 2000
     served: ServedOptions = ServedOptions()
@@ -141,6 +142,7 @@ def load_audit_tasks(config: AuditConfig) -> tuple[list[Task], list[Task]]:
         "max_labels": config.max_labels,
         "label_file": config.label_file,
         "max_instances": config.max_instances,
+        "labels_may_exclude_gold": config.labels_may_exclude_gold,
     }
     pool = load_tasks(config.tasks_path, **kw)
     tasks = load_tasks(config.tasks_path, names=list(config.task_names), **kw) if config.task_names else pool

@@ -112,6 +112,14 @@ def audit(
     label_file: Annotated[
         Path | None, typer.Option("--label-file", help="{task: [labels]} JSON/YAML.")
     ] = None,
+    labels_may_exclude_gold: Annotated[
+        bool,
+        typer.Option(
+            "--labels-may-exclude-gold",
+            help="Score against a label set that excludes some gold answer (refused otherwise); each such "
+            "task is named in a warning.",
+        ),
+    ] = False,
     max_labels: Annotated[
         int, typer.Option("--max-labels", min=0, help="Output-space detection limit.")
     ] = 10,
@@ -173,6 +181,7 @@ def audit(
         cache_dir=cache_folder(cache_dir, no_cache),
         max_labels=max_labels,
         label_file=label_file,
+        labels_may_exclude_gold=labels_may_exclude_gold,
         n_boot=n_boot,
         served=served,
         format_templates=format_templates,

@@ -95,6 +95,14 @@ def info(
         int, typer.Option("--max-labels", min=0, help="Detection threshold (0 = no detection).")
     ] = 10,
     labels: Annotated[Path | None, typer.Option("--labels", help="JSON/YAML {task: [labels]} file.")] = None,
+    labels_may_exclude_gold: Annotated[
+        bool,
+        typer.Option(
+            "--labels-may-exclude-gold",
+            help="Score against a label set that excludes some gold answer (refused otherwise); each such "
+            "task is named in a warning.",
+        ),
+    ] = False,
     task: TaskOpt = None,
     max_instances: MaxInstancesOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
@@ -102,7 +110,13 @@ def info(
     """Counts, categories, classification tasks and their label sets (with the rule used)."""
 
     tasks = load_tasks(
-        path, split=split, names=task, max_labels=max_labels, label_file=labels, max_instances=max_instances
+        path,
+        split=split,
+        names=task,
+        max_labels=max_labels,
+        label_file=labels,
+        max_instances=max_instances,
+        labels_may_exclude_gold=labels_may_exclude_gold,
     )
     summary = summarize(tasks, path, detect_format(path), max_labels)
     if as_json:

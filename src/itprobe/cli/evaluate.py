@@ -110,6 +110,14 @@ def baseline(
     labels: Annotated[
         Path | None, typer.Option(help="JSON/YAML {task: [labels]} overriding label sets.")
     ] = None,
+    labels_may_exclude_gold: Annotated[
+        bool,
+        typer.Option(
+            "--labels-may-exclude-gold",
+            help="Score against a label set that excludes some gold answer (refused otherwise); each such "
+            "task is named in a warning.",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
     max_instances: Annotated[
         int | None,
@@ -120,7 +128,7 @@ def baseline(
     """Score a trivial baseline or input-blind control (see `itprobe.baselines`); oracles peek at the gold labels."""
 
     result = baseline_summary(
-        kind, tasks=tasks, references=references, max_labels=max_labels, label_file=labels, seed=seed,
+        kind, tasks=tasks, references=references, max_labels=max_labels, label_file=labels, seed=seed, labels_may_exclude_gold=labels_may_exclude_gold,
         classification_only=classification_only, max_instances=max_instances,
     )  # fmt: skip
     skipped = result["skipped_tasks"]

@@ -60,6 +60,7 @@ def load_tasks(
     max_labels: int = 10,
     label_file: str | Path | None = None,
     max_instances: int | None = None,
+    labels_may_exclude_gold: bool = False,
 ) -> list[Task]:
     """Load tasks from any supported source (see the module docstring for formats and ``split``).
 
@@ -71,6 +72,8 @@ def load_tasks(
         label_file: JSON/YAML ``{task: [labels]}`` that overrides declared and detected label sets.
         max_instances: keep the first N instances of each task. None keeps all of them, except for a
             checkout's test split: its first 100, the instances Tk-Instruct evaluates.
+        labels_may_exclude_gold: the user's opt-out: score against a label set that excludes some gold
+            answer (each such task is named in a warning) instead of refusing it.
 
     Raises:
         UserError: for anything wrong with the input, naming file, line and field.
@@ -98,16 +101,22 @@ def load_tasks(
         if names:
             keep = set(_resolve_names(names, [t.name for t in tasks], file))
             tasks = [t for t in tasks if t.name in keep]
-    return _finish(tasks, path, max_labels, label_file, max_instances, detect_on, known)
+    return _finish(
+        tasks, path, max_labels, label_file, max_instances, detect_on, known, not labels_may_exclude_gold
+    )
 
 
 def load_references(
-    path: str | Path, *, max_labels: int = 10, label_file: str | Path | None = None
+    path: str | Path,
+    *,
+    max_labels: int = 10,
+    label_file: str | Path | None = None,
+    labels_may_exclude_gold: bool = False,
 ) -> list[Task]:
     """The leaderboard reference file as tasks with empty inputs; categories from ``task_category``."""
     path = Path(path)
     tasks = parse_references(path, _non_empty_lines(path))
-    return _finish(tasks, path, max_labels, label_file, None, None)
+    return _finish(tasks, path, max_labels, label_file, None, None, None, not labels_may_exclude_gold)
 
 
 def detect_format(path: str | Path) -> Format:
@@ -225,6 +234,7 @@ def _finish(
     max_instances: int | None,
     detect_on: int | None,
     known: set[str] | None = None,
+    gold_check: bool = True,
 ) -> list[Task]:
     """Output spaces detected on the first ``detect_on`` instances, then the first ``max_instances`` kept.
 
@@ -235,6 +245,10 @@ def _finish(
     if labels is not None:
         check_label_names(labels, known if known is not None else {t.name for t in tasks}, str(label_file))
     spaced = assign_output_spaces(
-        _first(tasks, detect_on), max_labels=max_labels, labels=labels, label_source=str(label_file or "")
+        _first(tasks, detect_on),
+        max_labels=max_labels,
+        labels=labels,
+        label_source=str(label_file or ""),
+        gold_check=gold_check,
     )
     return _first(spaced, max_instances)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import yaml
 
-from itprobe.errors import UserError
+from itprobe.errors import ItprobeWarning, UserError
 from itprobe.metrics import normalize_answer
 from itprobe.tasks._io import read_text
 from itprobe.tasks.types import Instance, OutputSpace, Task
@@ -88,6 +89,7 @@ def assign_output_spaces(
     max_labels: int = 10,
     labels: Mapping[str, Sequence[str]] | None = None,
     label_source: str = "",
+    gold_check: bool = True,
 ) -> list[Task]:
     """Give each task its output space: ``labels`` (rule "file") > declared > detected.
 
@@ -97,6 +99,9 @@ def assign_output_spaces(
         labels: task name -> labels, e.g. from `read_label_file`; names not among the tasks are ignored
             (`check_label_names` refuses names that no task of the source has).
         label_source: recorded as the detail of "file" spaces (the label file's path).
+        gold_check: refuse a label set that excludes a single-reference gold answer (`check_space`); off
+            only by the user's explicit opt-out (``--labels-may-exclude-gold``), and then each such task is
+            named in a warning.
 
     Raises:
         UserError: a label set that cannot be scored (`check_space`).
@@ -109,7 +114,7 @@ def assign_output_spaces(
         elif space is None:
             space = detect_output_space(task.instances, max_labels)
         task = task if space is task.output_space else dataclasses.replace(task, output_space=space)
-        check_space(task)
+        check_space(task, gold_check=gold_check)
         out.append(task)
     return out
 
@@ -120,7 +125,7 @@ def _origin(space: OutputSpace) -> str:
     return f"its {space.rule} output space"
 
 
-def check_space(task: Task) -> None:
+def check_space(task: Task, *, gold_check: bool = True) -> None:
     """Refuse a label set that cannot give right answers (docs/refusals.md): two labels that are one answer
     under the scoring normalisation (`itprobe.metrics.normalize_answer`), or a set without some instance's
     single reference (rank mode and the random baseline would score it wrong by construction).
@@ -141,10 +146,18 @@ def check_space(task: Task) -> None:
             )
     for instance in task.instances:
         if len(instance.outputs) == 1 and normalize_answer(instance.outputs[0]) not in seen:
-            raise UserError(
+            where = (
                 f"task {task.name}: the labels {list(space.labels)} (from {_origin(space)}) exclude the gold "
-                f"answer {instance.outputs[0]!r} of instance {instance.id}; every single-reference answer "
-                "must be one of the labels"
+                f"answer {instance.outputs[0]!r} of instance {instance.id}"
+            )
+            if not gold_check:  # the user's explicit opt-out: said, never silent
+                warnings.warn(
+                    f"{where}; scored anyway (--labels-may-exclude-gold)", ItprobeWarning, stacklevel=2
+                )
+                return
+            raise UserError(
+                f"{where}; every single-reference answer must be one of the labels (--labels-may-exclude-gold "
+                "scores against such a set anyway)"
             )
 
 
