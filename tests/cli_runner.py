@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from itprobe import cli
 from itprobe.cli import main
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Return (exit code, stdout, stderr) of ``itprobe ARGV``."""
+    """Return (exit code, stdout, stderr) of ``itprobe ARGV``, as a fresh process would print them: the
+    CLI shows each warning text once per process, so what earlier tests printed is forgotten first."""
+    cli._shown.clear()
     try:
         main(list(argv))
         code = 0
