@@ -15,6 +15,7 @@ from itprobe.cli.gate import GateOption, print_gate
 from itprobe.cli.options import (
     AUDIT_OPTIONS,
     DecodingName,
+    LabelsMayExcludeGold,
     MaxNewTokens,
     StopText,
     decoding_rule,
@@ -112,14 +113,7 @@ def audit(
     label_file: Annotated[
         Path | None, typer.Option("--label-file", help="{task: [labels]} JSON/YAML.")
     ] = None,
-    labels_may_exclude_gold: Annotated[
-        bool,
-        typer.Option(
-            "--labels-may-exclude-gold",
-            help="Score against a label set that excludes some gold answer (refused otherwise); each such "
-            "task is named in a warning.",
-        ),
-    ] = False,
+    labels_may_exclude_gold: LabelsMayExcludeGold = False,
     max_labels: Annotated[
         int, typer.Option("--max-labels", min=0, help="Output-space detection limit.")
     ] = 10,

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from itprobe.cli.options import LabelsMayExcludeGold
 from itprobe.fsio import check_output_dir, check_output_file
 from itprobe.suites import write_suite
 from itprobe.tasks import detect_format, load_tasks, save_tasks
@@ -95,14 +96,7 @@ def info(
         int, typer.Option("--max-labels", min=0, help="Detection threshold (0 = no detection).")
     ] = 10,
     labels: Annotated[Path | None, typer.Option("--labels", help="JSON/YAML {task: [labels]} file.")] = None,
-    labels_may_exclude_gold: Annotated[
-        bool,
-        typer.Option(
-            "--labels-may-exclude-gold",
-            help="Score against a label set that excludes some gold answer (refused otherwise); each such "
-            "task is named in a warning.",
-        ),
-    ] = False,
+    labels_may_exclude_gold: LabelsMayExcludeGold = False,
     task: TaskOpt = None,
     max_instances: MaxInstancesOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,

@@ -14,7 +14,7 @@ import typer
 
 from itprobe.arms import apply_arms
 from itprobe.baselines import BASELINES, REGISTRY, baseline_summary
-from itprobe.cli.options import arm_spec, prompt_config
+from itprobe.cli.options import LabelsMayExcludeGold, arm_spec, prompt_config
 from itprobe.errors import UserError
 from itprobe.metrics import ScoreReport, SpaceMarkStripped, score_predictions
 from itprobe.models import open_tokenizer
@@ -110,14 +110,7 @@ def baseline(
     labels: Annotated[
         Path | None, typer.Option(help="JSON/YAML {task: [labels]} overriding label sets.")
     ] = None,
-    labels_may_exclude_gold: Annotated[
-        bool,
-        typer.Option(
-            "--labels-may-exclude-gold",
-            help="Score against a label set that excludes some gold answer (refused otherwise); each such "
-            "task is named in a warning.",
-        ),
-    ] = False,
+    labels_may_exclude_gold: LabelsMayExcludeGold = False,
     seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
     max_instances: Annotated[
         int | None,

@@ -84,6 +84,16 @@ DecodingName = Annotated[
 MaxNewTokens = Annotated[
     int | None, typer.Option("--max-new-tokens", min=1, help="Override the protocol's new-token cap.")
 ]
+# the user's explicit opt-out of the gold-in-label-set check (`itprobe.tasks.load_tasks`), shared by the
+# commands that read label files (`audit`, `baseline`, `data info`)
+LabelsMayExcludeGold = Annotated[
+    bool,
+    typer.Option(
+        "--labels-may-exclude-gold",
+        help="Score against a label set that excludes some gold answer (refused otherwise); each such "
+        "task is named in a warning.",
+    ),
+]
 StopText = Annotated[
     list[str] | None,
     typer.Option(
