@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 import pytest
 from audit_fakes import write_user_jsonl
 from cli_runner import run_cli
-from test_served_transformers import _free_port, _healthy, _private_cache
+from test_served_transformers import _free_port, _private_cache, serving
 from tiny_models import one_torch_thread
 
 from itprobe.models import open_model
@@ -71,26 +69,10 @@ def llamacpp_serve(gguf: Path, log: Path) -> Iterator[str]:
     pytest.importorskip("xllamacpp", reason="llama.cpp's server needs `pip install xllamacpp`")
     port = _free_port()
     cmd = [sys.executable, "-c", SERVER, str(gguf), str(port), NAME]
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"}
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while not _healthy(f"http://127.0.0.1:{port}/health"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(
-                    f"llama.cpp's server did not come up in {STARTUP_S} s:\n{log.read_text()[-2000:]}"
-                )
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serving(cmd, {**os.environ, "OMP_NUM_THREADS": "1"}, port, log, STARTUP_S) as base:
+        if base is None:
+            pytest.skip(f"llama.cpp's server did not come up in {STARTUP_S} s:\n{log.read_text()[-2000:]}")
+        yield base
 
 
 def _tasks_rows() -> list[dict[str, str]]:

@@ -61,13 +61,27 @@ def transformers_serve(model_dir: Path, log: Path) -> Iterator[str]:
            "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", "--dtype", "float32",
            "--log-level", "warning"]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TRANSFORMERS_VERBOSITY": "error"}
+    with serving(cmd, env, port, log) as base:
+        if base is None:
+            pytest.fail(f"transformers serve did not start:\n{log.read_text()[-3000:]}")
+        yield base
+
+
+@contextmanager
+def serving(
+    cmd: list[str], env: dict[str, str], port: int, log: Path, startup_s: float = STARTUP_S
+) -> Iterator[str | None]:
+    """Start ``cmd`` (a server on 127.0.0.1:``port``, output to ``log``), wait up to ``startup_s`` for its
+    /health; yields its API base URL, or None when it died or did not come up in time (the caller fails
+    or skips, with the log). The server is always stopped."""
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + STARTUP_S
+        deadline = time.monotonic() + startup_s
         while not _healthy(f"http://127.0.0.1:{port}/health"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"transformers serve did not start:\n{log.read_text()[-3000:]}")
+                yield None
+                return
             time.sleep(0.5)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
