@@ -187,7 +187,7 @@ def test_published_predictions_recompute_every_figure(tk_run: Path, tmp_path: Pa
         json.loads(x)
         for x in gzip.decompress((tmp_path / "pub" / "predictions.jsonl.gz").read_bytes()).splitlines()
     ]
-    assert {x["condition"] for x in lines} >= {"untuned", "original", "simplified", "random"}
+    assert {x["condition"] for x in lines} >= {"untuned", "original", "simplified", "random draw"}
     assert all(set(x["protocols"]) == {"first-line"} for x in lines if x["mode"] == "generate" and x["raw"])
     # texts are normal forms of at most two words, or withheld as a digest
     texts = [t for x in lines for t in (x["answer"], x["raw"], *x["references"], *x["labels"])]

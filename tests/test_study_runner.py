@@ -95,7 +95,7 @@ def test_report_files_and_conditions(tiny_run: tuple[Path, FakeEngine]) -> None:
     assert list((run_dir / "plots").glob("*.png"))
     data = json.loads((run_dir / "report.json").read_text())
     scores = data["data"]["scores"]
-    assert {"original", "simplified", "empty", "untuned", "random", "majority"} <= set(scores)
+    assert {"original", "simplified", "empty", "untuned", "random draw", "majority"} <= set(scores)
     assert "contrast_consistency" in data["data"]
     markdown = (run_dir / "report.md").read_text()
     assert "Contrast consistency" in markdown and "simplified@original" in markdown

@@ -9,7 +9,10 @@ oracle marks and the "beats guessing" gate's controls) derives from the declarat
 - ``oracle``: reads the evaluated instances' references (never a fair competitor; the gate never uses it);
 - ``input_blind``: the answer does not depend on the instance's input (a control for "reads the input");
 - ``needs_training_data``: learns from labelled data that is not scored (`ControlData.held_out`);
-- ``needs_inputs``: needs the instances' inputs or demonstrations (a leaderboard reference file has neither).
+- ``needs_inputs``: needs the instances' inputs or demonstrations (a leaderboard reference file has neither);
+- ``condition``: the name of its rows in reports, when it differs from ``name``: the seeded ``random``
+  baseline's rows are ``random draw``, because in every report "random" is the *expected* score of a uniform
+  guess (`random_expectation`), and one seeded draw scores a little above or below it.
 
 The controls of "beats guessing" (`controls`) are the input-blind baselines that are not oracles. What each
 one answers is in its docstring; the choices are recorded in docs/design.md ("Input-blind controls").
@@ -63,6 +66,12 @@ class Baseline:
     input_blind: bool = True
     needs_training_data: bool = False
     needs_inputs: bool = False
+    condition: str = ""  # the report condition of its rows; "" means ``name``
+
+    @property
+    def report_name(self) -> str:
+        """The condition its rows carry in study and audit reports (module doc, ``condition``)."""
+        return self.condition or self.name
 
     @property
     def control(self) -> bool:
@@ -80,13 +89,16 @@ def baseline(
     input_blind: bool = True,
     needs_training_data: bool = False,
     needs_inputs: bool = False,
+    condition: str = "",
 ) -> Callable[[Factory], Factory]:
     """Register ``fn(task, data) -> answer function or None`` (None: the task is skipped) under ``name``;
     the docstring's first paragraph is its summary (help texts and reports)."""
 
     def register(fn: Factory) -> Factory:
         summary = " ".join((fn.__doc__ or name).strip().split("\n\n")[0].split())
-        REGISTRY[name] = Baseline(name, fn, summary, oracle, input_blind, needs_training_data, needs_inputs)
+        REGISTRY[name] = Baseline(
+            name, fn, summary, oracle, input_blind, needs_training_data, needs_inputs, condition
+        )
         return fn
 
     return register
@@ -151,7 +163,7 @@ def _constant(answer: str) -> Answerer:
     return lambda _instance: answer
 
 
-@baseline("random")
+@baseline("random", condition="random draw")
 def _random(task: Task, data: ControlData) -> Answerer | None:
     """a label drawn uniformly from the task's label set (the gate uses its analytic expectation)"""
     labels = distinct_labels(task)

@@ -10,9 +10,9 @@
 
 and, declared whole in its own module, the opt-in ``format-spread`` (`itprobe.audit.format_spread`).
 
-The seeded random baseline's rows are the condition ``random draw`` (`RANDOM_DRAW`), never "random": in the
-audit "random" is always the *expected* score of a uniform guess (`itprobe.baselines.expected_hit_rate`),
-which one draw only approximates.
+The seeded random baseline's rows are the condition ``random draw`` (its declared report name,
+`itprobe.baselines.Baseline.report_name`), never "random": in every report "random" is the *expected* score
+of a uniform guess (`itprobe.baselines.expected_hit_rate`), which one draw only approximates.
 
 Heavy imports (numpy for the prior) stay inside the hooks: the CLI reads the
 catalogue for its help without loading them.
@@ -41,7 +41,7 @@ from itprobe.records import InstanceResult, Prediction
 from itprobe.tasks.types import Task
 
 PRIOR = "prior"
-RANDOM_DRAW = "random draw"  # the condition of the seeded random baseline's rows (module doc)
+RANDOM_DRAW = REGISTRY["random"].report_name  # "random draw": the seeded random baseline's rows (module doc)
 
 
 def score_pass(
@@ -117,8 +117,8 @@ BASELINES = tuple(b.name for b in REGISTRY.values() if b.input_blind and not b.n
 
 
 def baseline_condition(kind: str) -> str:
-    """The report condition of baseline ``kind``'s rows (``random`` → `RANDOM_DRAW`)."""
-    return RANDOM_DRAW if kind == "random" else kind
+    """The report condition of baseline ``kind``'s rows (declared with it: ``random`` → `RANDOM_DRAW`)."""
+    return REGISTRY[kind].report_name
 
 
 @audit_probe("baselines", plan=_plan_baselines, references=tuple(map(baseline_condition, BASELINES)))

@@ -45,9 +45,12 @@ def cell_condition(cell: CellRecord, test_arm: str) -> Condition:
     if cell.kind == "trained":
         return Condition(cell.train_arm, "" if test_arm == cell.train_arm else test_arm)
     role: BaselineRole = ""
+    name = "untuned"
     if cell.baseline:
-        role = "oracle" if get_baseline(cell.baseline).oracle else "control"
-    return Condition(cell.baseline or "untuned", "" if test_arm == "original" else test_arm, baseline=role)
+        declared = get_baseline(cell.baseline)
+        role = "oracle" if declared.oracle else "control"
+        name = declared.report_name  # the seeded "random" cell's rows are "random draw" (itprobe.baselines)
+    return Condition(name, "" if test_arm == "original" else test_arm, baseline=role)
 
 
 def condition_of(cell: CellRecord, test_arm: str) -> str:
