@@ -24,7 +24,6 @@ STARTED = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 NATINST = ROOT.parent / "shared" / "data" / "natinst"
 RESULTS = ROOT / "benchmarks" / "results"
-CPU_FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 T = TypeVar("T")
 
 
@@ -37,13 +36,9 @@ def machine() -> dict[str, Any]:
     import torch
     import transformers
 
-    from itprobe.models.precision import cpu_flags
+    from itprobe.models.precision import CPU_FLAGS_OF_INTEREST, cpu_flags, cpu_name
 
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    name = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), None)
+    name = cpu_name()
     flags = cpu_flags()
     return {
         "cpu": name or platform.processor(),

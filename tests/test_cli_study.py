@@ -159,6 +159,12 @@ def test_plan_lists_cells_marks_done_ones_and_runs_nothing(
     rows = {line.split()[0]: line for line in fresh.splitlines() if line.startswith(("original", "untuned"))}
     assert "2 ex" not in rows["untuned"] and "simplified x rank" not in rows["original"]
     assert "estimated time left" in fresh
+    assert any(line.startswith("CPU: ") and "flags:" in line for line in fresh.splitlines())
+    assert "decode measured" not in fresh  # rank only: nothing to decode, the model is not loaded
+    # with generation left to run, its decode steps are timed with the model on this CPU
+    main(["run", str(config), "--out", str(tmp_path / "gen"), "--plan", "--set", "eval.modes=[generate]"])
+    generating = capsys.readouterr().out
+    assert "decode measured: " in generating and " s per step of 4 rows" in generating
 
 
 @pytest.fixture(scope="module")

@@ -58,3 +58,38 @@ def test_the_estimate_is_calibrated_on_finished_cells_of_the_same_kind() -> None
         "calibrated on this run's finished cells (1 trained cell: measured/estimated 3.00)"
         in measured.render()
     )
+
+
+def test_generation_is_estimated_from_timed_decode_steps_when_measured() -> None:
+    """A measured decode step replaces the FLOP count of decoding (a few rows per step are far from
+    compute-bound), every row counted at the cap; the prompt pass stays a FLOP count."""
+    from itprobe.study import expand_grid
+    from itprobe.study.plan import CellPlan, DecodeProbe, EvalPass, StudyPlan
+
+    config = validate_config(tiny_raw())
+    cell = next(c for c in expand_grid(config, model_identity="m", train_digest="a", test_digest="b"))
+    # 10 instances in 3 batches, a 128-token cap: 384 decode steps; 1e9 FLOPs of prompt, 5e9 of decoding
+    work = (EvalPass("original", "generate", 10, 100, 10, 6e9, 3, 384, 5e9),)
+    plan = StudyPlan((CellPlan(cell, False, 0, 0, 0.0, work),), ModelSize(1, 0), 1e9, "float32")
+    counted = plan.seconds(plan.cells[0])
+    assert counted == 1e9 / (1e9 * 0.6) + 5e9 / (1e9 * 0.3)
+    timed = dataclasses.replace(
+        plan, decode=DecodeProbe(rows=4, steps=8, step_seconds=0.25, prompt_tokens=300)
+    )
+    assert timed.seconds(timed.cells[0]) == 1e9 / (1e9 * 0.6) + 384 * 0.25
+    assert "decode measured: 0.250 s per step of 4 rows (16.0 new tokens/s" in timed.render()
+
+
+def test_eval_pass_counts_batches_and_decode_steps_at_the_cap() -> None:
+    config = validate_config(tiny_raw(eval={"modes": ["generate"], "batch_size": 4}))
+    task = Task(
+        name="t",
+        definition="Say yes.",
+        instances=tuple(Instance(f"i{k}", f"x{k}", ("yes",)) for k in range(6)),
+    )
+    one = _eval_pass(
+        _prompt_split([task], config, _char_tokenizer), ArmConfig(), "generate", config, ModelSize(1, 0)
+    )
+    cap = config.eval.protocol().max_new_tokens
+    assert (one.batches, one.decode_steps) == (2, 2 * cap)  # 6 instances in batches of 4 and 2
+    assert one.decode_flops == 2.0 * 6 * cap

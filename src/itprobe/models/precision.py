@@ -28,6 +28,8 @@ PRECISIONS: tuple[str, ...] = get_args(Precision)
 TrainPrecision = Literal["auto", "fp32", "bf16"]  # training: fp16 has no loss scaling here
 TRAIN_PRECISIONS: tuple[str, ...] = get_args(TrainPrecision)
 CPU_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+# the flags that decide how fast this CPU runs fp32/bf16 matmuls: named beside every timing
+CPU_FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,6 +43,21 @@ def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> frozenset[str]:
         if line.startswith("flags") and ":" in line:
             return frozenset(line.split(":", 1)[1].split())
     return frozenset()
+
+
+def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """The CPU's model name from ``cpuinfo`` (None where the file or the line is absent)."""
+    try:
+        lines = Path(cpuinfo).read_text().splitlines()
+    except OSError:
+        return None
+    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), None)
+
+
+def cpu_line() -> str:
+    """The CPU's name and its flags of interest (`CPU_FLAGS_OF_INTEREST`), e.g. for a plan's header."""
+    flags = [f for f in CPU_FLAGS_OF_INTEREST if f in cpu_flags()]
+    return f"{cpu_name() or 'unknown CPU'}, flags: {' '.join(flags) or 'none of ' + '/'.join(CPU_FLAGS_OF_INTEREST)}"
 
 
 def cpu_has_fast_bf16(flags: frozenset[str] | None = None) -> bool:

@@ -1,21 +1,25 @@
 """`itprobe run CONFIG --plan`: every cell of a study, what it trains and evaluates, and what it will cost,
 before any model time is spent.
 
-The estimate counts floating-point work from token counts (the prompts are encoded with the model's
-tokenizer; the weights are never loaded: `itprobe.models.model_size` counts parameters on the ``meta``
-device) and divides it by
-this machine's measured dense-matmul rate (a one-second probe) times an efficiency per workload
-(`EFFICIENCY`, from the benchmarks' MFU figures). Once a run has finished cells, each kind's estimate
-(trained, untuned) is scaled by measured/estimated over its finished cells (`StudyPlan.calibration`): on
-this machine and this study, which also replaces the generation cap by what the models actually generate. An estimate is a planning figure, not a promise: the probe
-measures the machine as it is now (a busy machine gives a slow probe and a pessimistic plan), and the plan
-says which precision and rate it assumed.
+Training and prompt passes are counted as floating-point work from token counts (the prompts are encoded
+with the model's tokenizer; `itprobe.models.model_size` counts parameters on the ``meta`` device) divided
+by this machine's measured dense-matmul rate (a one-second probe) times an efficiency per workload
+(`EFFICIENCY`, from the benchmarks' MFU figures). Greedy decoding is not compute-bound at a few rows (a
+step reads every weight for a handful of tokens), so a FLOP count says little about it: the plan loads the
+model once and **times decode steps** of ``eval.batch_size`` rows on a real test prompt (`measure_decode`,
+a few seconds), and counts every row at the protocol's token cap (an upper bound: a tuned model that stops
+after its label decodes far fewer). Once a run has finished cells, each kind's estimate (trained, untuned)
+is scaled by measured/estimated over its finished cells (`StudyPlan.calibration`): on this machine and this
+study, which also replaces the cap by what the models actually generate. An estimate is a planning figure,
+not a promise: the probes measure the machine as it is now (a busy machine gives slow probes and a
+pessimistic plan), and the plan names the CPU, its flags, the precision and the rates it assumed.
 
 Work per token, for a model with ``P`` non-embedding parameters and an output projection of ``V × H``:
 training ``6P`` (LoRA: ``4P``, no weight gradients for frozen weights) plus ``6VH`` per target token;
 prompt encoding ``2P`` per token (the prefix that a task's instances share runs once per batch, so only
 the instance part counts, plus one prefix per task and batch) plus ``2VH`` per scored position; greedy
-decoding ``2(P + VH)`` per new token, with the cap taken as the number of new tokens (an upper bound).
+decoding (when the decode probe could not run: a served model) ``2(P + VH)`` per new token, with the cap
+taken as the number of new tokens (an upper bound).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any
 from itprobe.arms import apply_arms_to_tasks
 from itprobe.models import ModelSize, model_size, open_tokenizer
 from itprobe.models.loading import spec_identity
-from itprobe.models.precision import resolve_precision
+from itprobe.models.precision import cpu_line, resolve_precision
 from itprobe.prompts import encode_task
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
@@ -53,6 +57,9 @@ class EvalPass:
     suffix_tokens: int  # prompt tokens that are not the task's shared prefix
     prefix_tokens: int  # one shared prefix per task and batch
     flops: float
+    batches: int = 0  # prompt batches (a task's instances in batches of eval.batch_size)
+    decode_steps: int = 0  # generation: batches x the protocol's new-token cap (every row runs the cap)
+    decode_flops: float = 0.0  # the part of ``flops`` that is decoding
 
 
 @dataclass(frozen=True)
@@ -70,12 +77,31 @@ class CellPlan:
 
 
 @dataclass(frozen=True)
+class DecodeProbe:
+    """Greedy decode steps timed with the study's model on this machine (`measure_decode`)."""
+
+    rows: int  # rows per step (eval.batch_size)
+    steps: int  # decode steps timed
+    step_seconds: float  # seconds per step of ``rows`` rows
+    prompt_tokens: int  # length of the prompt the rows continue
+
+    def describe(self) -> str:
+        return (
+            f"decode measured: {self.step_seconds:.3f} s per step of {self.rows} rows "
+            f"({self.rows / self.step_seconds:.1f} new tokens/s; {self.steps} steps after a "
+            f"{self.prompt_tokens}-token test prompt)"
+        )
+
+
+@dataclass(frozen=True)
 class StudyPlan:
     cells: tuple[CellPlan, ...]
     size: ModelSize
     matmul_flops: float  # measured on this machine, in the evaluation precision
     precision: str
     measured: dict[str, float] = field(default_factory=dict)  # cell id -> seconds it took (the store's)
+    decode: DecodeProbe | None = None  # timed decode steps; None: decoding counted as FLOPs
+    cpu: str = ""  # the CPU and its flags of interest, as the plan names them
 
     def calibration(self, kind: str) -> tuple[float, int]:
         """(measured / estimated seconds over this run's finished cells of ``kind``, how many): what the
@@ -97,9 +123,11 @@ class StudyPlan:
         train = cell.train_flops / (rate * EFFICIENCY["train"])
         evals = 0.0
         for p in cell.passes:
-            evals += p.flops / (
-                rate * (EFFICIENCY["decode"] if p.mode == "generate" else EFFICIENCY["encode"])
-            )
+            evals += (p.flops - p.decode_flops) / (rate * EFFICIENCY["encode"])
+            if self.decode is not None:
+                evals += p.decode_steps * self.decode.step_seconds
+            else:
+                evals += p.decode_flops / (rate * EFFICIENCY["decode"])
         return train + evals
 
     def render(self) -> str:
@@ -107,6 +135,8 @@ class StudyPlan:
             f"model: {self.size.body_params / 1e6:.0f}M non-embedding + {self.size.head_params / 1e6:.0f}M "
             f"output-projection parameters; this machine's {self.precision} matmul rate: "
             f"{self.matmul_flops / 1e9:.0f} GFLOP/s",
+            *([f"CPU: {self.cpu}"] if self.cpu else []),
+            *([self.decode.describe()] if self.decode is not None else []),
             "",
             f"{'cell':<26} {'status':<6} {'trains on':>19}  {'evaluates (test arms x modes)':<40} {'est.':>6}",
         ]
@@ -137,7 +167,7 @@ class StudyPlan:
         kinds = [(k, *self.calibration(k)) for k in ("trained", "untuned")]
         used = [f"{n} {k} cell{'s' if n > 1 else ''}: measured/estimated {f:.2f}" for k, f, n in kinds if n]
         if not used:
-            return "generation counted at its token cap, an upper bound; no finished cell to calibrate on yet"
+            return "every generated row counted at the token cap, an upper bound; no finished cell to calibrate on yet"
         return "calibrated on this run's finished cells (" + "; ".join(used) + "); other kinds uncalibrated"
 
 
@@ -166,36 +196,41 @@ def _prompt_tokens(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any, k
     return [len(tokenizer(p.text)["input_ids"]) for t in tasks for p in encode_task(t, prompt, tokenizer, k)]
 
 
-def _prompt_split(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any) -> tuple[int, int, int]:
-    """(instances, suffix tokens, shared-prefix tokens) as the engine batches them: a task's instances in
-    batches of ``eval.batch_size``, the prefix that a batch shares once, each instance's remaining suffix."""
+def _prompt_split(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any) -> tuple[int, int, int, int]:
+    """(instances, suffix tokens, shared-prefix tokens, batches) as the engine batches them: a task's
+    instances in batches of ``eval.batch_size``, the prefix that a batch shares once, each instance's
+    remaining suffix."""
     from itprobe.models.prefix import common_prefix_length  # lazy: imports torch
 
     prompt = config.prompt
-    suffix = prefix = instances = 0
+    suffix = prefix = instances = batches = 0
     batch = config.eval.batch_size
     for task in tasks:
         ids = [tokenizer(p.text.rstrip())["input_ids"] for p in encode_task(task, prompt, tokenizer)]
         instances += len(ids)
         for start in range(0, len(ids), batch):
+            batches += 1
             rows = ids[start : start + batch]
             shared = common_prefix_length(rows) if len(rows) > 1 else 0
             prefix += shared
             suffix += sum(len(row) - shared for row in rows)
-    return instances, suffix, prefix
+    return instances, suffix, prefix, batches
 
 
 def _eval_pass(
-    split: tuple[int, int, int], arm: ArmConfig, mode: str, config: StudyConfig, size: ModelSize
+    split: tuple[int, int, int, int], arm: ArmConfig, mode: str, config: StudyConfig, size: ModelSize
 ) -> EvalPass:
     """The work of one evaluation pass over prompts counted by `_prompt_split`."""
-    instances, suffix, prefix = split
+    instances, suffix, prefix, batches = split
     flops = 2.0 * size.body_params * (suffix + prefix) + 2.0 * size.head_params * instances
+    steps, decode_flops = 0, 0.0
     if mode == "generate":
-        flops += (
-            2.0 * (size.body_params + size.head_params) * instances * config.eval.protocol().max_new_tokens
-        )
-    return EvalPass(arm.name, mode, instances, suffix, prefix, flops)
+        cap = config.eval.protocol().max_new_tokens
+        steps = batches * cap
+        decode_flops = 2.0 * (size.body_params + size.head_params) * instances * cap
+    return EvalPass(
+        arm.name, mode, instances, suffix, prefix, flops + decode_flops, batches, steps, decode_flops
+    )
 
 
 def plan_study(
@@ -210,7 +245,7 @@ def plan_study(
 
     # prompts are tokenised once per (test arm, seed) and training prompts once per size: rank and generate
     # passes, and the arms trained at one size, share them
-    splits: dict[tuple[ArmConfig, int], tuple[int, int, int]] = {}
+    splits: dict[tuple[ArmConfig, int], tuple[int, int, int, int]] = {}
     train_lengths: dict[int, list[int]] = {}
     plans = []
     for cell in cells:
@@ -241,9 +276,12 @@ def plan_study(
     return StudyPlan(tuple(plans), size, matmul_rate(dtype), precision)
 
 
-def plan_run(config: StudyConfig, run_dir: str | Path, shard: tuple[int, int] | None = None) -> StudyPlan:
-    """Load the data and the tokenizer (not the weights) and plan every cell (of ``shard``, as `run` would
-    run them); cells already in ``run_dir``'s store are marked done."""
+def plan_run(
+    config: StudyConfig, run_dir: str | Path, shard: tuple[int, int] | None = None, *, measure: bool = True
+) -> StudyPlan:
+    """Load the data and the tokenizer and plan every cell (of ``shard``, as `run` would run them); cells
+    already in ``run_dir``'s store are marked done. With ``measure``, and generation left to run, the model
+    is loaded once to time its decode steps (`measure_decode`)."""
     data = load_study_data(config)
     _, identity = spec_identity(config.model)
     tokenizer = open_tokenizer(config.model)
@@ -265,4 +303,45 @@ def plan_run(config: StudyConfig, run_dir: str | Path, shard: tuple[int, int] | 
                 c.cell_id: c.timings["total"] for c in store.cells(with_rows=False) if "total" in c.timings
             }
     plan = plan_study(config, data, cells, done, tokenizer, model_size(config.model))
-    return dataclasses.replace(plan, measured={k: v for k, v in measured.items() if k in done})
+    decodes = any(p.decode_steps for cp in plan.cells if not cp.done for p in cp.passes)
+    return dataclasses.replace(
+        plan,
+        measured={k: v for k, v in measured.items() if k in done},
+        decode=measure_decode(config, data, tokenizer) if measure and decodes else None,
+        cpu=cpu_line(),  # the timings above are this CPU's
+    )
+
+
+DECODE_PROBE_STEPS = 8
+
+
+def measure_decode(config: StudyConfig, data: StudyData, tokenizer: Any) -> DecodeProbe | None:
+    """Seconds per greedy decode step of ``eval.batch_size`` rows, timed with the study's model, precision
+    and batch size on the first test prompt: a 1-token call (the prompt pass) subtracted from a call of
+    1 + `DECODE_PROBE_STEPS` tokens, after a warm-up call. EOS is the model's: the steps counted are those the
+    longest row ran (from its answer's token count). None when nothing could be timed (no test prompt, a
+    model without a tokenizer, or rows that all stop at once)."""
+    from itprobe.decoding import Decoding
+    from itprobe.models import open_model
+
+    if tokenizer is None or not data.test:
+        return None
+    prompt = encode_task(data.test[0], config.prompt, tokenizer)[0].text
+    model, _ = open_model(config.model, precision=config.eval.precision, batch_size=config.eval.batch_size)
+    rows = [prompt] * config.eval.batch_size
+
+    def timed(new_tokens: int) -> tuple[float, list[str]]:
+        decoding = Decoding(new_tokens, ())
+        tick = time.perf_counter()
+        texts = model.generate(rows, decoding.max_new_tokens, decoding.stop)
+        return time.perf_counter() - tick, texts
+
+    timed(1)  # warm-up: first-call allocations and kernel choices are not a step's cost
+    first, _ = timed(1)
+    total, texts = timed(1 + DECODE_PROBE_STEPS)
+    steps = max((len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts), default=0) - 1
+    if steps < 1:
+        return None
+    prompt_tokens = len(tokenizer(prompt)["input_ids"])
+    step = max(total - first, 1e-6) / min(steps, DECODE_PROBE_STEPS)
+    return DecodeProbe(config.eval.batch_size, min(steps, DECODE_PROBE_STEPS), step, prompt_tokens)
