@@ -136,9 +136,9 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         batch_size=args.batch_size,
     )
     start = time.perf_counter()
-    model, tokenizer = open_model(config.model, precision=config.precision, batch_size=config.batch_size)
+    model = open_model(config.model, precision=config.precision, batch_size=config.batch_size)
     loaded = time.perf_counter()
-    outcome = run_audit(config, folder / "audit", model=model, tokenizer=tokenizer, progress=False)
+    outcome = run_audit(config, folder / "audit", model=model, progress=False)
     end = time.perf_counter()
     passes = {name: round(seconds, 2) for name, seconds in outcome.data.timings.items()}
     audit = end - loaded

@@ -10,11 +10,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from itprobe.study import TrainJob, expand_grid, load_config
 from itprobe.study.config import PACKAGED_CONFIGS, validate_config
-from itprobe.study.engine import HFEngine
+from itprobe.study.engine import train_config_of
 
 # every option that reaches a cell id or a config hash, set away from its default
 RICH: dict[str, Any] = {
@@ -50,26 +48,11 @@ def _ids(config: Any) -> str:
 
 
 def _fingerprint(config: Any, tmp: Path) -> str:
-    """The fingerprint of the `TrainConfig` the study engine builds for a cell."""
-    import itprobe.training.loop as loop
-
-    seen: list[Any] = []
-
-    def fake_train(train_config: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(train_config)
-        raise RuntimeError("stop")
-
-    original = loop.train
-    loop.train = fake_train  # type: ignore[assignment]
-    try:
-        arm = config.arms.train[0].to_spec(3)
-        job = TrainJob(tasks=(), arm=arm, size=5, seed=3, out_dir=tmp, resume=False)
-        with pytest.raises(RuntimeError):
-            HFEngine(config).train(job)
-    finally:
-        loop.train = original  # type: ignore[assignment]
-    (train_config,) = seen
-    return train_config.fingerprint("digest", 16)
+    """The fingerprint of the `TrainConfig` the study engine builds for a cell (`train_config_of`, what the
+    trainer of in-process weights hands to `itprobe.training.train`)."""
+    arm = config.arms.train[0].to_spec(3)
+    job = TrainJob(tasks=(), arm=arm, size=5, seed=3, out_dir=tmp, resume=False)
+    return train_config_of(config, job).fingerprint("digest", 16)
 
 
 def pins(tmp: Path = Path("/tmp/x")) -> dict[str, str]:

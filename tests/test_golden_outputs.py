@@ -6,11 +6,12 @@ them (only when a change of output is intended, and then reviewed in the diff).
 
 Models are the deterministic fakes of `test_study_support` (study) and `audit_fakes` (audit), registered
 as model backends (`itprobe.models.model_backend`, `itprobe.models.fake.fake_model`) so that the real
-loading path opens them; only the study's training is the fake engine's (`HFEngine.train`: a fake cannot
-be trained). No random weights are involved: the outputs are the same on every machine. Normalised before comparison, and nothing else: absolute temporary paths (``<TMP>``), wall-clock
-timestamps and durations, the study's run id, the version strings of the Python packages in the
-provenance, and the PNG plots embedded in the HTML reports (matplotlib's and its fonts' bytes; they name the
-environment, not the behaviour).
+loading path opens them; the study's fake base model is trained by the trainer registered for its backend
+(`itprobe.study.backend_trainer`: the fake engine's instant "training"); nothing is patched. No random
+weights are involved: the outputs are the same on every machine. Normalised before comparison, and nothing
+else: absolute temporary paths (``<TMP>``), wall-clock timestamps and durations, the study's run id, the
+version strings of the Python packages in the provenance, and the PNG plots embedded in the HTML reports
+(matplotlib's and its fonts' bytes; they name the environment, not the behaviour).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from itprobe.models import model_backend
 from itprobe.models.backends import unregister_backend
 from itprobe.models.fake import fake_model, unregister_fake
 from itprobe.predict import Prediction, write_predictions
+from itprobe.study import backend_trainer, unregister_trainer
 from itprobe.tasks import save_tasks
 from itprobe.tasks.types import Example, Instance, Task
 
@@ -83,17 +85,16 @@ def _run_ids(run_dir: Path) -> tuple[str, ...]:
 
 
 @pytest.fixture()
-def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fake_engine() -> Iterator[None]:
     """`itprobe run` on the fake study models: the base and every tuned model open through a registered
-    backend; training is the fake engine's."""
-    from itprobe.study.engine import HFEngine
-
+    backend, whose registered trainer is the fake engine's."""
     fake = FakeEngine()
     opens = lambda spec: spec == "fake-base" or spec.startswith("fake-tuned:")  # noqa: E731
-    model_backend("study-fake", matches=opens)(lambda spec, settings: (fake.load(spec).model, None))
-    monkeypatch.setattr(HFEngine, "train", lambda self, job: fake.train(job))
+    model_backend("study-fake", matches=opens)(lambda spec, settings: fake.load(spec))
+    backend_trainer("study-fake")(lambda config, job: fake.train(job))
     yield
     unregister_backend("study-fake")
+    unregister_trainer("study-fake")
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import pytest
 from audit_fakes import write_user_jsonl
 from cli_runner import run_cli
 
-from itprobe.models import backend_of, model_size, open_model, open_tokenizer
+from itprobe.models import backend_of, model_size, open_model, open_tokenizer, tokenizer_of
 from itprobe.models.fake import NO_DEMONSTRATION, first_demonstration_output
 from itprobe.prompts import PromptConfig, encode
 from itprobe.tasks.types import Example, Instance, Task
@@ -42,8 +42,8 @@ def test_fake_first_reads_the_first_demonstration() -> None:
     )
     prompt = encode(task, task.instances[0], PromptConfig()).text
     assert first_demonstration_output(prompt) == "yes."  # Tk-Instruct's closing period, as printed
-    model, tokenizer = open_model("fake:first")
-    assert tokenizer is None and open_tokenizer("fake:first") is None
+    model = open_model("fake:first")
+    assert tokenizer_of(model) is None and open_tokenizer("fake:first") is None
     assert model.identity == "fake:first"
     assert model.generate([prompt, "no demonstrations"], 8) == ["yes.", NO_DEMONSTRATION]
     scores = model.score_choices([prompt], [["no", "yes", "maybe"]])[0]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import torch
-from test_train_helpers import TinyLoaded, tiny_causal, toy_tasks, word_tokenizer
+from test_train_helpers import tiny_causal, tiny_loaded, toy_tasks, word_tokenizer
 
 from itprobe.errors import UserError
 from itprobe.models.base import ChoiceScore
@@ -47,7 +47,7 @@ def test_a_diverging_training_run_stops_naming_the_step(tmp_path: Path) -> None:
         max_grad_norm=None,
     )
     with pytest.raises(UserError, match=r"training diverged at step \d") as err:
-        train(config, toy_tasks(), model=TinyLoaded(tiny_causal(words), words, "causal"), progress=False)
+        train(config, toy_tasks(), model=tiny_loaded(tiny_causal(words), words, "causal"), progress=False)
     _one_line(err.value)
     assert not (tmp_path / "model").exists()  # no model made of NaN weights
     from safetensors.torch import load_file

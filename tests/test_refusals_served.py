@@ -120,16 +120,15 @@ def test_a_served_prompt_that_cannot_fit_is_refused_before_it_is_sent() -> None:
 def test_run_advises_what_run_accepts_for_a_served_untuned_model(tmp_path: Path) -> None:
     from test_study_support import FakeEngine, tiny_raw
 
-    from itprobe.study import Loaded, RunOptions, run_study, validate_config
+    from itprobe.models import LanguageModel
+    from itprobe.study import RunOptions, run_study, validate_config
 
     served = "openai:http://127.0.0.1:9/v1#m"
 
     class Engine(FakeEngine):
-        def load(self, spec: str) -> Loaded:
+        def load(self, spec: str) -> LanguageModel:
             if spec.startswith("openai:"):
-                return Loaded(
-                    connect(spec, ServedOptions(), transport=mock_transport(scripted_app(lambda p: "x")))
-                )
+                return connect(spec, ServedOptions(), transport=mock_transport(scripted_app(lambda p: "x")))
             return super().load(spec)
 
     raw = tiny_raw(eval={"modes": ["rank"], "untuned_model": served})

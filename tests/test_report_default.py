@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from itprobe.models.base import ChoiceScore
-from itprobe.study import Loaded, RunOptions, Trained, TrainJob, load_config, run_study
+from itprobe.study import RunOptions, Trained, TrainJob, load_config, run_study
 from itprobe.study.data import load_study_data
 from itprobe.tasks.types import Task
 from itprobe.training import TrainResult
@@ -81,9 +81,9 @@ class PatternEngine:
     def __init__(self, tasks: Sequence[Task]) -> None:
         self.tasks = tasks
 
-    def load(self, spec: str) -> Loaded:
+    def load(self, spec: str) -> PatternModel:
         arm = spec.removeprefix("pattern:") if spec.startswith("pattern:") else "base"
-        return Loaded(PatternModel(spec, arm, self.tasks))
+        return PatternModel(spec, arm, self.tasks)
 
     def train(self, job: TrainJob) -> Trained:
         job.out_dir.mkdir(parents=True, exist_ok=True)

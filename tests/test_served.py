@@ -20,7 +20,7 @@ from fake_openai import logprob_app, mock_transport, models_payload, scripted_ap
 
 from itprobe.decoding import cut_answer
 from itprobe.errors import UserError
-from itprobe.models import load_model, open_model
+from itprobe.models import load_model, open_model, tokenizer_of
 from itprobe.models.endpoint import ApiClient, ServerRejected, parse_spec, spec_from_options
 from itprobe.models.served import ServedOptions, _through_stop, connect
 
@@ -338,7 +338,10 @@ def test_predict_rank_through_a_server_equals_local(tiny: tuple[Path, Any], tmp_
     folder, loaded = tiny
     tasks = load_tasks(write_user_jsonl(tmp_path / "tasks.jsonl"))
     served = _connect(logprob_app(loaded.model, loaded.tokenizer), tokenizer=str(folder))
-    local, _ = open_model(str(folder), precision="fp32", batch_size=4)
+    local = open_model(str(folder), precision="fp32", batch_size=4)
+    # each model's tokenizer for prompt budgets: the server's the one named, the local one load_model's
+    assert tokenizer_of(served) is served.tokenizer is not None
+    assert tokenizer_of(local) is local.loaded.tokenizer
     kw: dict[str, Any] = {"mode": "rank", "progress": False, "max_instances": 3}
     a = predict_tasks(served, tasks, PromptConfig(), **kw)
     b = predict_tasks(local, tasks, PromptConfig(), **kw)

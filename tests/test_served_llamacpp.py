@@ -129,8 +129,8 @@ def test_llamacpp_answers_agree_with_the_local_engine(
     server: str, smollm2_dir: Path, tasks_file: Path
 ) -> None:
     tasks = load_tasks(tasks_file)
-    served, _ = open_model(f"openai:{server}#{NAME}")
-    local, _ = open_model(str(smollm2_dir), precision="fp32")
+    served = open_model(f"openai:{server}#{NAME}")
+    local = open_model(str(smollm2_dir), precision="fp32")
     kw: dict[str, Any] = {"progress": False}
     a, b = [], []
     for config in (PromptConfig(), PromptConfig(num_pos=0), PromptConfig(add_definition=False)):

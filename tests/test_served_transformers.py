@@ -144,8 +144,8 @@ def test_generation_repeated_without_stop_is_still_exact(
     those rows are re-requested without stop and cut locally; answers must still equal the local ones."""
     tasks = load_tasks(tasks_file)
     rule = Decoding(max_new_tokens=12, stop=(" ",))
-    served, _ = open_model(_spec(server, model_dir))
-    local, _ = open_model(str(model_dir), precision="fp32")
+    served = open_model(_spec(server, model_dir))
+    local = open_model(str(model_dir), precision="fp32")
     kw: dict[str, Any] = {"progress": False, "max_instances": 3, "decoding": rule}
     a = predict_tasks(served, tasks, PromptConfig(), **kw)
     b = predict_tasks(local, tasks, PromptConfig(), **kw)
@@ -212,8 +212,8 @@ def test_packaged_smollm2_through_the_server_equals_local(
     smollm2_dir: Path, tasks_file: Path, tmp_path: Path
 ) -> None:
     with transformers_serve(smollm2_dir, tmp_path / "serve.log") as base:
-        served, _ = open_model(_spec(base, smollm2_dir))
-        local, _ = open_model(str(smollm2_dir), precision="fp32")
+        served = open_model(_spec(base, smollm2_dir))
+        local = open_model(str(smollm2_dir), precision="fp32")
         tasks = load_tasks(tasks_file)
         kw: dict[str, Any] = {"progress": False, "max_instances": 4}
         a = predict_tasks(served, tasks, PromptConfig(), **kw)

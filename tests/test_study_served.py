@@ -11,7 +11,7 @@ from test_study_support import FakeEngine, FakeModel, tiny_raw
 
 from itprobe.errors import UserError
 from itprobe.models.served import ServedLanguageModel
-from itprobe.study import Loaded, ResultsStore, RunOptions, run_study, validate_config
+from itprobe.study import ResultsStore, RunOptions, run_study, validate_config
 from itprobe.study.engine import HFEngine
 
 QUIET = RunOptions(progress=False, report=False)
@@ -45,8 +45,8 @@ class _NoLogprobs(FakeModel):
 
 
 class _ServedEngine(FakeEngine):
-    def load(self, spec: str) -> Loaded:
-        return Loaded(_NoLogprobs(spec)) if spec.startswith("openai:") else super().load(spec)
+    def load(self, spec: str) -> FakeModel:
+        return _NoLogprobs(spec) if spec.startswith("openai:") else super().load(spec)
 
 
 def test_rank_on_a_served_untuned_model_without_logprobs_fails_before_training(tmp_path: Path) -> None:
@@ -68,6 +68,6 @@ def test_the_trained_model_must_be_local() -> None:
 
 def test_hf_engine_routes_a_served_spec() -> None:
     with serve_http(scripted_app(lambda p: " yes\n", name="deployed-base")) as base:
-        loaded = HFEngine(validate_config(tiny_raw())).load(f"openai:{base}#deployed-base")
-        assert isinstance(loaded.model, ServedLanguageModel)
-        assert loaded.model.generate(["Input: x\nOutput: "], 4, ("\n",)) == [" yes"]
+        model = HFEngine(validate_config(tiny_raw())).load(f"openai:{base}#deployed-base")
+        assert isinstance(model, ServedLanguageModel)
+        assert model.generate(["Input: x\nOutput: "], 4, ("\n",)) == [" yes"]

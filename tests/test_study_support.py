@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from itprobe.models.base import ChoiceScore
-from itprobe.study import Loaded, RunOptions, Trained, TrainJob, run_study, validate_config
+from itprobe.study import RunOptions, Trained, TrainJob, run_study, validate_config
 from itprobe.training import TrainResult
 
 TINY_FAMILIES = ["parity", "divisibility", "primality", "magnitude", "number_compare"]
@@ -80,8 +80,8 @@ class FakeEngine:
         self.slow_train = slow_train
         self.trained: list[str] = []
 
-    def load(self, spec: str) -> Loaded:
-        return Loaded(FakeModel(spec))
+    def load(self, spec: str) -> FakeModel:
+        return FakeModel(spec)
 
     def train(self, job: TrainJob) -> Trained:
         job.out_dir.mkdir(parents=True, exist_ok=True)

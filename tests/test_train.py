@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from test_train_helpers import TinyLoaded, tiny_causal, tiny_seq2seq, toy_tasks, word_tokenizer
+from test_train_helpers import tiny_causal, tiny_loaded, tiny_seq2seq, toy_tasks, word_tokenizer
 
 from itprobe.errors import UserError
 from itprobe.prompts import PromptConfig
@@ -221,7 +221,7 @@ def test_full_causal_learns_toy_task_and_saves_loadable_model(words: Any, tmp_pa
     result = train(
         _config(tmp_path, max_steps=14, lr=1e-2),
         toy_tasks(),
-        model=TinyLoaded(tiny_causal(words), words, "causal"),
+        model=tiny_loaded(tiny_causal(words), words, "causal"),
         progress=False,
     )
     wall = time.perf_counter() - started
@@ -257,7 +257,7 @@ def result_params(out: Path) -> dict[str, torch.Tensor]:
 
 def test_same_seed_same_run_and_split_invariance(words: Any, tmp_path: Path) -> None:
     def run(out: Path, **kw: Any) -> tuple[float, ...]:
-        loaded = TinyLoaded(tiny_causal(words), words, "causal")
+        loaded = tiny_loaded(tiny_causal(words), words, "causal")
         return train(_config(out, max_steps=4, **kw), toy_tasks(), model=loaded, progress=False).losses
 
     one = run(tmp_path / "a")
@@ -274,7 +274,7 @@ def test_lora_trains_only_adapters_and_saves_merged_or_adapter(words: Any, tmp_p
     result = train(
         _config(tmp_path / "merged", method="lora", max_steps=8, lr=5e-3),
         toy_tasks(),
-        model=TinyLoaded(base, words, "causal"),
+        model=tiny_loaded(base, words, "causal"),
         progress=False,
     )
     assert result.losses[-1] < result.losses[0]
@@ -291,7 +291,7 @@ def test_lora_trains_only_adapters_and_saves_merged_or_adapter(words: Any, tmp_p
     adapter = train(
         _config(tmp_path / "adapter", method="lora", max_steps=2, save_adapter_only=True),
         toy_tasks(),
-        model=TinyLoaded(tiny_causal(words), words, "causal"),
+        model=tiny_loaded(tiny_causal(words), words, "causal"),
         progress=False,
     )
     assert (adapter.model_dir / "adapter_config.json").exists()
@@ -303,7 +303,7 @@ def test_seq2seq_full_and_lora_learn(words: Any, tmp_path: Path) -> None:
         result = train(
             _config(tmp_path / method, method=method, max_steps=10, lr=lr),
             toy_tasks(),
-            model=TinyLoaded(tiny_seq2seq(words), words, "seq2seq"),
+            model=tiny_loaded(tiny_seq2seq(words), words, "seq2seq"),
             progress=False,
         )
         assert sum(result.losses[-3:]) / 3 < 0.7 * result.losses[0], method
@@ -315,7 +315,7 @@ def test_bf16_autocast_runs_with_fp32_master_weights(words: Any, tmp_path: Path)
     result = train(
         _config(tmp_path, precision="bf16", max_steps=3),
         toy_tasks(),
-        model=TinyLoaded(model, words, "causal"),
+        model=tiny_loaded(model, words, "causal"),
         progress=False,
     )
     assert all(p.dtype == torch.float32 for p in model.parameters())
@@ -326,20 +326,20 @@ def test_resume_refuses_a_checkpoint_from_other_settings(words: Any, tmp_path: P
     train(
         _config(tmp_path, max_steps=2),
         toy_tasks(),
-        model=TinyLoaded(tiny_causal(words), words, "causal"),
+        model=tiny_loaded(tiny_causal(words), words, "causal"),
         progress=False,
     )
     with pytest.raises(UserError, match="no-resume"):
         train(
             _config(tmp_path, max_steps=2, lr=1e-3),
             toy_tasks(),
-            model=TinyLoaded(tiny_causal(words), words, "causal"),
+            model=tiny_loaded(tiny_causal(words), words, "causal"),
             progress=False,
         )
     fresh = train(
         _config(tmp_path, max_steps=2, lr=1e-3, resume=False),
         toy_tasks(),
-        model=TinyLoaded(tiny_causal(words), words, "causal"),
+        model=tiny_loaded(tiny_causal(words), words, "causal"),
         progress=False,
     )
     assert fresh.resumed_from is None

@@ -61,7 +61,7 @@ def test_two_processes_match_one(tmp_path: Path) -> None:
 
 def _main(out: str, batch_size: str) -> None:
     import torch
-    from test_train_helpers import TinyLoaded, tiny_causal, toy_tasks, word_tokenizer
+    from test_train_helpers import tiny_causal, tiny_loaded, toy_tasks, word_tokenizer
 
     from itprobe.prompts import PromptConfig
     from itprobe.train import TrainConfig, train
@@ -80,7 +80,7 @@ def _main(out: str, batch_size: str) -> None:
         checkpoint_every=0,
     )
     result = train(
-        config, toy_tasks(), model=TinyLoaded(tiny_causal(tokenizer), tokenizer, "causal"), progress=False
+        config, toy_tasks(), model=tiny_loaded(tiny_causal(tokenizer), tokenizer, "causal"), progress=False
     )
     from accelerate import PartialState
 

@@ -8,23 +8,20 @@ real SmolLM2 tokenizer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tiny_models import tiny_llama
 
+from itprobe.models import LoadedModel, ModelKind
 from itprobe.tasks.types import Example, Instance, Task
 
 
-@dataclass
-class TinyLoaded:
-    """Stands in for `itprobe.models.LoadedModel` (the trainer needs model, tokenizer, kind, identity)."""
+def tiny_loaded(model: Any, tokenizer: Any, kind: ModelKind) -> LoadedModel:
+    """A tiny random model as `itprobe.models.load_model` would give it (fp32, on the CPU), for `train`."""
+    import torch
 
-    model: Any
-    tokenizer: Any
-    kind: str
-    identity: str = "tiny-random"
+    return LoadedModel(model, tokenizer, kind, "tiny-random", torch.device("cpu"), torch.float32)
 
 
 def tiny_causal(tokenizer: Any, seed: int = 0, **overrides: Any) -> Any:

@@ -56,7 +56,7 @@ def test_killed_run_resumes_to_identical_weights(tmp_path: Path, variant: str) -
 
 def _main(out: str, variant: str, mode: str) -> None:
     import torch
-    from test_train_helpers import TinyLoaded, tiny_causal, tiny_seq2seq, toy_tasks, word_tokenizer
+    from test_train_helpers import tiny_causal, tiny_loaded, tiny_seq2seq, toy_tasks, word_tokenizer
 
     from itprobe.prompts import PromptConfig
     from itprobe.train import TrainConfig, train
@@ -85,7 +85,7 @@ def _main(out: str, variant: str, mode: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
     result = train(
-        config, toy_tasks(), model=TinyLoaded(model, tokenizer, kind), progress=False, on_step=on_step
+        config, toy_tasks(), model=tiny_loaded(model, tokenizer, kind), progress=False, on_step=on_step
     )
     print(json.dumps({"resumed_from": result.resumed_from, "losses": list(result.losses)}))
 

@@ -26,7 +26,7 @@ from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
 from itprobe.fsio import read_jsonl, write_jsonl
 from itprobe.metrics import in_space_loose, in_space_strict
-from itprobe.models.base import LanguageModel, NonFiniteOutput
+from itprobe.models.base import LanguageModel, NonFiniteOutput, tokenizer_of
 from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig, encode_task, fit_to_context
 from itprobe.records import MODES, Mode, Prediction
@@ -191,14 +191,14 @@ def predict_tasks(
         mode: ``generate`` or ``rank`` (rank applies to tasks with an output space of >= 2 labels).
         cache_dir: folder of the prediction cache; None disables caching.
         progress: show a progress bar with instances/s on stderr.
-        tokenizer: for the prompt token budget; defaults to ``model.tokenizer``.
+        tokenizer: for the prompt token budget; defaults to `itprobe.models.tokenizer_of` the model.
         max_instances: only the first N instances of each task.
         length_normalized: rank by mean log-prob per token instead of the sum.
         decoding: the generation protocol (cap and stop sequences); see `itprobe.decoding`.
     """
     if mode not in MODES:
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
-    tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
+    tokenizer = tokenizer if tokenizer is not None else tokenizer_of(model)
     prompt_config = fit_to_context(prompt_config, model, decoding.max_new_tokens)  # input-length guard
     items = _plan(tasks, prompt_config, mode, tokenizer, max_instances, decoding)
     fingerprint = model_fingerprint(model)

@@ -35,7 +35,7 @@ from itprobe.audit.sections import RelianceRow
 from itprobe.decoding import DEFAULT_PROTOCOL, PROTOCOLS, Decoding
 from itprobe.errors import UserError
 from itprobe.fsio import apply_modes, temp_dir, write_jsonl
-from itprobe.models import open_model
+from itprobe.models import open_model, tokenizer_of
 from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.loading import DEFAULT_MODEL
 from itprobe.models.precision import Precision
@@ -169,7 +169,7 @@ def load_audit_costs(config: AuditConfig, tasks: Sequence[Task]) -> CostFile | N
 
 
 def _predict_passes(
-    model: LanguageModel, plan: Plan, config: AuditConfig, tokenizer: Any, progress: bool
+    model: LanguageModel, plan: Plan, config: AuditConfig, progress: bool
 ) -> tuple[dict[tuple[str, str], list[Prediction]], dict[str, float]]:
     out: dict[tuple[str, str], list[Prediction]] = {}
     timings: dict[str, float] = {}
@@ -191,7 +191,7 @@ def _predict_passes(
                     mode=pss.mode,
                     cache_dir=config.cache_dir,
                     progress=False,
-                    tokenizer=tokenizer,
+                    tokenizer=tokenizer_of(model),  # the wrapped model's, under a format template too
                     decoding=config.decoding,
                 )
                 advance(len(task.instances), f"{pss.probe} ({pss.mode}) {task.name}")
@@ -206,12 +206,11 @@ def collect(
     plan: Plan,
     config: AuditConfig,
     *,
-    tokenizer: Any = None,
     progress: bool = True,
 ) -> AuditData:
     """Run every pass of ``plan`` and score it, then each planned probe that is not an arm adds its rows
     (label prior and calibration, baselines: `itprobe.audit.builtin`)."""
-    predictions, timings = _predict_passes(model, plan, config, tokenizer, progress)
+    predictions, timings = _predict_passes(model, plan, config, progress)
     arm_probes = {p.name for p in registered_probes() if p.arm is not None}
     rows: list[InstanceResult] = []
     for (probe, mode), preds in predictions.items():
@@ -234,7 +233,7 @@ def plan_only(config: AuditConfig) -> list[str]:
     return audit_plan_lines(config, tasks, pool)
 
 
-def _load_model(config: AuditConfig) -> tuple[LanguageModel, Any]:
+def _load_model(config: AuditConfig) -> LanguageModel:
     check_model_spec(config.model)  # a mistyped alias: the list of aliases, not a network error
     return open_model(
         config.model,
@@ -307,7 +306,6 @@ def run_audit(
     out_dir: str | Path,
     *,
     model: LanguageModel | None = None,
-    tokenizer: Any = None,
     progress: bool = True,
     command: str = "",
     gate: Gate | None = None,
@@ -317,8 +315,8 @@ def run_audit(
     Args:
         config: what to run.
         out_dir: where the report goes; files appear only when the whole audit succeeded.
-        model: a ready `LanguageModel` (tests pass a fake); None loads ``config.model``.
-        tokenizer: the model's tokenizer (for generation budgets); taken from the loaded model if None.
+        model: a ready `LanguageModel` (tests pass a fake); None loads ``config.model``. Its tokenizer, if
+            any, sizes the prompts (`itprobe.models.tokenizer_of`).
         progress: show a progress bar on stderr.
         command: the command line, recorded in the provenance.
         gate: a release gate (`itprobe.audit.gate`): its tasks are checked before the model is loaded, its
@@ -338,12 +336,12 @@ def run_audit(
         format_templates=config.format_templates,
     )  # 3. probes
     if model is None:  # 4. model
-        model, tokenizer = _load_model(config)
+        model = _load_model(config)
     why = rank_unavailable(model) if "rank" in config.modes else None
     if why is not None:  # a served model without prompt log-probs
         plan = without_rank(tasks, pool, config, why)
     warn_skipped(plan.skipped)  # on the terminal now, not only in the report's table
-    data = collect(model, tasks, plan, config, tokenizer=tokenizer, progress=progress)  # 5. predict, score
+    data = collect(model, tasks, plan, config, progress=progress)  # 5. predict, score
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_dir(out.parent, f".{out.name}.")

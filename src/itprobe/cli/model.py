@@ -32,7 +32,7 @@ from itprobe.cli.served import (
 from itprobe.decoding import DEFAULT_PROTOCOL
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_file
-from itprobe.models import open_model
+from itprobe.models import open_model, tokenizer_of
 from itprobe.models.base import rank_unavailable
 from itprobe.models.precision import PRECISIONS
 from itprobe.predict import predict_tasks, write_predictions
@@ -122,10 +122,10 @@ def predict(
     )  # fmt: skip
     if spec is None:
         raise UserError("give the model: --model SPEC (or --api-base URL for a served model)")
-    lm, tokenizer = open_model(
+    lm = open_model(
         spec, precision=precision, batch_size=batch_size, trust_remote_code=trust_remote_code, served=served
     )
-    if max_source_tokens is not None and tokenizer is None:
+    if max_source_tokens is not None and tokenizer_of(lm) is None:
         raise UserError("--max-source-tokens needs the served model's tokenizer (--api-tokenizer)")
     if mode == "rank" and any(t.is_classification for t in chosen):
         problem = rank_unavailable(lm)

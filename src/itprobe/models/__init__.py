@@ -2,7 +2,10 @@
 the `LanguageModel` protocol: `HFLanguageModel` (in-process, causal and seq2seq) and `ServedLanguageModel`
 (an OpenAI-compatible server, SPEC ``openai:BASE_URL#NAME``), and the weightless ``fake:`` models.
 `backends`: the registry of backends keyed by the SPEC's scheme; `open_model`, `open_tokenizer` and
-`model_size` route a SPEC to its backend.
+`model_size` route a SPEC to its backend. An opened model is a `LanguageModel`; `tokenizer_of(model)` is its
+tokenizer for prompt budgets (None for fakes and served models without one). `LoadedModel` is what
+`load_model` gives: in-process weights with their tokenizer, which `HFLanguageModel` runs and training
+tunes.
 
 Importing this package does not import torch; `HFLanguageModel` is loaded on first access.
 """
@@ -20,7 +23,7 @@ from itprobe.models.backends import (
     open_model,
     open_tokenizer,
 )
-from itprobe.models.base import ChoiceScore, LanguageModel
+from itprobe.models.base import ChoiceScore, LanguageModel, tokenizer_of
 from itprobe.models.endpoint import is_served
 from itprobe.models.loading import DEFAULT_MODEL, LoadedModel, ModelKind, load_model
 from itprobe.models.precision import PRECISIONS, Precision, resolve_precision
@@ -50,6 +53,7 @@ __all__ = [
     "open_model",
     "open_tokenizer",
     "resolve_precision",
+    "tokenizer_of",
 ]
 
 

@@ -11,6 +11,7 @@ the model without loading weights. Backends are tried in registration order:
   `itprobe.models.hf.HFLanguageModel`).
 
 `open_model`, `open_tokenizer` and `model_size` dispatch on `backend_of`; nothing else branches on a SPEC.
+An opened model is a `LanguageModel`; its tokenizer for prompt budgets is `tokenizer_of(model)`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class ModelSize:
     head_params: int  # the output projection (vocabulary × hidden)
 
 
-Opener = Callable[[str, OpenSettings], tuple[LanguageModel, Any]]
+Opener = Callable[[str, OpenSettings], LanguageModel]
 TokenizerOpener = Callable[[str, bool], Any]
 Sizer = Callable[[str, bool], ModelSize]
 
@@ -77,7 +78,8 @@ def model_backend(
     tokenizer: TokenizerOpener | None = None,
     size: Sizer | None = None,
 ) -> Callable[[Opener], Opener]:
-    """Register the decorated opener ``open(spec, settings) -> (model, tokenizer or None)`` for ``scheme``."""
+    """Register the decorated opener ``open(spec, settings) -> LanguageModel`` for ``scheme`` (a model with
+    a tokenizer for prompt budgets holds it as ``tokenizer``: `itprobe.models.tokenizer_of`)."""
 
     def decorate(fn: Opener) -> Opener:
         if scheme in _BACKENDS:
@@ -116,9 +118,9 @@ def open_model(
     trust_remote_code: bool = False,
     device: Any = None,
     served: ServedOptions | None = None,
-) -> tuple[LanguageModel, Any]:
-    """(the model, its tokenizer for prompt budgets, or None where there is none: a fake, a server
-    without one). See `OpenSettings` for what each setting applies to."""
+) -> LanguageModel:
+    """The model of ``spec``, ready for inference (its tokenizer for prompt budgets: `tokenizer_of`). See
+    `OpenSettings` for what each setting applies to."""
     settings = OpenSettings(precision, batch_size, trust_remote_code, device, served)
     return backend_of(spec).open(spec, settings)
 
@@ -142,9 +144,8 @@ def model_size(spec: str, *, trust_remote_code: bool = False) -> ModelSize:
 
 
 @model_backend("openai", matches=is_served)
-def _open_served(spec: str, settings: OpenSettings) -> tuple[LanguageModel, Any]:
-    model = connect(spec, settings.served or ServedOptions(trust_remote_code=settings.trust_remote_code))
-    return model, model.tokenizer
+def _open_served(spec: str, settings: OpenSettings) -> LanguageModel:
+    return connect(spec, settings.served or ServedOptions(trust_remote_code=settings.trust_remote_code))
 
 
 def _local_tokenizer(spec: str, trust_remote_code: bool) -> Any:
@@ -175,7 +176,7 @@ def _local_size(spec: str, trust_remote_code: bool) -> ModelSize:
     return ModelSize(body, head)
 
 
-def _open_local(spec: str, settings: OpenSettings) -> tuple[LanguageModel, Any]:
+def _open_local(spec: str, settings: OpenSettings) -> LanguageModel:
     from itprobe.models.hf import HFLanguageModel  # lazy: imports torch
 
     loaded = load_model(
@@ -184,7 +185,7 @@ def _open_local(spec: str, settings: OpenSettings) -> tuple[LanguageModel, Any]:
         trust_remote_code=settings.trust_remote_code,
         device=settings.device,
     )
-    return HFLanguageModel(loaded, batch_size=settings.batch_size), loaded.tokenizer
+    return HFLanguageModel(loaded, batch_size=settings.batch_size)
 
 
 def _is_path(spec: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from itprobe.errors import UserError
 
@@ -60,3 +60,11 @@ def rank_unavailable(model: object) -> str | None:
     """
     check = getattr(model, "rank_unavailable", None)
     return check() if callable(check) else None
+
+
+def tokenizer_of(model: object) -> Any | None:
+    """The tokenizer that sizes prompts for ``model`` (their token budget), or None where it has none: a
+    fake, a served model without ``--api-tokenizer``. In-process and served models hold it as ``tokenizer``
+    (`itprobe.models.hf.HFLanguageModel` the one of its `itprobe.models.LoadedModel`); a wrapper that
+    passes attributes through to the model it wraps (the audit's format-spread probe) has it too."""
+    return getattr(model, "tokenizer", None)

@@ -88,5 +88,5 @@ def _size(spec: str, trust_remote_code: bool) -> ModelSize:
 
 
 @model_backend("fake", tokenizer=_no_tokenizer, size=_size)
-def _open_fake(spec: str, settings: OpenSettings) -> tuple[LanguageModel, Any]:
-    return _factory(spec)(spec), None
+def _open_fake(spec: str, settings: OpenSettings) -> LanguageModel:
+    return _factory(spec)(spec)  # no tokenizer: prompts are never cut to a token budget

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from itprobe.study.config import ArmConfig, StudyConfig, apply_overrides, load_config, validate_config
 from itprobe.study.data import StudyData, load_study_data
-from itprobe.study.engine import Engine, HFEngine, Loaded, Trained, TrainJob
+from itprobe.study.engine import Engine, HFEngine, Trained, TrainJob, backend_trainer, unregister_trainer
 from itprobe.study.grid import Cell, expand_grid, parse_shard, select_shard
 from itprobe.study.merge import MergeOutcome, merge_stores
 from itprobe.study.report import build_report, instance_results
@@ -28,7 +28,6 @@ __all__ = [
     "CellRecord",
     "Engine",
     "HFEngine",
-    "Loaded",
     "MergeOutcome",
     "ResultsStore",
     "RunOptions",
@@ -38,6 +37,7 @@ __all__ = [
     "TrainJob",
     "Trained",
     "apply_overrides",
+    "backend_trainer",
     "build_report",
     "expand_grid",
     "instance_results",
@@ -47,5 +47,6 @@ __all__ = [
     "parse_shard",
     "run_study",
     "select_shard",
+    "unregister_trainer",
     "validate_config",
 ]

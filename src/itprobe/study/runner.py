@@ -22,13 +22,13 @@ from itprobe.baselines import ControlData, run_baseline
 from itprobe.errors import UserError
 from itprobe.fsio import exclusive
 from itprobe.metrics import instance_scores
-from itprobe.models.base import rank_unavailable
+from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.served import TOKENIZER_HINT
 from itprobe.predict import predict_tasks
 from itprobe.records import InstanceResult, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
-from itprobe.study.engine import Engine, HFEngine, Loaded, Trained, TrainJob, barrier, is_main_process
+from itprobe.study.engine import Engine, HFEngine, Trained, TrainJob, barrier, is_main_process
 from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.progress import GridProgress, cell_work
 from itprobe.study.report import build_report
@@ -70,7 +70,7 @@ class _Context:
     run_dir: Path
     resume: bool
     progress: GridProgress
-    base: Loaded | None = None
+    base: LanguageModel | None = None
     _arm_cache: dict[tuple[ArmConfig, int], tuple[list[Task], list[ArmNote]]] = field(default_factory=dict)
 
     def test_tasks(self, arm: ArmConfig, seed: int) -> tuple[list[Task], list[ArmNote]]:
@@ -129,10 +129,10 @@ def _run_locked(
     untuned = _untuned_model(config, engine, base)
     cells = expand_grid(
         config,
-        model_identity=base.model.identity,
+        model_identity=base.identity,
         train_digest=data.train_digest,
         test_digest=data.test_digest,
-        untuned_identity=untuned.model.identity,
+        untuned_identity=untuned.identity,
         held_out_digest=data.held_out_digest,
     )
     mine = select_shard(cells, options.shard)
@@ -143,7 +143,7 @@ def _run_locked(
     if is_main_process():
         shard = f"{options.shard[0]}/{options.shard[1]}" if options.shard else ""
         store.record_run(run_id, config_hash=config.hash, config_json=config.to_json(),
-                         model_identity=base.model.identity, host=platform.node(), shard=shard)  # fmt: skip
+                         model_identity=base.identity, host=platform.node(), shard=shard)  # fmt: skip
         store.record_tasks([task_info(t) for t in data.test])
     weights = [cell_work(cell, config, data) for cell in todo]
     with GridProgress(len(mine), len(mine) - len(todo), weights, enabled=options.progress) as bar:
@@ -175,7 +175,7 @@ def _run_cells(todo: list[Cell], ctx: _Context, store: ResultsStore, run_id: str
         ctx.progress.finish_cell(cell.name, record.finished_at - record.started_at)
 
 
-def _untuned_model(config: StudyConfig, engine: Engine, base: Loaded) -> Loaded:
+def _untuned_model(config: StudyConfig, engine: Engine, base: LanguageModel) -> LanguageModel:
     """The untuned row's model: ``eval.untuned_model`` (e.g. a served model) or the base model itself.
 
     Raises:
@@ -185,7 +185,7 @@ def _untuned_model(config: StudyConfig, engine: Engine, base: Loaded) -> Loaded:
     if spec is None or "untuned" not in config.baselines:
         return base
     untuned = engine.load(spec)
-    why = rank_unavailable(untuned.model) if "rank" in config.eval.modes else None
+    why = rank_unavailable(untuned) if "rank" in config.eval.modes else None
     if (
         why is not None
     ):  # `run` has no --api-tokenizer: the tokenizer loads from a served name that is a folder
@@ -238,9 +238,9 @@ def run_cell(cell: Cell, ctx: _Context) -> CellRecord:
     else:
         trained = _train(cell, ctx, timings)
         tick = time.perf_counter()
-        loaded = ctx.engine.load(trained.model_spec)
+        model = ctx.engine.load(trained.model_spec)
         timings["load"] = time.perf_counter() - tick
-        rows, notes = _evaluate(loaded, cell, ctx, timings)
+        rows, notes = _evaluate(model, cell, ctx, timings)
         info = trained.result.stored()
     finished = time.time()
     timings["total"] = finished - started
@@ -312,7 +312,7 @@ def _baseline(cell: Cell, ctx: _Context) -> tuple[list[InstanceResult], list[Arm
 
 
 def _evaluate(
-    loaded: Loaded, cell: Cell, ctx: _Context, timings: dict[str, float]
+    model: LanguageModel, cell: Cell, ctx: _Context, timings: dict[str, float]
 ) -> tuple[list[InstanceResult], list[ArmNote]]:
 
     prompt = ctx.config.prompt
@@ -324,13 +324,12 @@ def _evaluate(
         for mode in cell.modes:
             tick = time.perf_counter()
             preds = predict_tasks(
-                loaded.model,
+                model,  # its tokenizer (`itprobe.models.tokenizer_of`) sizes the prompts
                 tasks,
                 prompt,
                 mode=mode,
                 cache_dir=ctx.run_dir / "cache" if ctx.config.eval.cache else None,
                 progress=False,
-                tokenizer=loaded.tokenizer,
                 length_normalized=ctx.config.eval.length_normalized,
                 decoding=ctx.config.eval.protocol(),
             )

@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from itprobe.arms import apply_arms
 from itprobe.errors import UserError
+from itprobe.models.loading import ModelKind
 from itprobe.prompts import PromptConfig, encode
 from itprobe.tasks.types import Task
 from itprobe.training.config import TrainingNote
 
 if TYPE_CHECKING:
     from itprobe.arms import ArmSpec
-
-ModelKind = Literal["causal", "seq2seq"]
 
 
 def derive_seed(*parts: object) -> int:

@@ -21,12 +21,12 @@ from typing import Any
 import torch
 
 from itprobe.errors import UserError
+from itprobe.models import LoadedModel, ModelKind
 from itprobe.tasks.types import Task
 from itprobe.training import checkpoint as ckpt
 from itprobe.training.batching import collate, epoch_plan, split_global, steps_per_epoch
 from itprobe.training.config import TrainConfig, TrainingNote, TrainResult
 from itprobe.training.data import (
-    ModelKind,
     TrainExample,
     build_text_examples,
     data_digest,
@@ -34,7 +34,6 @@ from itprobe.training.data import (
     tokenize_examples,
 )
 from itprobe.training.model_setup import (
-    LoadedLike,
     accelerator_for,
     autocast_for,
     configure_sharding,
@@ -214,7 +213,7 @@ def _resume_state(cfg: TrainConfig, objective: Any, optimizer: Any, fingerprint:
 
 
 def _training_data(
-    config: TrainConfig, tasks: Sequence[Task], loaded: LoadedLike
+    config: TrainConfig, tasks: Sequence[Task], loaded: LoadedModel
 ) -> tuple[list[TrainExample], tuple[TrainingNote, ...]]:
     texts, notes = build_text_examples(
         tasks,
@@ -249,7 +248,7 @@ def train(
     config: TrainConfig,
     tasks: Sequence[Task],
     *,
-    model: LoadedLike | None = None,
+    model: LoadedModel | None = None,
     progress: bool = True,
     on_step: StepCallback | None = None,
 ) -> TrainResult:
@@ -258,8 +257,8 @@ def train(
     Args:
         config: the run's settings.
         tasks: training tasks (all of them; ``config.instances_per_task`` are sampled from each).
-        model: an already loaded model (anything with ``model``, ``tokenizer``, ``kind`` and ``identity``,
-            e.g. `itprobe.models.LoadedModel`); trained in place. Default: ``load_model(config.model)``.
+        model: an already loaded model (`itprobe.models.LoadedModel`, e.g. tiny random weights in the
+            tests); trained in place. Default: ``load_model(config.model)`` in fp32.
         progress: show a progress bar on stderr (main process only).
         on_step: called after every optimizer step with a `StepInfo`.
 
@@ -290,7 +289,7 @@ def train(
         "n_tasks": len({ex.task for ex in examples}),
         "notes": [n.text() for n in notes],
         "fingerprint": fingerprint,
-        "base_identity": getattr(loaded, "identity", config.model),
+        "base_identity": loaded.identity,
         "runtime": runtime_description(),
     }
     _prepare_out_dir(config, accelerator, resolved)

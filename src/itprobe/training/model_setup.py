@@ -5,24 +5,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import warnings
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
 from itprobe.errors import UserError
-from itprobe.models import load_model
+from itprobe.models import LoadedModel, load_model
 from itprobe.models.precision import resolve_precision
 from itprobe.training.checkpoint import RunState
 from itprobe.training.config import TrainConfig
 from itprobe.training.output import save_final_model
-
-
-class LoadedLike(Protocol):
-    """What training needs from a loaded model (`itprobe.models.LoadedModel` fits)."""
-
-    model: Any
-    tokenizer: Any
-    kind: Any  # "causal" | "seq2seq"
 
 
 def accelerator_for() -> Any:
@@ -72,13 +64,13 @@ def autocast_for(precision: str, device: torch.device) -> Any:
     return contextlib.nullcontext()
 
 
-def load_for_training(spec: str, device: torch.device) -> Any:
+def load_for_training(spec: str, device: torch.device) -> LoadedModel:
     """Load weights in fp32 (the master copy the optimizer updates; compute may still run in bf16)."""
 
     return load_model(spec, precision="fp32", device=device)
 
 
-def prepare_trainable(config: TrainConfig, loaded: LoadedLike, init_seed: int) -> tuple[Any, Any]:
+def prepare_trainable(config: TrainConfig, loaded: LoadedModel, init_seed: int) -> tuple[Any, Any]:
     """(the model to save, the Hugging Face module the objective wraps).
 
     Full fine-tuning: both are the model itself. LoRA: a `peft.PeftModel` (saved merged or as an adapter)
@@ -138,7 +130,7 @@ def make_optimizer(objective: torch.nn.Module, config: TrainConfig) -> torch.opt
 
 
 def final_metadata(
-    config: TrainConfig, loaded: LoadedLike, resolved: dict[str, Any], state: RunState, task_names: list[str]
+    config: TrainConfig, loaded: LoadedModel, resolved: dict[str, Any], state: RunState, task_names: list[str]
 ) -> dict[str, Any]:
     """The ``itprobe_model.json`` content: what was trained, on what, how."""
     return {
