@@ -327,7 +327,7 @@ def measure_decode(config: StudyConfig, data: StudyData, tokenizer: Any) -> Deco
     if tokenizer is None or not data.test:
         return None
     prompt = encode_task(data.test[0], config.prompt, tokenizer)[0].text
-    model, _ = open_model(config.model, precision=config.eval.precision, batch_size=config.eval.batch_size)
+    model = open_model(config.model, precision=config.eval.precision, batch_size=config.eval.batch_size)
     rows = [prompt] * config.eval.batch_size
 
     def timed(new_tokens: int) -> tuple[float, list[str]]:
