@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from itprobe.report import Figure, Provenance, ReportData, Section, Skipped, Table, write_report
+from itprobe.report import Estimate, Figure, Provenance, ReportData, Section, Skipped, Table, write_report
 from itprobe.report.markdown import md_escape
 from itprobe.report.plots import bar_chart, confusion_chart, heatmap, plot_path
 from itprobe.report.render import atomic_write, confined, read_report
-from itprobe.report.stats import Estimate
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
