@@ -23,7 +23,7 @@ from itprobe.audit.reliance import (
     surviving_share,
 )
 from itprobe.predict import Prediction
-from itprobe.report.results import InstanceResult, align
+from itprobe.report import InstanceResult, align
 
 
 def _rank(task: str, ident: str, probs: list[float], gold: str, labels=("yes", "no")) -> Prediction:

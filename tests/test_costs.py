@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from itprobe.errors import UserError
+from itprobe.report import InstanceResult
 from itprobe.report.costs import (
     OTHER,
     CostFile,
@@ -17,7 +18,6 @@ from itprobe.report.costs import (
     load_costs,
     validate_costs,
 )
-from itprobe.report.results import InstanceResult
 
 URGENT = """
 default:

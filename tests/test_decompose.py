@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from itprobe.report import InstanceResult
-from itprobe.report.analysis import compare_arms, control_gate
+from itprobe.report import InstanceResult, compare_arms, control_gate, make_verdict
 from itprobe.report.decompose import instance_parts, split_difference
-from itprobe.report.verdict import make_verdict
 
 LABELS = ("yes", "no")
 N = 40

@@ -12,9 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from itprobe.report import Figure, Provenance, ReportData, Section, Skipped, Table, write_report
-from itprobe.report.plots import bar_chart, plot_path
-from itprobe.report.stats import Estimate
+from itprobe.report import (
+    Estimate,
+    Figure,
+    Provenance,
+    ReportData,
+    Section,
+    Skipped,
+    Table,
+    bar_chart,
+    plot_path,
+    write_report,
+)
 
 SCRIPT = "<script>document.title='pwned';document.body.setAttribute('data-pwned','1')</script>"
 IMG = '"><img id="injected" src=x onerror="document.body.setAttribute(\'data-pwned\',\'2\')">'

@@ -226,3 +226,21 @@ def _direct_graph() -> dict[str, set[str]]:
 def test_imports_follow_the_layer_order_of_the_design() -> None:
     """No module imports one of a higher layer of docs/design.md (imports inside functions included)."""
     assert _layer_violations(_direct_graph(), _layer_table()) == []
+
+
+def _past_init(package: str) -> list[str]:
+    """``module:line imports target`` for each import, by a module outside ``package``, of one of the
+    package's submodules: the package's ``__init__`` is its one public API."""
+    out = []
+    for name, path in MODULES.items():
+        if name == package or name.startswith(package + "."):
+            continue
+        for stmt, targets, _ in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            out += [f"{name}:{stmt.lineno} imports {t}" for t in targets if t.startswith(package + ".")]
+    return out
+
+
+def test_report_is_imported_only_through_its_public_api() -> None:
+    """Every module outside ``itprobe/report/`` imports ``itprobe.report``, never ``itprobe.report.<module>``
+    (at the top, under TYPE_CHECKING or inside a function alike)."""
+    assert _past_init("itprobe.report") == []

@@ -8,8 +8,7 @@ import json
 
 from test_report_study import P, make_results
 
-from itprobe.report.analysis import compare_arms
-from itprobe.report.family import primary_family
+from itprobe.report import compare_arms, primary_family
 from itprobe.study.views import write_study_report
 
 P3 = {**P, ("empty", 2): 0.5, ("empty", 8): 0.55, ("empty", 32): 0.6}

@@ -6,8 +6,7 @@ import json
 
 from test_report_study import P, make_results
 
-from itprobe.report.analysis import control_gate
-from itprobe.report.verdict import gate_line
+from itprobe.report import control_gate, gate_line
 from itprobe.study.views import write_study_report
 
 CONTROLS = ("random", "majority", "first-demo-label", "demo-majority")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,11 +13,10 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from itprobe.report import Figure, Provenance, ReportData, Section, Skipped, Table, write_report
+from itprobe.report import Estimate, Figure, Provenance, ReportData, Section, Skipped, Table, write_report
 from itprobe.report.markdown import md_escape
 from itprobe.report.plots import bar_chart, confusion_chart, heatmap, plot_path
 from itprobe.report.render import atomic_write, confined, read_report
-from itprobe.report.stats import Estimate
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -178,3 +179,15 @@ def test_plots_are_pngs(tmp_path):
     )
     for p in (p1, p2):
         assert p.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_the_report_api_loads_without_matplotlib():
+    """Every name of `itprobe.report` imports without matplotlib (about half a second): it is loaded by the
+    first figure drawn, so what imports the report package and draws nothing (`itprobe audit --plan`, a
+    gate on a saved audit's data) does not pay for it."""
+    code = (
+        "import sys, itprobe.report as r; [getattr(r, n) for n in r.__all__]; "
+        "print(sorted(m for m in ('matplotlib', 'pandas') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -6,8 +6,7 @@ import pytest
 
 from itprobe.metrics import gold_label
 from itprobe.predict import Prediction
-from itprobe.report import InstanceResult, results_from_predictions, to_frame
-from itprobe.report.results import align
+from itprobe.report import InstanceResult, align, results_from_predictions, to_frame
 
 
 def test_results_from_predictions_scores_and_flags():

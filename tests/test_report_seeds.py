@@ -7,7 +7,7 @@ import json
 import numpy as np
 from test_report_study import P, make_results
 
-from itprobe.report.analysis import compare_arms, condition_estimate
+from itprobe.report import compare_arms, condition_estimate
 from itprobe.report.seeds import two_level_ci
 from itprobe.study.views import write_study_report
 

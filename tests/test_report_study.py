@@ -7,9 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from itprobe.report import InstanceResult, Provenance
-from itprobe.report.analysis import compare_arms, compliance, condition_estimate
-from itprobe.report.costs import CostFile
+from itprobe.report import CostFile, InstanceResult, Provenance, compare_arms, compliance, condition_estimate
 from itprobe.report.curves import gain_per_doubling, learning_curve, smallest_winning_size
 from itprobe.study.views import write_study_report
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from itprobe.records import Condition
-from itprobe.report.analysis import ArmComparison
-from itprobe.report.stats import Estimate, PairedResult, RatioEstimate
+from itprobe.report import ArmComparison, Estimate, PairedResult, RatioEstimate
 from itprobe.report.verdict import (
     REMOVES,
     Design,

@@ -26,10 +26,7 @@ from itprobe.audit.reliance import OVERALL
 from itprobe.audit.saved import SavedAudit
 from itprobe.errors import UserError
 from itprobe.records import InstanceResult
-from itprobe.report.analysis import ArmComparison, compare_arms
-from itprobe.report.decompose import Split, holm_splits
-from itprobe.report.stats import holm
-from itprobe.report.views import jsonable
+from itprobe.report import ArmComparison, Split, compare_arms, holm, holm_splits, jsonable
 
 # what must match for two audits to be comparable (provenance extra keys; "decoding" once it is recorded)
 PROTOCOL_KEYS = ("prompt", "seed", "decoding")

@@ -16,8 +16,7 @@ from itprobe.audit.compare import (
 from itprobe.audit.gate import load_gate
 from itprobe.audit.saved import read_audit
 from itprobe.fsio import check_output_dir
-from itprobe.report.model import ReportData, Section, Table
-from itprobe.report.render import write_report
+from itprobe.report import ReportData, Section, Table, write_report
 
 NOTE = (
     "Each row: B − A in exact match under one probe, paired on the instances both audits scored, with a "

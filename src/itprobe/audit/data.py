@@ -8,7 +8,7 @@ from itprobe.audit.prior import LabelPrior
 from itprobe.audit.probes import Plan
 from itprobe.decoding import PROTOCOLS, Decoding
 from itprobe.records import Prediction
-from itprobe.report.results import InstanceResult
+from itprobe.report import InstanceResult
 from itprobe.tasks.types import Task
 
 

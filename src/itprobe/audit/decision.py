@@ -33,10 +33,7 @@ from itprobe.audit.catalogue import follow_probes
 from itprobe.audit.sections import MODE_LABEL
 from itprobe.metrics import gold_label, normalize_answer
 from itprobe.records import InstanceResult
-from itprobe.report.analysis import GUESS
-from itprobe.report.results import align
-from itprobe.report.stats import paired_test
-from itprobe.report.views import jsonable
+from itprobe.report import GUESS, align, jsonable, paired_test
 
 FORMAT_OK = 0.9  # share of answers in the label set below which the format is the first thing to fix
 TARGET_HALF_WIDTH = 0.05  # ±5 points: the precision "collect more data" aims at

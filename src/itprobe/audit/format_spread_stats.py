@@ -13,10 +13,7 @@ import numpy as np
 from itprobe.audit.catalogue import meaning_free_probes
 from itprobe.audit.format_spread import Template, condition
 from itprobe.records import InstanceResult
-from itprobe.report.model import Cell, Section, Table
-from itprobe.report.results import align
-from itprobe.report.stats import Estimate, statistic_ci
-from itprobe.report.views import jsonable
+from itprobe.report import Cell, Estimate, Section, Table, align, jsonable, statistic_ci
 
 
 @dataclass(frozen=True)

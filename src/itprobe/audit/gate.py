@@ -33,7 +33,7 @@ from itprobe.audit.headline import METRICS as AUDIT_METRICS
 
 __all__ = ["AUDIT_METRICS", "COMPARE_METRICS", "Check", "Gate", "GateResult", "Rule", "load_gate"]
 from itprobe.errors import UserError
-from itprobe.report.model import Section, Table
+from itprobe.report import Section, Table
 from itprobe.schema import choices, describe
 
 # rules on the differences B − A of ``itprobe compare`` (exact match, and its format / meaning parts)

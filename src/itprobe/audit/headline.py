@@ -27,11 +27,16 @@ import numpy as np
 
 from itprobe.audit.reliance import OVERALL, REFERENCE, Key
 from itprobe.baselines import controls
-from itprobe.report.analysis import reliance_estimate
-from itprobe.report.costs import CostFile, instance_costs
-from itprobe.report.results import InstanceResult, align
-from itprobe.report.stats import Estimate, bootstrap_ci
-from itprobe.report.views import jsonable
+from itprobe.report import (
+    CostFile,
+    Estimate,
+    InstanceResult,
+    align,
+    bootstrap_ci,
+    instance_costs,
+    jsonable,
+    reliance_estimate,
+)
 
 METRICS: tuple[str, ...] = (
     "exact_match",

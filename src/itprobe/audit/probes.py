@@ -28,7 +28,7 @@ from itprobe.audit.catalogue import (
 )
 from itprobe.errors import ItprobeWarning, UserError
 from itprobe.records import MODES, Mode
-from itprobe.report.model import Skipped
+from itprobe.report import Skipped
 from itprobe.tasks.types import Task
 
 RANK_ALL = "rank classification"

@@ -10,7 +10,7 @@ from itprobe.audit.report import with_gate
 from itprobe.audit.saved import read_audit_report
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir, check_output_file
-from itprobe.report.render import write_report
+from itprobe.report import write_report
 
 REPORT_STEM = "audit"
 

@@ -28,9 +28,17 @@ from typing import Literal
 import numpy as np
 
 from itprobe.audit.catalogue import meaning_free_probes
-from itprobe.report.analysis import reliance_estimate
-from itprobe.report.results import InstanceResult, Metric, align, resampling_of, units_of
-from itprobe.report.stats import ClusterArg, Estimate, ratio_ci
+from itprobe.report import (
+    ClusterArg,
+    Estimate,
+    InstanceResult,
+    Metric,
+    align,
+    ratio_ci,
+    reliance_estimate,
+    resampling_of,
+    units_of,
+)
 
 REFERENCE = "original"
 OVERALL = "overall"

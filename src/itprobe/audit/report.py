@@ -37,29 +37,32 @@ from itprobe.audit.sections import (
 from itprobe.baselines import expected_hit_rate
 from itprobe.decoding import Decoding, protocol
 from itprobe.metrics import rescored
-from itprobe.report.analysis import compare_arms, control_gate
-from itprobe.report.costs import CostFile
-from itprobe.report.decompose import Split
-from itprobe.report.model import Figure, Provenance, ReportData, Section, Table
-from itprobe.report.results import InstanceResult
-from itprobe.report.stats import MIN_CLUSTERS
-from itprobe.report.verdict import (
+from itprobe.report import (
     EQUIVALENCE_SHARE,
+    MIN_CLUSTERS,
     NOT_ASSESSABLE,
-    equivalence_margin,
-    gate_line,
-    make_verdict,
-    split_text,
-)
-from itprobe.report.views import (
+    CostFile,
+    Figure,
+    InstanceResult,
+    Provenance,
+    ReportData,
+    Section,
+    Split,
+    Table,
+    compare_arms,
     comparison_section,
     compliance_section,
+    control_gate,
+    cost_section,
+    equivalence_margin,
+    format_help_section,
+    gate_line,
     jsonable,
+    make_verdict,
     per_task_section,
     scores_section,
+    split_text,
 )
-from itprobe.report.views_protocol import format_help_section
-from itprobe.report.views_risk import cost_section
 from itprobe.tasks.types import Task
 
 

@@ -44,9 +44,16 @@ from itprobe.predict import predict_tasks
 from itprobe.progress import counting_bar
 from itprobe.prompts import PromptConfig
 from itprobe.records import InstanceResult, Mode, Prediction
-from itprobe.report.costs import CostFile, load_costs, validate_costs
-from itprobe.report.model import Provenance, ReportData, Skipped, stamped_provenance
-from itprobe.report.render import write_report
+from itprobe.report import (
+    CostFile,
+    Provenance,
+    ReportData,
+    Skipped,
+    load_costs,
+    stamped_provenance,
+    validate_costs,
+    write_report,
+)
 from itprobe.schema import STRICT, user_errors
 from itprobe.tasks import load_tasks
 from itprobe.tasks.types import Task

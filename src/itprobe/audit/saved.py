@@ -16,8 +16,7 @@ from typing import Any
 from itprobe.errors import UserError
 from itprobe.fsio import read_jsonl
 from itprobe.records import InstanceResult
-from itprobe.report.model import ReportData
-from itprobe.report.render import read_report
+from itprobe.report import ReportData, read_report
 from itprobe.tasks.types import Task
 
 REPORT_FILE = "audit.json"

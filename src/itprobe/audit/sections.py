@@ -18,13 +18,25 @@ from itprobe.audit.catalogue import label_probes
 from itprobe.audit.prior import LabelPrior
 from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival, reliance_by_task, survival_by_task
 from itprobe.metrics import gold_label, normalize_answer
-from itprobe.report import plots
-from itprobe.report.analysis import compliance
-from itprobe.report.consistency import consistency_by_seed
-from itprobe.report.model import Cell, Figure, Section, SectionResult, Table
-from itprobe.report.results import Aligned, InstanceResult, align
-from itprobe.report.stats import Estimate, bootstrap_ci, paired_test
-from itprobe.report.views import ci_text, jsonable
+from itprobe.report import (
+    Aligned,
+    Cell,
+    Estimate,
+    Figure,
+    InstanceResult,
+    Section,
+    SectionResult,
+    Table,
+    align,
+    bar_chart,
+    bootstrap_ci,
+    ci_text,
+    compliance,
+    consistency_by_seed,
+    jsonable,
+    paired_test,
+    plot_path,
+)
 from itprobe.tasks.types import Task
 
 MODE_LABEL = {"rank": "rank classification", "generate": "generation"}
@@ -138,8 +150,8 @@ def reliance_section(
 
 
 def _reliance_plot(shown: Sequence[Reliance], label: str, out_dir: Path) -> Figure:
-    path, rel_path = plots.plot_path(out_dir, "reliance")
-    plots.bar_chart(
+    path, rel_path = plot_path(out_dir, "reliance")
+    bar_chart(
         path,
         [r.scope for r in shown],
         [r.estimate for r in shown],

@@ -11,18 +11,17 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
+from itprobe.report.costs import Confusion
+from itprobe.report.curves import CurvePoint
+from itprobe.report.render import atomic_write, confined
+from itprobe.report.stats import Estimate
 
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from itprobe.report.costs import Confusion  # noqa: E402
-from itprobe.report.curves import CurvePoint  # noqa: E402
-from itprobe.report.render import atomic_write, confined  # noqa: E402
-from itprobe.report.stats import Estimate  # noqa: E402
+if TYPE_CHECKING:  # matplotlib is loaded by the first figure drawn (`_figure`)
+    from matplotlib.figure import Figure
 
 PLOTS_DIR = "plots"
 # one (line style, colour) per reference line; 5 styles × 6 colours cycle with period 30, so no two of the
@@ -42,6 +41,17 @@ def plot_path(out_dir: str | Path, name: str) -> tuple[Path, str]:
         slug += "-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
     rel = f"{PLOTS_DIR}/{slug}.png"
     return confined(out_dir, rel), rel
+
+
+def _figure(figsize: tuple[float, float]) -> Figure:
+    """A new figure. matplotlib (about half a second to import) is loaded here, on the first figure, so
+    that importing the report package, whose API includes this module, does not load it."""
+    import matplotlib  # lazy: matplotlib, needed only to draw
+
+    matplotlib.use("Agg")  # no GUI backend, should anything import pyplot later
+    from matplotlib.figure import Figure  # lazy: matplotlib
+
+    return Figure(figsize=figsize)
 
 
 def _text(s: str, limit: int = 40) -> str:
@@ -105,7 +115,7 @@ def bar_figure(
     scale: float = 100.0,
 ) -> Figure:
     """The figure `bar_chart` saves (the legend of the reference lines sits outside the axes)."""
-    fig = Figure(figsize=(max(5.0, 0.8 * len(labels) + 2.5) + (1.8 if references else 0.0), 4.0))
+    fig = _figure(figsize=(max(5.0, 0.8 * len(labels) + 2.5) + (1.8 if references else 0.0), 4.0))
     ax = fig.add_subplot()
     means = np.array([e.mean for e in estimates]) * scale
     err = np.array([[e.mean - e.low for e in estimates], [e.high - e.mean for e in estimates]]) * scale
@@ -135,7 +145,7 @@ def stacked_parts(
 ) -> Path:
     """Per label, the format and meaning parts of a difference stacked (negative parts stack below 0),
     with the total's 95% CI as an error bar at the total."""
-    fig = Figure(figsize=(max(5.0, 0.8 * len(labels) + 2.5) + 1.8, 4.0))
+    fig = _figure(figsize=(max(5.0, 0.8 * len(labels) + 2.5) + 1.8, 4.0))
     ax = fig.add_subplot()
     x = np.arange(len(labels))
     f = np.asarray(format_parts, dtype=float) * scale
@@ -169,7 +179,7 @@ def curve_chart(
     scale: float = 100.0,
 ) -> Path:
     """Score vs training instances per task (log2 axis), one line with a 95% CI band per condition."""
-    fig = Figure(figsize=(8.0, 4.2))
+    fig = _figure(figsize=(8.0, 4.2))
     ax = fig.add_subplot()
     for condition in dict.fromkeys(p.condition for p in points):
         pts = sorted((p for p in points if p.condition == condition), key=lambda p: p.size)
@@ -201,7 +211,7 @@ def heatmap(
 ) -> Path:
     """A rows × columns grid (e.g. task × arm scores); NaN cells are left blank."""
     data = np.asarray(values, dtype=float) * scale
-    fig = Figure(figsize=(max(5.0, 0.9 * len(columns) + 3.5), min(30.0, max(2.5, 0.32 * len(rows) + 1.5))))
+    fig = _figure(figsize=(max(5.0, 0.9 * len(columns) + 3.5), min(30.0, max(2.5, 0.32 * len(rows) + 1.5))))
     ax = fig.add_subplot()
     image = ax.imshow(np.ma.masked_invalid(data), aspect="auto", cmap="viridis")
     fig.colorbar(image, ax=ax, fraction=0.04)
@@ -228,7 +238,7 @@ def heatmap(
 def confusion_chart(path: Path, confusion: Confusion, *, title: str) -> Path:
     """Counts of gold (rows) × predicted (columns, last = out-of-space)."""
     counts = np.array(confusion.counts, dtype=float)
-    fig = Figure(
+    fig = _figure(
         figsize=(max(3.5, 0.7 * len(confusion.columns) + 2), max(3.0, 0.5 * len(confusion.rows) + 1.5))
     )
     ax = fig.add_subplot()

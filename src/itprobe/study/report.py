@@ -31,11 +31,8 @@ from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, Resu
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 from itprobe.training.config import TrainingNote
 
-if TYPE_CHECKING:  # the report package imports numpy and matplotlib; used lazily below
-    from itprobe.report import Provenance, SectionResult
-    from itprobe.report.costs import CostFile
-    from itprobe.report.family import Family
-    from itprobe.report.verdict import Manipulation
+if TYPE_CHECKING:  # the report package imports numpy (and matplotlib to draw); used lazily below
+    from itprobe.report import CostFile, Family, Manipulation, Provenance, SectionResult
 
 COSTS_FILE = "costs.yaml"  # a copy of the config's cost file, so the report needs only the run directory
 
@@ -284,7 +281,7 @@ def _add_format_help(
     results: Sequence[InstanceResult],
     records: dict[str, Condition],
 ) -> None:
-    from itprobe.report.views_protocol import format_help_section  # lazy: numpy, matplotlib
+    from itprobe.report import format_help_section  # lazy: numpy
 
     model_cells = [c for c in cells if c.kind != "baseline"]
     decoded = {condition_of(c, r.test_arm) for c in model_cells for r in c.rows}
@@ -364,7 +361,7 @@ def save_costs(config: StudyConfig, run_dir: Path) -> None:
 
 
 def _costs(run_dir: Path, costs: str | Path | None) -> CostFile | None:
-    from itprobe.report.costs import load_costs  # lazy: numpy, matplotlib
+    from itprobe.report import load_costs  # lazy: numpy
 
     path = Path(costs) if costs is not None else run_dir / COSTS_FILE
     if costs is None and not path.is_file():
@@ -487,7 +484,7 @@ def _unprefixed(note: str) -> str:
 def _provenance(
     config: StudyConfig, cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]
 ) -> Provenance:
-    from itprobe.report.model import stamped_provenance  # lazy: numpy, matplotlib
+    from itprobe.report import stamped_provenance  # lazy: numpy
 
     seconds: dict[str, float] = defaultdict(float)
     for cell in cells:

@@ -12,28 +12,39 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from itprobe.report.analysis import compare_arms, control_gate
-from itprobe.report.costs import CostFile
-from itprobe.report.curves import sizes_of
-from itprobe.report.family import Family
-from itprobe.report.model import Provenance, ReportData, Skipped
-from itprobe.report.render import write_report
-from itprobe.report.results import InstanceResult, align
-from itprobe.report.seeds import seeded_difference
-from itprobe.report.stats import MIN_CLUSTERS, paired_test
-from itprobe.report.verdict import EQUIVALENCE_SHARE, Design, Manipulation, equivalence_margin, make_verdict
-from itprobe.report.views import (
+from itprobe.report import (
+    EQUIVALENCE_SHARE,
+    MIN_CLUSTERS,
+    CostFile,
+    Design,
+    Family,
+    InstanceResult,
+    Manipulation,
+    Provenance,
+    ReportData,
+    Skipped,
+    align,
+    compare_arms,
     comparison_section,
     compliance_section,
+    control_gate,
+    cost_section,
+    curve_section,
     display,
+    equivalence_margin,
+    gain_split_section,
+    gain_splits,
     jsonable,
+    make_verdict,
+    paired_test,
     per_task_section,
     scores_section,
+    seed_section,
+    seeded_difference,
     seeds_note,
+    sizes_of,
+    write_report,
 )
-from itprobe.report.views_risk import cost_section, curve_section
-from itprobe.report.views_seeds import seed_section
-from itprobe.report.views_split import gain_split_section, gain_splits
 
 
 def build_study_report(
