@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.arms import apply_arms_to_tasks
-from itprobe.models import ModelSize, model_size, open_tokenizer
+from itprobe.decoding import Decoding
+from itprobe.models import ModelSize, model_size, open_model, open_tokenizer
 from itprobe.models.loading import spec_identity
 from itprobe.models.precision import cpu_line, resolve_precision
 from itprobe.prompts import encode_task
@@ -321,9 +322,6 @@ def measure_decode(config: StudyConfig, data: StudyData, tokenizer: Any) -> Deco
     1 + `DECODE_PROBE_STEPS` tokens, after a warm-up call. EOS is the model's: the steps counted are those the
     longest row ran (from its answer's token count). None when nothing could be timed (no test prompt, a
     model without a tokenizer, or rows that all stop at once)."""
-    from itprobe.decoding import Decoding
-    from itprobe.models import open_model
-
     if tokenizer is None or not data.test:
         return None
     prompt = encode_task(data.test[0], config.prompt, tokenizer)[0].text
