@@ -127,7 +127,7 @@ def run_precision(
     args: argparse.Namespace, precision: str, workload: list, model_dir: Path, peer: dict[str, Any]
 ) -> dict[str, Any]:
     from itprobe.models import HFLanguageModel, load_model
-    from itprobe.models.generation import eos_ids
+    from itprobe.models.generation import StopRule, eos_ids
 
     rule = decoding_rule(args.decoding)
     lm = HFLanguageModel(
@@ -136,22 +136,18 @@ def run_precision(
     prompts = [p for _, p, _ in workload]
     labels = [lab for _, _, lab in workload]
     settings = {
-        "itprobe": lambda: lm.generate(prompts, rule.max_new_tokens, rule.stop),
-        "transformers": lambda: lm.generate(
-            prompts, rule.max_new_tokens, rule.stop, implementation="transformers"
-        ),
+        "itprobe": lambda: lm.generate(prompts, rule),
+        "transformers": lambda: lm.generate(prompts, rule, implementation="transformers"),
         "rank": lambda: lm.score_choices(prompts, labels),
     }
     ids = [lm._prompt_ids(p) for p in prompts]
-    eos = sorted(eos_ids(lm.loaded.model, lm.tokenizer))
+    stop_rule = StopRule(rule, eos_ids(lm.loaded.model, lm.tokenizer))  # as HFLanguageModel.generate's
     peers = {"ctranslate2": precision} if peer.get("compute_types", {}).get(precision) else {}
     if precision == "fp32" and peer.get("compute_types", {}).get("int8"):
         peers["ctranslate2:int8"] = "int8"
     for name, key in peers.items():
         gen = ct2peer.generator(peer["converted"], peer["compute_types"][key], args.threads)
-        settings[name] = lambda gen=gen: ct2peer.generate(
-            gen, lm.tokenizer, ids, rule.max_new_tokens, rule.stop, eos
-        )
+        settings[name] = lambda gen=gen: ct2peer.generate(gen, lm.tokenizer, ids, stop_rule)
     seconds, results = benchlib.interleaved(settings, args.rounds)
     runs = {name: benchlib.timing(times, len(prompts)) for name, times in seconds.items()}
     fast = results["itprobe"]
@@ -258,7 +254,7 @@ def profile(args: argparse.Namespace, precision: str, workload: list, model_dir:
     prompts, labels = [p for _, p, _ in workload], [lab for _, _, lab in workload]
     out = {}
     for name, run in {
-        "generate": lambda: lm.generate(prompts, rule.max_new_tokens, rule.stop),
+        "generate": lambda: lm.generate(prompts, rule),
         "rank": lambda: lm.score_choices(prompts, labels),
     }.items():
         profiler = cProfile.Profile()

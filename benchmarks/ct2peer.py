@@ -27,7 +27,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for the annotation only: itprobe.models.generation loads torch and transformers
+    from itprobe.models.generation import StopRule
 
 # itprobe precision -> CTranslate2 compute type at the same precision
 SAME_PRECISION = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
@@ -120,9 +123,7 @@ def generate(
     gen: Any,
     tokenizer: Any,
     prompts: Sequence[Sequence[int]],
-    max_new_tokens: int,
-    stop: Sequence[str],
-    eos: Sequence[int],
+    rule: StopRule,
     batch_size: int = GENERATE_BATCH,
 ) -> list[str]:
     """Greedy continuations (new text only, special tokens dropped), as `HFLanguageModel.generate`."""
@@ -130,32 +131,29 @@ def generate(
     def decode(ids: Sequence[int]) -> str:
         return tokenizer.decode(ids, skip_special_tokens=True)
 
-    return [
-        decode(row) for row in generate_ids(gen, tokenizer, prompts, max_new_tokens, stop, eos, batch_size)
-    ]
+    return [decode(row) for row in generate_ids(gen, tokenizer, prompts, rule, batch_size)]
 
 
 def generate_ids(
     gen: Any,
     tokenizer: Any,
     prompts: Sequence[Sequence[int]],
-    max_new_tokens: int,
-    stop: Sequence[str],
-    eos: Sequence[int],
+    rule: StopRule,
     batch_size: int = GENERATE_BATCH,
 ) -> list[list[int]]:
-    """The new token ids of `generate` (the token that stopped a row included)."""
+    """The new token ids of `generate` under ``rule`` (the study's `Decoding` and the model's EOS ids, as
+    `HFLanguageModel.generate` builds it); the token that stopped a row included."""
 
     def decode(ids: Sequence[int]) -> str:
         return tokenizer.decode(ids, skip_special_tokens=True)
 
-    tracker = StopTracker(len(prompts), stop, decode)
+    tracker = StopTracker(len(prompts), rule.stop, decode)
     gen.generate_batch(
         [tokenizer.convert_ids_to_tokens(list(p)) for p in prompts],
         max_batch_size=batch_size,  # CTranslate2 sorts by length and restores batch ids in the callback
         beam_size=1,
-        max_length=max_new_tokens,
-        end_token=sorted(eos),
+        max_length=rule.max_new_tokens,
+        end_token=sorted(rule.eos),
         include_prompt_in_result=False,
         callback=tracker,
     )

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from itprobe.decoding import Decoding
 from itprobe.models.base import ChoiceScore
 
 FALLBACK = "maybe"
@@ -45,7 +46,7 @@ class FakeModel:
     def __init__(self) -> None:
         self.calls = 0
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         self.calls += len(prompts)
         return [(_answer(p) + ".") if _answer(p) else FALLBACK for p in prompts]
 

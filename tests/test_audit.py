@@ -113,7 +113,7 @@ def test_summary_is_plain_and_honest(audit) -> None:
 class _GuessingModel(FakeModel):
     """Answers the first label whatever the prompt says: exactly the guessing rate on these tasks."""
 
-    def generate(self, prompts, max_new_tokens, stop=()):  # noqa: ANN001, ANN201
+    def generate(self, prompts, decoding):  # noqa: ANN001, ANN201
         self.calls += len(prompts)
         return ["yes"] * len(prompts)
 

@@ -26,8 +26,8 @@ PROBES = ("original", "simplified", "empty", "baselines")
 
 
 class _Regressed(FakeModel):
-    def generate(self, prompts, max_new_tokens, stop=()):  # noqa: ANN001, ANN201
-        out = super().generate(prompts, max_new_tokens, stop)
+    def generate(self, prompts, decoding):  # noqa: ANN001, ANN201
+        out = super().generate(prompts, decoding)
         # alpha-task inputs read "item i token: ..." (its key first)
         return [
             "maybe" if _parts(p)[1].split()[2:3] == ["token:"] else o

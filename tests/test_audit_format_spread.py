@@ -71,7 +71,7 @@ def _pick(prompt: str) -> str:
 
 
 class _FormatAware(FakeModel):
-    def generate(self, prompts, max_new_tokens, stop=()):  # noqa: ANN001, ANN201
+    def generate(self, prompts, decoding):  # noqa: ANN001, ANN201
         return [(_pick(p) + ".") if _pick(p) else FALLBACK for p in prompts]
 
     def score_choices(self, prompts, choices):  # noqa: ANN001, ANN201

@@ -64,8 +64,9 @@ def test_label_logprob_sums_the_last_label_positions() -> None:
 @pytest.mark.usefixtures("one_torch_thread")
 def test_converted_tiny_llama_agrees_with_itprobe_in_fp32(tokenizer, tmp_path: Path) -> None:
     pytest.importorskip("ctranslate2")
+    from itprobe.decoding import Decoding
     from itprobe.models import HFLanguageModel, load_model
-    from itprobe.models.generation import eos_ids
+    from itprobe.models.generation import StopRule, eos_ids
 
     folder = save_tiny_llama(tokenizer, tmp_path / "llama")
     lm = HFLanguageModel(load_model(str(folder), precision="fp32"), batch_size=4)
@@ -73,13 +74,13 @@ def test_converted_tiny_llama_agrees_with_itprobe_in_fp32(tokenizer, tmp_path: P
     gen = ct2peer.generator(converted, "float32", threads=1)
     prompts = [f"Definition: say yes or no.\n\nInput: item {i}{' more' * i}.\nOutput:" for i in range(6)]
     ids = [lm._prompt_ids(p) for p in prompts]
-    eos = sorted(eos_ids(lm.loaded.model, lm.tokenizer))
-    for cap, stop in ((12, ()), (12, ("\n",))):
-        ours = lm.generate(prompts, cap, stop)
-        theirs = ct2peer.generate(gen, lm.tokenizer, ids, cap, stop, eos, batch_size=2)
+    eos = eos_ids(lm.loaded.model, lm.tokenizer)
+    for decoding in (Decoding(12, ()), Decoding(12, ("\n",))):
+        ours = lm.generate(prompts, decoding)
+        theirs = ct2peer.generate(gen, lm.tokenizer, ids, StopRule(decoding, eos), batch_size=2)
         assert theirs == ours
     # max_length counts new tokens only, as the cap does (the prompts are longer than 12 tokens)
-    rows = ct2peer.generate_ids(gen, lm.tokenizer, ids, 12, (), eos)
+    rows = ct2peer.generate_ids(gen, lm.tokenizer, ids, StopRule(Decoding(12, ()), eos))
     assert max(len(row) for row in rows) == 12
     labels = [("yes", "no", "maybe so")] * len(prompts)
     encoded = [lm.encode_choices(p, lab) for p, lab in zip(prompts, labels, strict=True)]

@@ -17,7 +17,7 @@ from cli_runner import run_cli
 
 from itprobe.audit import AuditConfig, run_audit
 from itprobe.cli.options import decoding_rule
-from itprobe.decoding import PROTOCOLS
+from itprobe.decoding import PROTOCOLS, Decoding
 from itprobe.errors import UserError
 from itprobe.predict import predict_tasks
 from itprobe.prompts import PromptConfig
@@ -29,7 +29,7 @@ RAMBLE = " Yes.\n\nInput: Is the sky green?\nOutput: No."
 class Rambler(FakeModel):
     """Answers like a base model: the label, then the next demonstration (whatever the stop rule)."""
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         self.calls += len(prompts)
         return [RAMBLE] * len(prompts)
 

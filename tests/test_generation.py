@@ -14,7 +14,7 @@ import pytest
 import torch
 from tiny_models import one_torch_thread, save_tiny_gemma3, tiny_llama
 
-from itprobe.decoding import stop_reached
+from itprobe.decoding import Decoding, stop_reached
 from itprobe.models import HFLanguageModel, LoadedModel, attention, load_model
 from itprobe.models.generation import StopRule, eos_ids, greedy_causal
 from itprobe.models.hf import StopAfterContent, prefix_batches
@@ -170,7 +170,7 @@ def _kernel(
 ) -> list[list[int]]:
     """`greedy_causal` with the batches and pool `HFLanguageModel.generate` uses; new tokens in input order."""
     encoded = [lm._prompt_ids(p) for p in prompts]
-    rule = StopRule(cap, tuple(stop), eos_ids(lm.loaded.model, lm.tokenizer))
+    rule = StopRule(Decoding(cap, tuple(stop)), eos_ids(lm.loaded.model, lm.tokenizer))
     batches = prefix_batches(encoded, size)
     with torch.inference_mode():
         return greedy_causal(
@@ -214,9 +214,9 @@ def test_generate_equals_the_transformers_implementation(which: str, request: py
     stop = _stops_that_split(lm, [_reference(lm, p, CAP, ()) for p in prompts[:5]])
     for size in (1, 4, 8):
         lm = HFLanguageModel(loaded, batch_size=size)
-        assert lm.generate(prompts, CAP) == free
-        assert lm.generate(prompts, CAP, stop) == lm.generate(
-            prompts, CAP, stop, implementation="transformers"
+        assert lm.generate(prompts, Decoding(CAP, ())) == free
+        assert lm.generate(prompts, Decoding(CAP, stop)) == lm.generate(
+            prompts, Decoding(CAP, stop), implementation="transformers"
         )
 
 
@@ -237,12 +237,12 @@ def test_kernels_read_grouped_kv_heads_without_repeating_them(
     monkeypatch.delenv(attention.SWITCH, raising=False)
     lm = HFLanguageModel(llama, batch_size=4)
     prompts = _prompts(6)
-    lm.generate(prompts, 6)
+    lm.generate(prompts, Decoding(6, ()))
     lm.score_choices(prompts, [("yes", "no", "not at all")] * len(prompts))
     assert calls and set(calls) == {(2, True)}
     assert attention.SWITCH not in os.environ
     calls.clear()
-    lm.generate(prompts, 3, implementation="transformers")
+    lm.generate(prompts, Decoding(3, ()), implementation="transformers")
     assert (4, False) in calls  # its padded prompt pass repeats the heads
 
 
@@ -272,7 +272,7 @@ def test_one_token_prompt_and_lone_prompts(llama: LoadedModel) -> None:
 
 
 def test_stop_rule() -> None:
-    rule = StopRule(3, ("\n",), frozenset({7}))
+    rule = StopRule(Decoding(3, ("\n",)), frozenset({7}))
     text = {(1,): " a", (1, 2): " a\n", (1, 5): " a b"}
 
     def decode(ids: Sequence[int]) -> str:
@@ -283,7 +283,7 @@ def test_stop_rule() -> None:
     assert not rule.done([1, 5], decode)
     assert rule.done([1, 5, 9], decode)  # the cap, decode not needed
     with pytest.raises(ValueError):
-        StopRule(0)
+        StopRule(Decoding(0))
 
 
 @pytest.mark.slow
@@ -294,8 +294,8 @@ def test_packaged_smollm2_on_natinst_equals_transformers_generate(natinst_dir: P
     tasks = [t for t in load_tasks(natinst_dir / "test_tasks.jsonl.gz") if t.is_classification][:3]
     prompts = [p.text for t in tasks for p in encode_task(t, PromptConfig(), max_instances=4)]
     lm = HFLanguageModel(load_model("smollm2-135m-instruct", precision="fp32", device="cpu"), batch_size=4)
-    fast = lm.generate(prompts, 16, ("\n",))
-    assert fast == lm.generate(prompts, 16, ("\n",), implementation="transformers")
+    fast = lm.generate(prompts, Decoding(16, ("\n",)))
+    assert fast == lm.generate(prompts, Decoding(16, ("\n",)), implementation="transformers")
     assert sum(bool(t.strip()) for t in fast) >= len(fast) // 2  # some rows may end at EOS straight away
 
 
@@ -312,7 +312,7 @@ def test_greedy_ignores_the_models_generation_config_processors(
     saved = config.to_dict()
     config.update(repetition_penalty=1.5, no_repeat_ngram_size=1, min_new_tokens=CAP, do_sample=True, top_k=3)
     try:
-        assert lm.generate(prompts, CAP, implementation=implementation) == plain
+        assert lm.generate(prompts, Decoding(CAP, ()), implementation=implementation) == plain
     finally:
         for key in ("repetition_penalty", "no_repeat_ngram_size", "min_new_tokens", "do_sample", "top_k"):
             setattr(config, key, saved.get(key))
@@ -369,8 +369,8 @@ def test_packaged_gemma3_beyond_its_sliding_window(natinst_dir: Path) -> None:
                 logp = torch.log_softmax(logits.float(), dim=-1)
                 expected = sum(float(logp[t, tok]) for t, tok in enumerate(label))
                 assert score.logprob == pytest.approx(expected, abs=1e-3)
-    fast = lm.generate(prompts, 12, ("\n",))
-    assert fast == lm.generate(prompts, 12, ("\n",), implementation="transformers")
+    fast = lm.generate(prompts, Decoding(12, ("\n",)))
+    assert fast == lm.generate(prompts, Decoding(12, ("\n",)), implementation="transformers")
 
 
 def _decode_calls(lm: HFLanguageModel, prompts: list[str], cap: int, draft_tokens: int) -> tuple[list, int]:
@@ -379,7 +379,7 @@ def _decode_calls(lm: HFLanguageModel, prompts: list[str], cap: int, draft_token
     from itprobe.models import generation
 
     encoded = [lm._prompt_ids(p) for p in prompts]
-    rule = StopRule(cap, (), eos_ids(lm.loaded.model, lm.tokenizer))
+    rule = StopRule(Decoding(cap, ()), eos_ids(lm.loaded.model, lm.tokenizer))
     calls = []
     step = generation._step
 
@@ -412,7 +412,7 @@ def test_prompt_lookup_drafts_save_steps_and_change_no_token(smollm2_dir: Path) 
     sentences = ["the quick brown fox jumps over the lazy dog near the river bank", "all cats sleep at noon"]
     prompts = [f"Copy the sentence.\nSentence: {s}\nCopy: {s.split()[0]}" for s in sentences]
     prompts.append("Name a colour.\nAnswer:")
-    expected = lm.generate(prompts, 24, implementation="transformers")
+    expected = lm.generate(prompts, Decoding(24, ()), implementation="transformers")
     plain, plain_steps = _decode_calls(lm, prompts, 24, 0)
     drafted, drafted_steps = _decode_calls(lm, prompts, 24, 8)
     assert lm.tokenizer.batch_decode(plain, skip_special_tokens=True) == expected

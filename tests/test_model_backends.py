@@ -9,6 +9,7 @@ import pytest
 from audit_fakes import write_user_jsonl
 from cli_runner import run_cli
 
+from itprobe.decoding import Decoding
 from itprobe.models import backend_of, model_size, open_model, open_tokenizer, tokenizer_of
 from itprobe.models.fake import NO_DEMONSTRATION, first_demonstration_output
 from itprobe.prompts import PromptConfig, encode
@@ -45,7 +46,7 @@ def test_fake_first_reads_the_first_demonstration() -> None:
     model = open_model("fake:first")
     assert tokenizer_of(model) is None and open_tokenizer("fake:first") is None
     assert model.identity == "fake:first"
-    assert model.generate([prompt, "no demonstrations"], 8) == ["yes.", NO_DEMONSTRATION]
+    assert model.generate([prompt, "no demonstrations"], Decoding(8, ())) == ["yes.", NO_DEMONSTRATION]
     scores = model.score_choices([prompt], [["no", "yes", "maybe"]])[0]
     assert [s.logprob for s in scores] == [-1.0, -2.0, -3.0]
     assert model_size("fake:first").body_params == 0

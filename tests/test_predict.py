@@ -10,7 +10,7 @@ import pytest
 import torch
 from tiny_models import one_torch_thread, save_tiny_gemma3, save_tiny_llama, save_tiny_t5
 
-from itprobe.decoding import Decoding
+from itprobe.decoding import Decoding, protocol
 from itprobe.models import ChoiceScore, HFLanguageModel, LoadedModel, load_model
 from itprobe.models.hf import prefix_batches
 from itprobe.models.prefix import common_prefix_length
@@ -136,8 +136,8 @@ def test_causal_label_tokens_take_the_prompts_trailing_space(causal: LoadedModel
 def test_generation_is_greedy_and_batch_size_invariant(which: str, request: pytest.FixtureRequest) -> None:
     loaded = request.getfixturevalue(which)
     prompts, _ = _prompts(10)
-    one = HFLanguageModel(loaded, batch_size=1).generate(prompts, 6)
-    eight = HFLanguageModel(loaded, batch_size=8).generate(prompts, 6)
+    one = HFLanguageModel(loaded, batch_size=1).generate(prompts, Decoding(6, ()))
+    eight = HFLanguageModel(loaded, batch_size=8).generate(prompts, Decoding(6, ()))
     assert one == eight
     assert all(isinstance(t, str) for t in one)
     assert any(t.strip() for t in one)
@@ -152,9 +152,9 @@ class CountingModel:
         self.identity = identity
         self.calls = 0
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         self.calls += len(prompts)
-        return [f"x{max_new_tokens}"] * len(prompts)
+        return [f"x{decoding.max_new_tokens}"] * len(prompts)
 
     def score_choices(
         self, prompts: Sequence[str], choices: Sequence[Sequence[str]]
@@ -261,10 +261,10 @@ class RecordingModel(CountingModel):
 
     def __init__(self, identity: str) -> None:
         super().__init__(identity)
-        self.seen: list[tuple[tuple[str, ...], int, tuple[str, ...]]] = []
+        self.seen: list[tuple[tuple[str, ...], Decoding]] = []
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
-        self.seen.append((tuple(prompts), max_new_tokens, tuple(stop)))
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
+        self.seen.append((tuple(prompts), decoding))
         return [" yes\nInput: more"] * len(prompts)
 
 
@@ -278,9 +278,22 @@ def test_no_reference_reaches_the_decoder() -> None:
         predict_tasks(model, [task], PromptConfig(), progress=False, decoding=Decoding(32, ("\n",)))
         seen.append(model.seen)
     assert seen[0] == seen[1]
-    ((prompts, cap, stop),) = seen[0]
-    assert cap == 32 and stop == ("\n",)
+    ((prompts, decoding),) = seen[0]
+    assert (decoding.max_new_tokens, decoding.stop) == (32, ("\n",))
     assert all("word" not in p for p in prompts)
+
+
+def test_the_model_receives_the_decoding_the_caller_chose_whole() -> None:
+    """The `Decoding` reaches the adapter as one object, protocol name and overrides included (it was
+    unpacked into a cap and stop sequences, which lost the name)."""
+    task = Task("t", "d", (Instance("1", "i", ("yes",)),))
+    chosen = protocol("tk-instruct", max_new_tokens=16)
+    model = RecordingModel("m")
+    predict_tasks(model, [task], PromptConfig(), progress=False, decoding=chosen)
+    ((_, received),) = model.seen
+    assert (
+        received == chosen and received.protocol == "tk-instruct" and received.label == "tk-instruct, cap 16"
+    )
 
 
 def test_answer_is_cut_at_the_stop_and_raw_text_kept() -> None:

@@ -62,7 +62,7 @@ def _task() -> Any:
 class _Fake:
     identity = "fake"
 
-    def generate(self, prompts: Any, max_new_tokens: int, stop: Any = ()) -> list[str]:
+    def generate(self, prompts: Any, decoding: Any) -> list[str]:
         return ["yes"] * len(prompts)
 
     def score_choices(self, prompts: Any, choices: Any) -> list:

@@ -15,6 +15,7 @@ import pytest
 import torch
 from test_train_helpers import tiny_causal, tiny_loaded, toy_tasks, word_tokenizer
 
+from itprobe.decoding import Decoding
 from itprobe.errors import UserError
 from itprobe.models.base import ChoiceScore
 from itprobe.predict import predict_tasks
@@ -65,7 +66,7 @@ class _Scores:
     def __init__(self, value: float) -> None:
         self.identity, self.value = f"fake-{value}", value
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         return ["yes"] * len(prompts)
 
     def score_choices(

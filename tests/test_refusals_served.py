@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fake_openai import logprob_app, mock_transport, scripted_app
 
+from itprobe.decoding import Decoding
 from itprobe.errors import UserError
 from itprobe.models import load_model
 from itprobe.models.served import ServedOptions, connect
@@ -89,7 +90,7 @@ def test_served_answer_text_must_be_a_string(content: Any) -> None:
 
     model = connect(f"openai:{BASE}#m", ServedOptions(), transport=mock_transport(odd))
     with pytest.raises(UserError, match="not a string"):
-        model.generate(["Input: x\nOutput: "], 8, ("\n",))
+        model.generate(["Input: x\nOutput: "], Decoding(8, ("\n",)))
 
 
 def _with_context(app: Any, n_ctx: int, log: list[Any]) -> Any:
@@ -110,10 +111,10 @@ def test_a_served_prompt_that_cannot_fit_is_refused_before_it_is_sent() -> None:
     log: list[Any] = []
     app = _with_context(scripted_app(lambda p: "yes\n"), 2048, log)
     model = connect(f"openai:{BASE}#m", ServedOptions(), transport=mock_transport(app))
-    assert model.generate(["Input: short\nOutput: "], 4, ("\n",)) == ["yes"]
+    assert model.generate(["Input: short\nOutput: "], Decoding(4, ("\n",))) == ["yes"]
     sent = len(log)
     with pytest.raises(UserError, match="cannot fit the served context of 2048 tokens"):
-        model.generate(["Input: " + "word " * 200_000 + "\nOutput: "], 4, ("\n",))  # 1 MB
+        model.generate(["Input: " + "word " * 200_000 + "\nOutput: "], Decoding(4, ("\n",)))  # 1 MB
     assert len(log) == sent  # nothing was sent
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from itprobe.decoding import Decoding
 from itprobe.models.base import ChoiceScore
 from itprobe.study import RunOptions, Trained, TrainJob, load_config, run_study
 from itprobe.study.data import load_study_data
@@ -65,7 +66,7 @@ class PatternModel:
         labels = task.output_space.labels if task.output_space else (gold,)
         return next((label for label in labels if label != gold), gold)
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         return [self._answer(p) for p in prompts]
 
     def score_choices(

@@ -18,7 +18,7 @@ from audit_fakes import FakeModel, write_user_jsonl
 from cli_runner import run_cli
 from fake_openai import logprob_app, mock_transport, models_payload, scripted_app, serve_http
 
-from itprobe.decoding import cut_answer
+from itprobe.decoding import Decoding, cut_answer, protocol
 from itprobe.errors import UserError
 from itprobe.models import load_model, open_model, tokenizer_of
 from itprobe.models.endpoint import ApiClient, ServerRejected, parse_spec, spec_from_options
@@ -117,7 +117,7 @@ def test_retries_with_backoff_on_429_and_5xx() -> None:
     sleeps: list[float] = []
     failures = [(503, {"error": {"message": "busy"}}), (429, ({"error": "slow down"}, {"retry-after": "3"}))]
     model = _connect(_flaky(failures, log), sleeps=sleeps)
-    assert model.generate(["Input: x\nOutput: "], 8, ("\n",)) == [" yes"]
+    assert model.generate(["Input: x\nOutput: "], Decoding(8, ("\n",))) == [" yes"]
     assert len(_completions(log)) == 3 and sleeps == [1.0, 3.0]  # backoff 1 s, then the server's Retry-After
 
 
@@ -126,7 +126,7 @@ def test_gives_up_after_retries_in_one_line() -> None:
     sleeps: list[float] = []
     model = _connect(_flaky([(500, {"detail": "engine died"})] * 9, log), sleeps=sleeps, retries=2)
     with pytest.raises(UserError, match=r"HTTP 500: engine died after 3 attempts") as info:
-        model.generate(["p"], 8)
+        model.generate(["p"], Decoding(8, ()))
     assert "\n" not in str(info.value)
     assert len(_completions(log)) == 3 and sleeps == [1.0, 2.0]
 
@@ -135,7 +135,7 @@ def test_client_errors_are_not_retried() -> None:
     log: list[Any] = []
     model = _connect(_flaky([(400, {"error": {"message": "prompt too long: 9000 > 8192"}})], log))
     with pytest.raises(ServerRejected, match=r"HTTP 400: prompt too long"):
-        model.generate(["p"], 8)
+        model.generate(["p"], Decoding(8, ()))
     assert len(_completions(log)) == 1
 
 
@@ -154,7 +154,7 @@ def test_api_key_from_the_environment_is_sent_and_never_shown(monkeypatch: pytes
     model = connect(f"openai:{BASE}#m", transport=httpx2.MockTransport(handle))
     assert seen[0] == f"Bearer {secret}"
     with pytest.raises(UserError) as info:
-        model.generate(["p"], 4)
+        model.generate(["p"], Decoding(4, ()))
     message = str(info.value)
     assert "refused the API key (HTTP 401)" in message and "$ITPROBE_API_KEY" in message
     shown = message + model.identity + model.fingerprint + json.dumps(model.provenance())
@@ -234,7 +234,7 @@ def test_generation_answers_follow_the_local_stop_rule(stop: tuple[str, ...]) ->
     model = _connect(scripted_app({p.rstrip(): c for p, c in CONTINUATIONS.items()}, log=log))
     prompts = [p + " " for p in CONTINUATIONS]  # a trailing space, as Tk-Instruct prompts end in "Output: "
     cap = 8
-    raw = model.generate(prompts, cap, stop)
+    raw = model.generate(prompts, Decoding(cap, stop))
     for prompt, text in zip(CONTINUATIONS, raw, strict=True):
         full = CONTINUATIONS[prompt][:cap]  # what greedy decoding produces without any stop
         assert cut_answer(text, stop) == cut_answer(full, stop), prompt
@@ -249,10 +249,25 @@ def test_generation_answers_follow_the_local_stop_rule(stop: tuple[str, ...]) ->
                                                       "only whitespace then EOS"]  # fmt: skip
 
 
+@pytest.mark.parametrize("name", ["tk-instruct", "first-line"])
+def test_the_request_is_the_callers_decoding(name: str) -> None:
+    """The adapter maps the `Decoding` it is given to the request: its cap as ``max_tokens``, its stop
+    sequences as ``stop`` (none at all for tk-instruct, which stops at EOS only)."""
+    log: list[Any] = []
+    continuation = " yes\nInput: more" + "." * 200
+    model = _connect(scripted_app(lambda p: continuation, log=log))
+    decoding = protocol(name)
+    (raw,) = model.generate(["Input: x\nOutput: "], decoding)
+    (body,) = _completions(log)
+    assert body["max_tokens"] == decoding.max_new_tokens == {"tk-instruct": 128, "first-line": 64}[name]
+    assert body.get("stop", []) == list(decoding.stop)
+    assert raw == (" yes" if decoding.stop else continuation[:128])
+
+
 def test_chat_mode_sends_one_user_message() -> None:
     log: list[Any] = []
     model = _connect(scripted_app({"Input: x\nOutput:": "yes\n"}, log=log), chat=True)
-    assert model.generate(["Input: x\nOutput: "], 8, ("\n",)) == ["yes"]
+    assert model.generate(["Input: x\nOutput: "], Decoding(8, ("\n",))) == ["yes"]
     (method, path, body), *_ = [entry for entry in log if entry[1].endswith("completions")]
     assert path.endswith("/chat/completions") and body["messages"] == [
         {"role": "user", "content": "Input: x\nOutput:"}
@@ -354,7 +369,7 @@ def test_audit_of_a_served_model_skips_rank_and_matches_generation(tmp_path: Pat
     from itprobe.audit import AuditConfig, run_audit
 
     fake = FakeModel()
-    model = _connect(scripted_app(lambda p: fake.generate([p], 8)[0] + "\n"))
+    model = _connect(scripted_app(lambda p: fake.generate([p], Decoding(8, ()))[0] + "\n"))
     config = AuditConfig(tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"), n_boot=200)
     served = run_audit(config, tmp_path / "served", model=model, progress=False)
     local = run_audit(config, tmp_path / "local", model=FakeModel(), progress=False)

@@ -9,6 +9,7 @@ import pytest
 from fake_openai import scripted_app, serve_http
 from test_study_support import FakeEngine, FakeModel, tiny_raw
 
+from itprobe.decoding import Decoding
 from itprobe.errors import UserError
 from itprobe.models.served import ServedLanguageModel
 from itprobe.study import ResultsStore, RunOptions, run_study, validate_config
@@ -70,4 +71,4 @@ def test_hf_engine_routes_a_served_spec() -> None:
     with serve_http(scripted_app(lambda p: " yes\n", name="deployed-base")) as base:
         model = HFEngine(validate_config(tiny_raw())).load(f"openai:{base}#deployed-base")
         assert isinstance(model, ServedLanguageModel)
-        assert model.generate(["Input: x\nOutput: "], 4, ("\n",)) == [" yes"]
+        assert model.generate(["Input: x\nOutput: "], Decoding(4, ("\n",))) == [" yes"]

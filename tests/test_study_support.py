@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from itprobe.decoding import Decoding
 from itprobe.models.base import ChoiceScore
 from itprobe.study import RunOptions, Trained, TrainJob, run_study, validate_config
 from itprobe.training import TrainResult
@@ -60,7 +61,7 @@ class FakeModel:
     def identity(self) -> str:
         return self._identity
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         words = ["Yes", "No", "yes.", "maybe"]
         return [words[int(_unit(self._identity, p) * len(words))] for p in prompts]
 
@@ -131,7 +132,7 @@ def main(argv: list[str]) -> None:
 
 def test_fake_model_is_deterministic() -> None:
     a, b = FakeModel("m"), FakeModel("m")
-    assert a.generate(["x", "y"], 4) == b.generate(["x", "y"], 4)
+    assert a.generate(["x", "y"], Decoding(4)) == b.generate(["x", "y"], Decoding(4))
     assert a.score_choices(["x"], [["Yes", "No"]]) == b.score_choices(["x"], [["Yes", "No"]])
     assert a.score_choices(["x"], [["Yes", "No"]]) != FakeModel("n").score_choices(["x"], [["Yes", "No"]])
 

@@ -141,8 +141,7 @@ def _answer(model: LanguageModel, work: Sequence[_Item]) -> list[dict[str, Any]]
         return [
             {"logprobs": [s.logprob for s in row], "ntokens": [s.n_tokens for s in row]} for row in scores
         ]
-    rule = work[0].decoding
-    texts = model.generate([w.prompt for w in work], rule.max_new_tokens, rule.stop)
+    texts = model.generate([w.prompt for w in work], work[0].decoding)
     return [{"text": text} for text in texts]
 
 

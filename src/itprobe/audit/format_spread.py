@@ -46,6 +46,7 @@ from itprobe.audit.catalogue import (
     audit_probe,
     meaning_free_probes,
 )
+from itprobe.decoding import Decoding
 from itprobe.records import InstanceResult
 
 NAME = "format-spread"  # declared in the catalogue at the end of this module (opt-in)
@@ -173,9 +174,9 @@ class TemplatedModel:
     def __getattr__(self, name: str) -> Any:  # batch size, tokenizer, context length: the inner model's
         return getattr(self.inner, name)
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         texts = [rewrite(p, self.template, self.labels) for p in prompts]
-        return list(self.inner.generate(texts, max_new_tokens, stop))
+        return list(self.inner.generate(texts, decoding))
 
     def score_choices(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[Any]:
         texts = [rewrite(p, self.template, self.labels) for p in prompts]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from itprobe.decoding import Decoding
 from itprobe.errors import UserError
 
 
@@ -38,11 +39,12 @@ class LanguageModel(Protocol):
         """A stable string naming these exact weights (id/path plus weights hash or revision)."""
         ...
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         """Greedy continuation of each prompt, decoded without special tokens and not stripped.
 
-        A row stops at EOS, after ``max_new_tokens``, or once `itprobe.decoding.stop_reached` holds for its
-        text (the returned text then ends with the tokens that completed the stop sequence).
+        A row stops at EOS, after ``decoding.max_new_tokens``, or once `itprobe.decoding.stop_reached` holds
+        for its text and ``decoding.stop`` (the returned text then ends with the tokens that completed the
+        stop sequence). The caller's `Decoding` arrives whole, protocol name included.
         """
         ...
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from itprobe.decoding import Decoding
 from itprobe.errors import UserError
 from itprobe.models.backends import ModelSize, OpenSettings, model_backend
 from itprobe.models.base import ChoiceScore, LanguageModel
@@ -61,7 +62,7 @@ class FirstChoice:
     def __init__(self, spec: str) -> None:
         self.identity = spec
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         return [first_demonstration_output(p) or NO_DEMONSTRATION for p in prompts]
 
     def score_choices(

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import torch
 from transformers.cache_utils import DynamicLayer
 
-from itprobe.decoding import stop_reached
+from itprobe.decoding import Decoding, stop_reached
 from itprobe.models.attention import grouped_kv_heads
 from itprobe.models.base import NonFiniteOutput
 from itprobe.models.lookup import PromptLookup
@@ -54,15 +54,19 @@ BLOCK_TOKENS = 16
 
 @dataclass(frozen=True)
 class StopRule:
-    """When a row stops: EOS ids, stop sequences (`itprobe.decoding.stop_reached`), the new-token cap."""
+    """When a row stops: the caller's `Decoding` (its stop sequences and new-token cap) plus the model's EOS
+    ids. The decoding travels whole from the caller, so the rule applied is the one it chose."""
 
-    max_new_tokens: int
-    stop: tuple[str, ...] = ()
+    decoding: Decoding
     eos: frozenset[int] = frozenset()
 
-    def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise ValueError("max_new_tokens must be >= 1")
+    @property
+    def max_new_tokens(self) -> int:
+        return self.decoding.max_new_tokens
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        return self.decoding.stop
 
     def done(self, tokens: Sequence[int], decode: Callable[[Sequence[int]], str]) -> bool:
         """Whether a row whose new tokens are ``tokens`` has stopped."""

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 
 import torch
 
-from itprobe.decoding import stop_reached
+from itprobe.decoding import Decoding, stop_reached
 from itprobe.models.base import ChoiceScore, NonFiniteOutput
 from itprobe.models.boundary import causal_choice_ids, causal_prompt_ids
 from itprobe.models.generation import StopRule, eos_ids, greedy_causal
@@ -184,8 +184,7 @@ class HFLanguageModel:
     def generate(
         self,
         prompts: Sequence[str],
-        max_new_tokens: int,
-        stop: Sequence[str] = (),
+        decoding: Decoding,
         *,
         implementation: Literal["auto", "transformers"] = "auto",
     ) -> list[str]:
@@ -197,7 +196,7 @@ class HFLanguageModel:
         """
         encoded = [self._prompt_ids(p) for p in prompts]
         if self.kind == "causal" and implementation == "auto":
-            rule = StopRule(max_new_tokens, tuple(stop), eos_ids(self.loaded.model, self.tokenizer))
+            rule = StopRule(decoding, eos_ids(self.loaded.model, self.tokenizer))
             pad = self.tokenizer.pad_token_id
 
             def decode(ids: Sequence[int]) -> str:
@@ -214,19 +213,17 @@ class HFLanguageModel:
                     pool_rows=self.batch_size,
                 )
             return self.tokenizer.batch_decode(new, skip_special_tokens=True)
-        kernel = self._transformers_generate(max_new_tokens, tuple(stop))
+        kernel = self._transformers_generate(decoding)
         return self._run_batches(encoded, length_batches(encoded, self.batch_size), kernel)
 
-    def _transformers_generate(
-        self, max_new_tokens: int, stop: tuple[str, ...]
-    ) -> Callable[[list[tuple[int, ...]]], list[str]]:
+    def _transformers_generate(self, decoding: Decoding) -> Callable[[list[tuple[int, ...]]], list[str]]:
         """A batch kernel running transformers' greedy ``generate`` with the `StopAfterContent` criterion."""
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         model = self.loaded.model
         eos = model.generation_config.eos_token_id
         config = GenerationConfig(
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=decoding.max_new_tokens,
             do_sample=False,
             num_beams=1,
             pad_token_id=self.tokenizer.pad_token_id,
@@ -234,6 +231,7 @@ class HFLanguageModel:
             decoder_start_token_id=getattr(model.config, "decoder_start_token_id", None),
             **GREEDY_ONLY,
         )
+        stop = decoding.stop
 
         def kernel(batch: list[tuple[int, ...]]) -> list[str]:
             padded = self.tokenizer.pad({"input_ids": [list(ids) for ids in batch]}, return_tensors="pt")

@@ -35,11 +35,11 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from itprobe.decoding import cut_answer
+from itprobe.decoding import Decoding, cut_answer
 from itprobe.errors import UserError
 from itprobe.models.base import ChoiceScore
 from itprobe.models.boundary import causal_choice_ids, encode
@@ -169,10 +169,16 @@ class ServedLanguageModel:
             )
 
     # ---- generation -----------------------------------------------------------------------------------
-    def _complete(self, text: str, max_new_tokens: int, stop: Sequence[str]) -> tuple[str, str | None]:
-        body: dict[str, Any] = {"model": self.endpoint.model, "max_tokens": max_new_tokens, "temperature": 0}
-        if stop:
-            body["stop"] = list(stop)
+    def _complete(self, text: str, decoding: Decoding) -> tuple[str, str | None]:
+        """One greedy request for ``text`` under ``decoding`` (its cap as ``max_tokens``, its stop sequences
+        as ``stop``): the server's text and finish reason."""
+        body: dict[str, Any] = {
+            "model": self.endpoint.model,
+            "max_tokens": decoding.max_new_tokens,
+            "temperature": 0,
+        }
+        if decoding.stop:
+            body["stop"] = list(decoding.stop)
         if self.options.chat:
             body["messages"] = [{"role": "user", "content": text}]
             choice = _first_choice(
@@ -190,17 +196,19 @@ class ServedLanguageModel:
             )
         return content or "", choice.get("finish_reason")
 
-    def _generate_one(self, prompt: str, max_new_tokens: int, stop: Sequence[str]) -> str:
+    def _generate_one(self, prompt: str, decoding: Decoding) -> str:
         text = prompt.rstrip()
         self._check_length(text)
-        out, finish = self._complete(text, max_new_tokens, stop)
+        out, finish = self._complete(text, decoding)
+        stop = decoding.stop
         if stop and not cut_answer(out, stop) and finish != "length":
-            out, _ = self._complete(text, max_new_tokens, ())  # see the module doc: exact, not cheap
+            # see the module doc: exact, not cheap (the same cap, no stop sequences sent)
+            out, _ = self._complete(text, replace(decoding, stop=()))
         return _through_stop(out, stop)
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+    def generate(self, prompts: Sequence[str], decoding: Decoding) -> list[str]:
         """Greedy continuation of each prompt, one request each (at most ``concurrency`` in flight)."""
-        return self.client.map(lambda p: self._generate_one(p, max_new_tokens, stop), list(prompts))
+        return self.client.map(lambda p: self._generate_one(p, decoding), list(prompts))
 
     # ---- rank classification --------------------------------------------------------------------------
     @functools.cached_property

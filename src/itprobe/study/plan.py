@@ -331,7 +331,7 @@ def measure_decode(config: StudyConfig, data: StudyData, tokenizer: Any) -> Deco
     def timed(new_tokens: int) -> tuple[float, list[str]]:
         decoding = Decoding(new_tokens, ())
         tick = time.perf_counter()
-        texts = model.generate(rows, decoding.max_new_tokens, decoding.stop)
+        texts = model.generate(rows, decoding)
         return time.perf_counter() - tick, texts
 
     timed(1)  # warm-up: first-call allocations and kernel choices are not a step's cost
