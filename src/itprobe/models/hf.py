@@ -26,8 +26,9 @@ from itprobe.models.scoring import Encoded, score_causal, score_seq2seq
 T = TypeVar("T")
 PREFIX_KEY = 32  # prompts whose first 32 tokens agree are treated as one task's prompts when batching
 ADAPTER_VERSION = "hf/v2"  # bump when tokenisation or scoring changes, so cached predictions are not reused
-# decode pool rows by default (see `HFLanguageModel`): chosen by measurement, docs/performance.md
-POOL_ROWS = 16
+# decode pool rows by default (see `HFLanguageModel`): a gemma-3-270m decode step cost 58-68 ms of CPU per row
+# at 4 rows, 27-29 at 20, 19-21 at 48 and 64 (docs/performance.md, "Decode pools of several batches")
+POOL_ROWS = 64
 # transformers' generate fills every unset field from the model's generation config, where a Hub model may ask
 # for a repetition penalty and the like; greedy decoding here is the arg-max of the raw logits
 GREEDY_ONLY = {
