@@ -15,7 +15,13 @@ batch to its end would pay the cap's steps for almost every batch. So the rows s
 batch's prompt pass join a pool (caches left-padded to a common width, as `encode_prompts` leaves them), and
 the pool takes decode steps whenever it holds at least ``pool_rows`` rows, and at the end; finished rows leave
 it at once. Its cache layers have room reserved for the new tokens, so a step writes its columns in place
-instead of copying the whole cache (transformers' ``DynamicLayer`` concatenates).
+instead of copying the whole cache (transformers' ``DynamicLayer`` concatenates). ``pool_rows`` larger than a
+batch lets rows of several batches step together once their prompt passes are done: under a protocol whose
+rows run to the cap (a base model, EOS only) a pool of one batch never grows, and every step would read all
+the weights for ``batch_size`` rows. The pool's cache is bounded too: it steps once its store holds
+``pool_bytes`` (rows x columns x layers x key/value heads; one joining batch may pass the bound), so long
+prompts make smaller pools. Rows of different prompt lengths mix as rows of one batch do: left-padded, each
+row's columns flush right and contiguous, which keeps a sliding window exact.
 
 A step feeds each row's last token and up to ``draft_tokens`` guesses of the tokens after it, taken from where
 the row's last n-gram occurred before in its prompt or output (`itprobe.models.lookup`: a label the
@@ -50,6 +56,10 @@ from itprobe.models.prefix import cache_argument, encode_prompts, returned_cache
 # 8/16 took its decode steps from 5.4 s to 3.9 s; 4/10 and 8/12 did about as well, 8/24 and no cap worse)
 DRAFT_TOKENS = 8
 BLOCK_TOKENS = 16
+# the decode pool's KV-cache store at most (fp32 gemma-3-270m: 36 KiB per row and column, so ~45 MiB per row
+# of a 1,100-token NatInst prompt plus 128 new tokens, ~45 rows; SmolLM2 46 KiB): a bound on memory, not a
+# tuned speed setting
+POOL_BYTES = 2 << 30
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,11 @@ class ReservedLayer(DynamicLayer):
     def batch_select_indices(self, indices: torch.Tensor) -> None:
         self._store = [s[indices] for s in self._store]
         self._views()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes its store holds, reserved columns included."""
+        return sum(s.numel() * s.element_size() for s in self._store)
 
 
 class _Rows(NamedTuple):
@@ -274,6 +289,18 @@ def _check_finite(logits: torch.Tensor, batch: Sequence[int]) -> None:
         raise NonFiniteOutput(batch[int(bad.nonzero()[0, 0])])
 
 
+class _Pool(NamedTuple):
+    """When the decode pool is full enough to step (see the module docstring)."""
+
+    rows: int
+    bytes: int
+
+    def full(self, pool: _Rows) -> bool:
+        if len(pool.ids) >= self.rows:
+            return True
+        return sum(getattr(layer, "nbytes", 0) for layer in pool.cache.layers) >= self.bytes
+
+
 def greedy_causal(
     model: Any,
     prompts: Sequence[Sequence[int]],
@@ -283,6 +310,7 @@ def greedy_causal(
     decode: Callable[[Sequence[int]], str],
     pool_rows: int = 8,
     draft_tokens: int = DRAFT_TOKENS,
+    pool_bytes: int = POOL_BYTES,
 ) -> list[list[int]]:
     """The new tokens of each prompt's greedy continuation (see the module docstring for the rule).
 
@@ -294,12 +322,16 @@ def greedy_causal(
         pad_id: the id the padding columns hold (masked, never attended to).
         rule: when a row stops.
         decode: token ids to text as the stop sequences are matched (special tokens skipped).
-        pool_rows: decode steps wait until this many rows are running, or until the prompts run out.
+        pool_rows: decode steps wait until this many rows are running (rows of several batches, once their
+            prompt passes are done), or until the prompts run out.
         draft_tokens: prompt-lookup draft tokens a row feeds per decode step at most (0: one token per step,
             as for models with sliding-window layers whatever this says).
+        pool_bytes: decode steps also start once the pool's cache store holds this many bytes.
     """
     with grouped_kv_heads(model.device):  # key/value heads read in place, not repeated per layer
-        return _greedy(model, prompts, batches, pad_id, rule, decode, pool_rows, draft_tokens)
+        return _greedy(
+            model, prompts, batches, pad_id, rule, decode, _Pool(pool_rows, pool_bytes), draft_tokens
+        )
 
 
 def _greedy(
@@ -309,7 +341,7 @@ def _greedy(
     pad_id: int,
     rule: StopRule,
     decode: Callable[[Sequence[int]], str],
-    pool_rows: int,
+    size: _Pool,
     draft_tokens: int,
 ) -> list[list[int]]:
     if windowed(model):
@@ -342,7 +374,7 @@ def _greedy(
         chosen = encoded.logits.float().argmax(-1)[:, None].tolist()
         _, running = _accept(rows.ids, chosen, [[]] * len(batch), new, rule, decode)
         pool = _join(pool, _narrow(rows, running, new), rule.max_new_tokens)
-        while pool is not None and len(pool.ids) >= pool_rows:
+        while pool is not None and size.full(pool):
             pool = _step(model, pool, new, rule, decode, drafts(pool))
     while pool is not None:
         pool = _step(model, pool, new, rule, decode, drafts(pool))

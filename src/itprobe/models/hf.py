@@ -26,6 +26,9 @@ from itprobe.models.scoring import Encoded, score_causal, score_seq2seq
 T = TypeVar("T")
 PREFIX_KEY = 32  # prompts whose first 32 tokens agree are treated as one task's prompts when batching
 ADAPTER_VERSION = "hf/v2"  # bump when tokenisation or scoring changes, so cached predictions are not reused
+# decode pool rows by default (see `HFLanguageModel`): a gemma-3-270m decode step cost 58-68 ms of CPU per row
+# at 4 rows, 27-29 at 20, 19-21 at 48 and 64 (docs/performance.md, "Decode pools of several batches")
+POOL_ROWS = 64
 # transformers' generate fills every unset field from the model's generation config, where a Hub model may ask
 # for a repetition penalty and the like; greedy decoding here is the arg-max of the raw logits
 GREEDY_ONLY = {
@@ -99,14 +102,18 @@ class HFLanguageModel:
 
     Instances are processed in batches of ``batch_size``, sorted by prompt length to cut padding; results
     come back in input order. In fp32, scores do not depend on the batch size beyond float rounding (tested
-    to 1e-4).
+    to 1e-4). Greedy decoding steps rows of several batches together, ``pool_rows`` at most at a time
+    (default: `POOL_ROWS`, or the batch size if larger; `itprobe.models.generation.greedy_causal`).
     """
 
-    def __init__(self, loaded: LoadedModel, batch_size: int = 8) -> None:
+    def __init__(self, loaded: LoadedModel, batch_size: int = 8, pool_rows: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if pool_rows is not None and pool_rows < 1:
+            raise ValueError("pool_rows must be >= 1")
         self.loaded = loaded
         self.batch_size = batch_size
+        self.pool_rows = pool_rows if pool_rows is not None else max(batch_size, POOL_ROWS)
         self.tokenizer = loaded.tokenizer
 
     @property
@@ -117,10 +124,13 @@ class HFLanguageModel:
     def fingerprint(self) -> str:
         """Identity plus what else changes the numbers (kind, dtype, adapter version): the cache key's model.
 
-        Outside fp32 the batch size is part of it: bf16/fp16 padding and batch composition flip near-ties.
+        Outside fp32 the batch and pool sizes are part of it: bf16/fp16 padding and batch composition flip
+        near-ties.
         """
         base = f"{self.identity}|{self.kind}|{self.loaded.dtype}|{ADAPTER_VERSION}"
-        return base if self.loaded.dtype == torch.float32 else f"{base}|batch={self.batch_size}"
+        if self.loaded.dtype == torch.float32:
+            return base
+        return f"{base}|batch={self.batch_size}|pool={self.pool_rows}"
 
     @property
     def kind(self) -> str:
@@ -210,7 +220,7 @@ class HFLanguageModel:
                     pad,
                     rule,
                     decode,
-                    pool_rows=self.batch_size,
+                    pool_rows=self.pool_rows,
                 )
             return self.tokenizer.batch_decode(new, skip_special_tokens=True)
         kernel = self._transformers_generate(decoding)
