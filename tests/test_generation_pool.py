@@ -13,6 +13,7 @@ import torch
 from tiny_models import one_torch_thread, save_tiny_gemma3, save_tiny_llama
 from transformers import StoppingCriteriaList
 
+from itprobe.decoding import Decoding
 from itprobe.models import HFLanguageModel, LoadedModel, generation, load_model
 from itprobe.models.generation import StopRule, eos_ids, greedy_causal
 from itprobe.models.hf import POOL_ROWS, StopAfterContent, prefix_batches
@@ -85,7 +86,7 @@ def _kernel(
     lm: HFLanguageModel, prompts: Sequence[str], stop: tuple[str, ...], **pool: int
 ) -> list[list[int]]:
     encoded = [lm._prompt_ids(p) for p in prompts]
-    rule = StopRule(CAP, stop, eos_ids(lm.loaded.model, lm.tokenizer))
+    rule = StopRule(Decoding(CAP, stop), eos_ids(lm.loaded.model, lm.tokenizer))
     with torch.inference_mode():
         return greedy_causal(
             lm.loaded.model,
@@ -113,7 +114,9 @@ def test_a_pool_of_several_batches_with_rows_that_never_stop(
         max(lengths) - min(lengths) > 40 and len(prefix_batches([lm._prompt_ids(p) for p in prompts], 2)) == 5
     )
     assert lm.pool_rows == POOL_ROWS > BATCH
-    assert lm.generate(prompts, CAP) == lm.tokenizer.batch_decode(expected, skip_special_tokens=True)
+    assert lm.generate(prompts, Decoding(CAP, ())) == lm.tokenizer.batch_decode(
+        expected, skip_special_tokens=True
+    )
     assert max(step_rows) == len(prompts)  # rows of all batches in one step
     step_rows.clear()
     assert _kernel(lm, prompts, (), pool_rows=len(prompts)) == expected
