@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import pytest
 from test_study_support import tiny_raw
 
 from itprobe.models import ModelSize
@@ -69,15 +70,20 @@ def test_generation_is_estimated_from_timed_decode_steps_when_measured() -> None
     config = validate_config(tiny_raw())
     cell = next(c for c in expand_grid(config, model_identity="m", train_digest="a", test_digest="b"))
     # 10 instances in 3 batches, a 128-token cap: 384 decode steps; 1e9 FLOPs of prompt, 5e9 of decoding
-    work = (EvalPass("original", "generate", 10, 100, 10, 6e9, 3, 384, 5e9),)
+    work = (EvalPass("original", "generate", 10, 100, 10, 6e9, 3, 384, 5e9, 128),)
     plan = StudyPlan((CellPlan(cell, False, 0, 0, 0.0, work),), ModelSize(1, 0), 1e9, "float32")
     counted = plan.seconds(plan.cells[0])
-    assert counted == 1e9 / (1e9 * 0.6) + 5e9 / (1e9 * 0.3)
+    assert counted == pytest.approx(1e9 / (1e9 * 0.6) + 5e9 / (1e9 * 0.3))
     timed = dataclasses.replace(
         plan, decode=DecodeProbe(rows=4, steps=8, step_seconds=0.25, prompt_tokens=300)
     )
-    assert timed.seconds(timed.cells[0]) == 1e9 / (1e9 * 0.6) + 384 * 0.25
+    assert timed.seconds(timed.cells[0]) == pytest.approx(1e9 / (1e9 * 0.6) + 384 * 0.25)
     assert "decode measured: 0.250 s per step of 4 rows (16.0 new tokens/s" in timed.render()
+    # an engine that pools rows of several batches steps all 10 rows at once: 128 steps, not 3 x 128
+    pooled = dataclasses.replace(
+        plan, decode=DecodeProbe(rows=64, steps=8, step_seconds=0.5, prompt_tokens=300)
+    )
+    assert pooled.seconds(pooled.cells[0]) == pytest.approx(1e9 / (1e9 * 0.6) + 128 * 0.5)
 
 
 def test_eval_pass_counts_batches_and_decode_steps_at_the_cap() -> None:

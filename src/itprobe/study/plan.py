@@ -61,6 +61,7 @@ class EvalPass:
     batches: int = 0  # prompt batches (a task's instances in batches of eval.batch_size)
     decode_steps: int = 0  # generation: batches x the protocol's new-token cap (every row runs the cap)
     decode_flops: float = 0.0  # the part of ``flops`` that is decoding
+    cap: int = 0  # generation: the protocol's new-token cap
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,13 @@ class DecodeProbe:
     steps: int  # decode steps timed
     step_seconds: float  # seconds per step of ``rows`` rows
     prompt_tokens: int  # length of the prompt the rows continue
+
+    def steps_of(self, p: EvalPass) -> int:
+        """Decode steps of pass ``p`` with every row at the cap: one per batch and token, or, where the
+        engine pools rows of several batches (``rows`` above the batch size), one per pool and token."""
+        if p.decode_steps == 0 or p.batches == 0:
+            return p.decode_steps
+        return min(p.decode_steps, math.ceil(p.instances / self.rows) * p.cap)
 
     def describe(self) -> str:
         return (
@@ -126,7 +134,7 @@ class StudyPlan:
         for p in cell.passes:
             evals += (p.flops - p.decode_flops) / (rate * EFFICIENCY["encode"])
             if self.decode is not None:
-                evals += p.decode_steps * self.decode.step_seconds
+                evals += self.decode.steps_of(p) * self.decode.step_seconds
             else:
                 evals += p.decode_flops / (rate * EFFICIENCY["decode"])
         return train + evals
@@ -230,7 +238,16 @@ def _eval_pass(
         steps = batches * cap
         decode_flops = 2.0 * (size.body_params + size.head_params) * instances * cap
     return EvalPass(
-        arm.name, mode, instances, suffix, prefix, flops + decode_flops, batches, steps, decode_flops
+        arm.name,
+        mode,
+        instances,
+        suffix,
+        prefix,
+        flops + decode_flops,
+        batches,
+        steps,
+        decode_flops,
+        cap if steps else 0,
     )
 
 
@@ -317,8 +334,9 @@ DECODE_PROBE_STEPS = 8
 
 
 def measure_decode(config: StudyConfig, data: StudyData, tokenizer: Any) -> DecodeProbe | None:
-    """Seconds per greedy decode step of ``eval.batch_size`` rows, timed with the study's model, precision
-    and batch size on the first test prompt: a 1-token call (the prompt pass) subtracted from a call of
+    """Seconds per greedy decode step of as many rows as the engine steps at once (``eval.batch_size``, or
+    its decode pool, `HFLanguageModel.pool_rows`, if larger), timed with the study's model, precision and
+    batch size on the first test prompt: a 1-token call (the prompt pass) subtracted from a call of
     1 + `DECODE_PROBE_STEPS` tokens, after a warm-up call. EOS is the model's: the steps counted are those the
     longest row ran (from its answer's token count). None when nothing could be timed (no test prompt, a
     model without a tokenizer, or rows that all stop at once)."""
@@ -326,7 +344,9 @@ def measure_decode(config: StudyConfig, data: StudyData, tokenizer: Any) -> Deco
         return None
     prompt = encode_task(data.test[0], config.prompt, tokenizer)[0].text
     model = open_model(config.model, precision=config.eval.precision, batch_size=config.eval.batch_size)
-    rows = [prompt] * config.eval.batch_size
+    # as many rows as one decode step of the engine holds: its pool (rows of several batches) where it has one
+    n_rows = max(config.eval.batch_size, getattr(model, "pool_rows", 0))
+    rows = [prompt] * n_rows
 
     def timed(new_tokens: int) -> tuple[float, list[str]]:
         decoding = Decoding(new_tokens, ())
@@ -342,4 +362,4 @@ def measure_decode(config: StudyConfig, data: StudyData, tokenizer: Any) -> Deco
         return None
     prompt_tokens = len(tokenizer(prompt)["input_ids"])
     step = max(total - first, 1e-6) / min(steps, DECODE_PROBE_STEPS)
-    return DecodeProbe(config.eval.batch_size, min(steps, DECODE_PROBE_STEPS), step, prompt_tokens)
+    return DecodeProbe(n_rows, min(steps, DECODE_PROBE_STEPS), step, prompt_tokens)
