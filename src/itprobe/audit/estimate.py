@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from itprobe.audit.probes import plan_audit
+from itprobe.audit.probes import plan_of
 from itprobe.decoding import DEFAULT_MAX_NEW_TOKENS
 from itprobe.errors import UserError
 from itprobe.models.backends import backend_of
@@ -113,14 +113,7 @@ def _tokens(text: str) -> float:
 
 def estimate_audit(config: Any, tasks: Any, pool: Any, gflops: float | None = None) -> AuditEstimate:
     """The passes of ``config``'s audit on ``tasks`` with their token counts (no model is loaded)."""
-    plan = plan_audit(
-        tasks,
-        config.probes,
-        config.modes,
-        pool=pool,
-        seed=config.seed,
-        format_templates=config.format_templates,
-    )
+    plan = plan_of(config, tasks, pool)
     passes = []
     for pss in plan.passes:
         tokens = 0.0

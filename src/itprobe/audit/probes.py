@@ -156,6 +156,21 @@ def plan_audit(
     return Plan(tuple(passes), tuple(skipped), tuple(notes), tuple(probes), tuple(modes), extra)
 
 
+def plan_of(
+    config: Any, tasks: Sequence[Task], pool: Sequence[Task] = (), modes: Sequence[Mode] | None = None
+) -> Plan:
+    """`plan_audit` with an audit config's probes, modes (unless ``modes`` overrides them), seed and
+    format-spread K: what the run, its rank-less fallback and the ``--plan`` estimate plan alike."""
+    return plan_audit(
+        tasks,
+        config.probes,
+        config.modes if modes is None else modes,
+        pool=pool,
+        seed=config.seed,
+        format_templates=config.format_templates,
+    )
+
+
 class AuditSkipped(ItprobeWarning):
     """A probe or mode the audit cannot run (the report's "Skipped probes" table has every entry)."""
 

@@ -29,7 +29,7 @@ from itprobe.audit.catalogue import ProbeContext, default_probes, registered_pro
 from itprobe.audit.data import AuditData
 from itprobe.audit.estimate import audit_plan_lines, check_model_spec
 from itprobe.audit.gate import Gate, GateResult, check_audit, check_tasks
-from itprobe.audit.probes import RANK_ALL, Plan, check_probes, plan_audit, rank_skip_reason, warn_skipped
+from itprobe.audit.probes import RANK_ALL, Plan, check_probes, plan_of, rank_skip_reason, warn_skipped
 from itprobe.audit.report import build_audit_report, with_gate
 from itprobe.audit.sections import RelianceRow
 from itprobe.decoding import DEFAULT_PROTOCOL, PROTOCOLS, Decoding
@@ -260,9 +260,7 @@ def without_rank(tasks: Sequence[Task], pool: Sequence[Task], config: AuditConfi
     modes = tuple(m for m in config.modes if m != "rank")
     if not modes:
         raise UserError(f"rank classification is not possible: {why} (add --modes generate)")
-    plan = plan_audit(
-        tasks, config.probes, modes, pool=pool, seed=config.seed, format_templates=config.format_templates
-    )
+    plan = plan_of(config, tasks, pool, modes)
     skipped = [Skipped(probe=RANK_ALL, reason=why)]
     for entry in plan.skipped:
         prior = entry.probe == PRIOR and not entry.task
@@ -334,14 +332,7 @@ def run_audit(
     if gate is not None:
         check_tasks(gate, [t.name for t in tasks], gate.source)
     costs = load_audit_costs(config, tasks)  # 2. cost file, checked before any model time is spent
-    plan = plan_audit(
-        tasks,
-        config.probes,
-        config.modes,
-        pool=pool,
-        seed=config.seed,
-        format_templates=config.format_templates,
-    )  # 3. probes
+    plan = plan_of(config, tasks, pool)  # 3. probes
     if model is None:  # 4. model
         model = _load_model(config)
     why = rank_unavailable(model) if "rank" in config.modes else None
