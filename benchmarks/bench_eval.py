@@ -175,8 +175,6 @@ def prepare_peer(args: argparse.Namespace, precisions: list[str], model_dir: Pat
 
 def ctranslate2_summary(peer: dict[str, Any], runs: dict[str, Any]) -> dict[str, Any]:
     """``speedup_vs_ctranslate2`` (same precision, the fastest precision both offer) and int8 beside."""
-    from itprobe.models.precision import cpu_has_fast_bf16
-
     if "skipped" in peer:
         return {"speedup_vs_ctranslate2": None, "ctranslate2": {"skipped": peer["skipped"]}}
     same = {}
@@ -186,15 +184,7 @@ def ctranslate2_summary(peer: dict[str, Any], runs: dict[str, Any]) -> dict[str,
             per_item = {t: 1 / runs[f"{t}:{precision}"]["items_per_s"] for t in ("itprobe", "ctranslate2")}
             same[precision] = round(per_item["ctranslate2"] / per_item["itprobe"], 3)
     best = min(same, key=lambda p: 1 / runs[f"itprobe:{p}"]["items_per_s"], default=None)
-    info: dict[str, Any] = {
-        "version": peer["converted"].version,
-        "conversion_seconds": peer["converted"].seconds,
-        "compute_types": peer["compute_types"],
-        "supported_compute_types_cpu": peer["supported"],
-        "bf16": ct2peer.bf16_note(peer["supported"], cpu_has_fast_bf16()),
-        "speedup_by_precision": same,
-        "not_offered": [p for p, t in peer["compute_types"].items() if t is None],
-    }
+    info = ct2peer.peer_info(peer, same)
     if "ctranslate2:int8" in runs:
         fastest = min(1 / r["items_per_s"] for n, r in runs.items() if n.startswith("itprobe:"))
         info["int8_seconds_over_itprobe_fastest"] = round(

@@ -180,8 +180,6 @@ def run_precision(
 
 def ctranslate2_summary(peer: dict[str, Any], by_precision: dict[str, Any]) -> dict[str, Any]:
     """``speedup_vs_ctranslate2`` (same precision, the fastest precision both offer) and int8 beside."""
-    from itprobe.models.precision import cpu_has_fast_bf16
-
     if "skipped" in peer:
         return {"speedup_vs_ctranslate2": None, "ctranslate2": {"skipped": peer["skipped"]}}
     same = {
@@ -192,16 +190,7 @@ def ctranslate2_summary(peer: dict[str, Any], by_precision: dict[str, Any]) -> d
     best = min(
         (p for p in same), key=lambda p: by_precision[p]["runs"]["itprobe"]["median_seconds"], default=None
     )
-    info: dict[str, Any] = {
-        "version": peer["converted"].version,
-        "conversion_seconds": peer["converted"].seconds,
-        "compute_types": peer["compute_types"],
-        "supported_compute_types_cpu": peer["supported"],
-        "bf16": ct2peer.bf16_note(peer["supported"], cpu_has_fast_bf16()),
-        "generate_batch_size": ct2peer.GENERATE_BATCH,
-        "speedup_by_precision": same,
-        "not_offered": [p for p, t in peer["compute_types"].items() if t is None],
-    }
+    info = {**ct2peer.peer_info(peer, same), "generate_batch_size": ct2peer.GENERATE_BATCH}
     int8 = by_precision.get("fp32", {}).get("runs", {}).get("ctranslate2:int8")
     if int8 is not None:
         fastest = min(r["runs"]["itprobe"]["median_seconds"] for r in by_precision.values())

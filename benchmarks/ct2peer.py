@@ -77,6 +77,22 @@ class Converted:
     version: str
 
 
+def peer_info(peer: dict[str, Any], same: dict[str, float]) -> dict[str, Any]:
+    """The ``ctranslate2`` block both benchmarks' JSON share: version, conversion time, compute types, the
+    bf16 note and ``speedup_by_precision`` (``same``: CTranslate2 seconds / itprobe's per precision)."""
+    from itprobe.models.precision import cpu_has_fast_bf16
+
+    return {
+        "version": peer["converted"].version,
+        "conversion_seconds": peer["converted"].seconds,
+        "compute_types": peer["compute_types"],
+        "supported_compute_types_cpu": peer["supported"],
+        "bf16": bf16_note(peer["supported"], cpu_has_fast_bf16()),
+        "speedup_by_precision": same,
+        "not_offered": [p for p, t in peer["compute_types"].items() if t is None],
+    }
+
+
 def convert(model_dir: Path, into: Path) -> Converted:
     """Convert a transformers folder to a CTranslate2 model under ``into`` (weights kept in fp32: the
     compute type is chosen when a `Generator` loads it, int8 included); timed."""
