@@ -70,7 +70,7 @@ def test_generation_is_estimated_from_timed_decode_steps_when_measured() -> None
     config = validate_config(tiny_raw())
     cell = next(c for c in expand_grid(config, model_identity="m", train_digest="a", test_digest="b"))
     # 10 instances in 3 batches, a 128-token cap: 384 decode steps; 1e9 FLOPs of prompt, 5e9 of decoding
-    work = (EvalPass("original", "generate", 10, 100, 10, 6e9, 3, 384, 5e9, 128),)
+    work = (EvalPass("original", "generate", 10, 100, 10, 6e9, 3, 5e9, 128),)
     plan = StudyPlan((CellPlan(cell, False, 0, 0, 0.0, work),), ModelSize(1, 0), 1e9, "float32")
     counted = plan.seconds(plan.cells[0])
     assert counted == pytest.approx(1e9 / (1e9 * 0.6) + 5e9 / (1e9 * 0.3))

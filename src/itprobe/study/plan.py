@@ -59,9 +59,13 @@ class EvalPass:
     prefix_tokens: int  # one shared prefix per task and batch
     flops: float
     batches: int = 0  # prompt batches (a task's instances in batches of eval.batch_size)
-    decode_steps: int = 0  # generation: batches x the protocol's new-token cap (every row runs the cap)
     decode_flops: float = 0.0  # the part of ``flops`` that is decoding
-    cap: int = 0  # generation: the protocol's new-token cap
+    cap: int = 0  # generation: the protocol's new-token cap (0: no decoding)
+
+    @property
+    def decode_steps(self) -> int:
+        """Decode steps with one batch per step and every row at the cap."""
+        return self.batches * self.cap
 
 
 @dataclass(frozen=True)
@@ -232,22 +236,10 @@ def _eval_pass(
     """The work of one evaluation pass over prompts counted by `_prompt_split`."""
     instances, suffix, prefix, batches = split
     flops = 2.0 * size.body_params * (suffix + prefix) + 2.0 * size.head_params * instances
-    steps, decode_flops = 0, 0.0
-    if mode == "generate":
-        cap = config.eval.protocol().max_new_tokens
-        steps = batches * cap
-        decode_flops = 2.0 * (size.body_params + size.head_params) * instances * cap
+    cap = config.eval.protocol().max_new_tokens if mode == "generate" else 0
+    decode_flops = 2.0 * (size.body_params + size.head_params) * instances * cap
     return EvalPass(
-        arm.name,
-        mode,
-        instances,
-        suffix,
-        prefix,
-        flops + decode_flops,
-        batches,
-        steps,
-        decode_flops,
-        cap if steps else 0,
+        arm.name, mode, instances, suffix, prefix, flops + decode_flops, batches, decode_flops, cap
     )
 
 
