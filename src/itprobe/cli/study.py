@@ -56,7 +56,7 @@ def run(
         bool,
         typer.Option(
             "--plan",
-            help="Print every cell, what it trains and evaluates, and its estimated cost; run nothing.",
+            help="Print every cell, what it trains and evaluates, and its estimated cost on this CPU (decode steps timed with the model); write nothing.",
         ),
     ] = False,
 ) -> None:
