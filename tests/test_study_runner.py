@@ -328,3 +328,43 @@ def test_a_study_part_way_publishes_and_rebuilds_without_a_report(tmp_path: Path
         rebuilt = {c.cell_id for c in store.cells(with_rows=False)}
     with ResultsStore.in_dir(tmp_path / "run") as store:
         assert rebuilt == {c.cell_id for c in store.cells(with_rows=False)} and len(rebuilt) == 1
+
+
+def test_published_figures_go_beside_the_runs_own_in_the_report_of_their_mode(
+    tiny_run: tuple[Path, FakeEngine], tmp_path: Path
+) -> None:
+    run_dir, _ = tiny_run
+    copy = copy_of_store(run_dir, tmp_path / "copy")
+    figures = [
+        {
+            "label": "IT, few instances",
+            "condition": "original",
+            "sizes": [2, 4],
+            "value": 43.0,
+            "source": "p. 1",
+        },
+        {"label": "untuned", "condition": "untuned", "value": 12.8, "source": "second-hand"},
+        {"label": "delusive", "condition": "delusive", "sizes": [2], "value": 40.0, "source": "p. 2"},
+    ]
+    raw = tiny_raw(report={"n_boot": 200, "published": figures})
+    outcome = run_study(validate_config(raw), copy, options=RunOptions(progress=False), engine=FakeEngine())
+    assert outcome.cells_run == 0  # the report's settings name no cell: nothing reruns
+    # the first mode, rank, has no figure: the figures go in the generation report only
+    assert "published" not in json.loads((copy / "report.json").read_text())["data"]
+    doc = json.loads((copy / "mode-generate" / "report.json").read_text())
+    rows = doc["data"]["published"]["figures"]
+    assert [(r["condition"], r["size"]) for r in rows] == [
+        ("original", 2),
+        ("original", 4),
+        ("untuned", None),
+        ("delusive", 2),
+    ]
+    with ResultsStore.in_dir(copy) as store:
+        results = instance_results(store.cells(), "generate", store.tasks())
+    for row in rows[:3]:
+        own = [r.exact_match for r in results if r.condition == row["condition"] and r.size == row["size"]]
+        assert row["estimate"]["mean"] == pytest.approx(sum(own) / len(own))
+        assert row["difference"] == pytest.approx(100 * row["estimate"]["mean"] - row["published"])
+    assert rows[3]["estimate"] is None and rows[3]["difference"] is None  # not run: its row says so
+    markdown = (copy / "mode-generate" / "report.md").read_text()
+    assert "## Beside the published figures" in markdown and "No result yet for: delusive" in markdown

@@ -42,7 +42,8 @@ The reports themselves live with their producers: `itprobe.study.views.build_stu
 - Section builders shared by study and audit, each returning a `SectionResult` (the section and its
   JSON data): `scores_section`, `comparison_section`, `compliance_section`, `per_task_section`,
   `cost_section`, `curve_section`, `seed_section`, `gain_split_section` (on `gain_splits`),
-  `format_help_section`; their text and JSON helpers `ci_text`, `display`, `seeds_note`, `jsonable`;
+  `format_help_section`, `published_section` (a reproduction's published figures beside the run's);
+  their text and JSON helpers `ci_text`, `display`, `seeds_note`, `jsonable`;
   figures: `plot_path`, `bar_chart`.
 - The report itself: `ReportData` of `Section`s (`Table`, `Cell`, `Figure`), `Skipped`, `Provenance`
   (`stamped_provenance`), written by `write_report(report, out_dir, stem="audit")` (Markdown, HTML, JSON)
@@ -122,6 +123,7 @@ from itprobe.report.views import (
     seeds_note,
 )
 from itprobe.report.views_protocol import format_help_section
+from itprobe.report.views_published import published_section
 from itprobe.report.views_risk import cost_section, curve_section
 from itprobe.report.views_seeds import seed_section
 from itprobe.report.views_split import gain_split_section, gain_splits
@@ -171,6 +173,7 @@ __all__ = [
     "display",
     "equivalence_margin",
     "format_help_section",
+    "published_section",
     "gain_split_section",
     "gain_splits",
     "gate_line",

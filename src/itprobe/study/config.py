@@ -241,6 +241,18 @@ class EvalConfig(FrozenModel):
         return [protocol(name, max_new_tokens=cap) for name in dict.fromkeys(self.also_decoding)]
 
 
+class PublishedFigure(FrozenModel):
+    """A published number the run is set beside (`itprobe.report.views_published`), e.g. the paper's."""
+
+    label: str = Field(min_length=1)  # what the publication calls it
+    condition: str = Field(min_length=1)  # the label here: original, simplified@original, untuned...
+    sizes: list[PositiveInt] | None = None  # training sizes to compare at, one row each (trained arms)
+    mode: Literal["generate", "rank"] = "generate"  # its report (generation: under the headline protocol)
+    metric: Literal["exact_match", "rougeL"] = "exact_match"
+    value: float = Field(ge=0, le=100)  # points, as published
+    source: str = Field(min_length=1)  # where it is printed ("second-hand" when quoted from elsewhere)
+
+
 class ReportSettings(FrozenModel):
     """What the report adds beyond the paper's views."""
 
@@ -255,6 +267,8 @@ class ReportSettings(FrozenModel):
     # share of the tuning gain original − untuned (`equivalence_share`, default 0.25); no gain: no margin
     equivalence_margin: float | None = Field(default=None, gt=0, le=100)
     equivalence_share: float | None = Field(default=None, gt=0, le=1)
+    # published figures set beside the run's own (a reproduction's comparison table)
+    published: list[PublishedFigure] = Field(default_factory=list)
 
 
 # keys added after config hashes were first stored: left out of the hashed JSON at their defaults
@@ -265,6 +279,7 @@ _LATER_KEYS: tuple[tuple[str, str, Any], ...] = (
     ("report", "primary_comparisons", None),
     ("report", "equivalence_margin", None),
     ("report", "equivalence_share", None),
+    ("report", "published", []),
 )
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

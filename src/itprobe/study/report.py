@@ -186,7 +186,7 @@ def _mode_report(
     left_out: Sequence[CellRecord] = (),
     protocol: Decoding | None = None,
 ) -> dict[str, Path]:
-    from itprobe.report import Skipped, primary_family, write_report  # lazy: numpy, matplotlib
+    from itprobe.report import Skipped, primary_family, published_section, write_report  # lazy: numpy
     from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
 
     results = instance_results(cells, mode, tasks, protocol)
@@ -229,6 +229,17 @@ def _mode_report(
         report.data["contrast_consistency"] = data
     if mode == "generate" and protocol is None:
         _add_format_help(report, config, cells, tasks, results, records)
+    # published figures go beside the headline protocol's answers, in the report of their mode
+    figures = [f for f in config.report.published if f.mode == mode] if protocol is None else []
+    published = published_section(
+        results,
+        figures,
+        show=lambda c: records[c].display if c in records else c,
+        n_boot=config.report.n_boot,
+    )
+    if published is not None:
+        report.sections.insert(1, published[0])
+        report.data["published"] = published[1]
     return write_report(report, out_dir, stem="report")
 
 

@@ -1,0 +1,64 @@
+"""Published figures beside the run's own (`itprobe.report.views_published`)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from test_report_study import make_results
+
+from itprobe.report import condition_estimate, published_section
+from itprobe.study.config import PublishedFigure
+
+
+def figure(condition: str, value: float, sizes: list[int] | None = None) -> PublishedFigure:
+    return PublishedFigure(
+        label=f"{condition} (paper)", condition=condition, sizes=sizes, value=value, source="s"
+    )
+
+
+def test_each_figure_is_set_beside_the_estimate_of_its_condition_and_size() -> None:
+    results = make_results(seeds=(0, 1))
+    found = published_section(
+        results, [figure("original", 43.0, [2, 32]), figure("untuned", 12.8)], n_boot=200
+    )
+    assert found is not None
+    section, data = found
+    rows = data["figures"]
+    assert [(r["condition"], r["size"]) for r in rows] == [
+        ("original", 2),
+        ("original", 32),
+        ("untuned", None),
+    ]
+    for row in rows:
+        est = condition_estimate(results, row["condition"], size=row["size"], n_boot=200)
+        assert est is not None and row["estimate"]["mean"] == pytest.approx(est.mean)
+        assert row["difference"] == pytest.approx(100 * est.mean - row["published"])
+    assert "two-level" in rows[0]["estimate"]["method"]  # two seeds: the CI includes training variance
+    assert section.tables[0].rows[0][3] == 43.0 and "No result yet" not in section.paragraphs[0]
+
+
+def test_a_figure_without_results_keeps_its_row_and_is_named() -> None:
+    found = published_section(make_results(), [figure("delusive", 40.0, [2])], n_boot=100)
+    assert found is not None
+    section, data = found
+    assert data["figures"][0]["estimate"] is None and section.tables[0].rows[0][4] is None
+    assert "No result yet for: delusive." in section.paragraphs[0]
+
+
+def test_a_trained_arm_is_never_pooled_over_sizes() -> None:
+    # without sizes a trained arm's rows span 2, 8 and 32 instances per task: no single figure describes them
+    found = published_section(make_results(), [figure("original", 43.0)], n_boot=100)
+    assert found is not None and found[1]["figures"][0]["estimate"] is None
+
+
+def test_no_figure_no_section() -> None:
+    assert published_section(make_results(), [], n_boot=100) is None
+
+
+@pytest.mark.parametrize(
+    "bad", [{"value": 143.0}, {"metric": "accuracy"}, {"source": ""}, {"sizes": [0]}, {"mode": "chat"}]
+)
+def test_a_figure_is_validated_when_the_config_is_read(bad: dict) -> None:
+    raw = {"label": "x", "condition": "original", "value": 43.0, "source": "s", **bad}
+    with pytest.raises(ValidationError):
+        PublishedFigure(**raw)
