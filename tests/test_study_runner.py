@@ -368,3 +368,13 @@ def test_published_figures_go_beside_the_runs_own_in_the_report_of_their_mode(
     assert rows[3]["estimate"] is None and rows[3]["difference"] is None  # not run: its row says so
     markdown = (copy / "mode-generate" / "report.md").read_text()
     assert "## Beside the published figures" in markdown and "No result yet for: delusive" in markdown
+
+
+def test_every_cell_records_where_it_ran_beside_its_timings(tiny_run: tuple[Path, FakeEngine]) -> None:
+    run_dir, _ = tiny_run
+    with ResultsStore.in_dir(run_dir) as store:
+        cells = store.cells()
+    for cell in cells:
+        ran_on = cell.info["ran_on"]
+        assert "flags:" in ran_on["cpu"] and ran_on["threads"] >= 1 and len(ran_on["load_average"]) == 3
+        assert "total" in cell.timings

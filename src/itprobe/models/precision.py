@@ -60,6 +60,17 @@ def cpu_line() -> str:
     return f"{cpu_name() or 'unknown CPU'}, flags: {' '.join(flags) or 'none of ' + '/'.join(CPU_FLAGS_OF_INTEREST)}"
 
 
+def machine_stamp() -> dict[str, object]:
+    """Where a timing was taken, to store beside it: the CPU line, torch's thread count and the 1/5/15-minute
+    load average now (a timing on a loaded machine is not an idle one)."""
+    import os
+
+    import torch
+
+    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+    return {"cpu": cpu_line(), "threads": torch.get_num_threads(), "load_average": load}
+
+
 def cpu_has_fast_bf16(flags: frozenset[str] | None = None) -> bool:
     """True when the CPU executes bf16 matmuls natively (AMX or AVX-512-BF16)."""
     return bool((cpu_flags() if flags is None else flags) & CPU_BF16_FLAGS)

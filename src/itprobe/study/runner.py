@@ -23,6 +23,7 @@ from itprobe.errors import UserError
 from itprobe.fsio import exclusive
 from itprobe.metrics import instance_scores
 from itprobe.models.base import LanguageModel, rank_unavailable
+from itprobe.models.precision import machine_stamp
 from itprobe.models.served import TOKENIZER_HINT
 from itprobe.predict import predict_tasks
 from itprobe.records import InstanceResult, Prediction
@@ -244,6 +245,7 @@ def run_cell(cell: Cell, ctx: _Context) -> CellRecord:
         info = trained.result.stored()
     finished = time.time()
     timings["total"] = finished - started
+    info = {**info, "ran_on": machine_stamp()}  # CPU, threads, load: beside the cell's timings
     train_arm = cell.train_arm.name if cell.train_arm is not None else ""
     identity = str(cell.resolved.get("model", ""))
     return CellRecord(
