@@ -16,9 +16,9 @@ from itprobe.report.verdict import (
     removes,
     tuning_line,
 )
+from itprobe.study.conditions import condition_parts
 from itprobe.study.config import ArmConfig
 from itprobe.study.grid import arm_json
-from itprobe.study.report import condition_parts
 from itprobe.study.store import CellRecord
 
 

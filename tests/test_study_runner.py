@@ -11,7 +11,8 @@ from test_study_support import FakeEngine, store_snapshot, tiny_raw
 
 from itprobe.errors import UserError
 from itprobe.study import ResultsStore, RunOptions, build_report, run_study, validate_config
-from itprobe.study.report import condition_of, instance_results, stored_config, training_note_summary
+from itprobe.study.conditions import condition_of, instance_results
+from itprobe.study.report import stored_config, training_note_summary
 from itprobe.study.store import CellRecord
 
 QUIET = RunOptions(progress=False, report=False)

@@ -29,9 +29,10 @@ from itprobe.errors import UserError
 from itprobe.fsio import atomic_write, write_jsonl
 from itprobe.metrics import normalize_answer
 from itprobe.records import InstanceResult
+from itprobe.study.conditions import condition_of, instance_results, recut_protocol_problem
 from itprobe.study.config import StudyConfig
 from itprobe.study.grid import current_cells
-from itprobe.study.report import condition_of, instance_results, recut_protocol_problem, stored_config
+from itprobe.study.report import stored_config
 from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 
 PREDICTIONS = "predictions.jsonl.gz"

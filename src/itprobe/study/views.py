@@ -91,7 +91,7 @@ def build_study_report(
             `views.display`.
         answers: how the answers were produced (the decoding protocol), the summary's first line.
         manipulated: when each trained condition's arm was applied relative to the reference
-            (`verdict.Manipulation`; a study: `itprobe.study.report.manipulation`); the verdict's words
+            (`verdict.Manipulation`; a study: `itprobe.study.conditions.manipulation`); the verdict's words
             and its one-seed rule follow it. A condition without an entry reads as a removal.
         family: the headline's primary comparisons, Holm-adjusted across sizes and modes
             (`itprobe.report.family`); their lines use those p-values, every other line is exploratory.
