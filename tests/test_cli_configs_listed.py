@@ -7,7 +7,7 @@ from importlib import resources
 from typer.testing import CliRunner
 
 from itprobe.cli import app
-from itprobe.study.config import PACKAGED_CONFIGS
+from itprobe.study.loading import PACKAGED_CONFIGS
 
 
 def test_every_shipped_config_is_packaged_and_named_in_the_help() -> None:

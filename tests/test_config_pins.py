@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from itprobe.study import TrainJob, expand_grid, load_config
-from itprobe.study.config import PACKAGED_CONFIGS, validate_config
 from itprobe.study.engine import train_config_of
+from itprobe.study.loading import PACKAGED_CONFIGS, validate_config
 
 # every option that reaches a cell id or a config hash, set away from its default
 RICH: dict[str, Any] = {

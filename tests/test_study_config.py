@@ -10,7 +10,8 @@ import yaml
 from itprobe.baselines import BASELINES
 from itprobe.errors import UserError
 from itprobe.study import expand_grid, load_config, parse_shard, select_shard, validate_config
-from itprobe.study.config import PACKAGED_CONFIGS, ArmConfig, apply_overrides
+from itprobe.study.config import ArmConfig
+from itprobe.study.loading import PACKAGED_CONFIGS, apply_overrides
 
 
 def write(tmp_path: Path, raw: dict, name: str = "study.yaml") -> Path:

@@ -201,7 +201,7 @@ def test_docs_table_matches_the_generator():
 def _suite_configs() -> list[tuple[str, int, SuiteConfig, int]]:
     """(config name, suite seed, suite config, test instances per task) of every shipped suite study."""
     from itprobe.study import load_config
-    from itprobe.study.config import PACKAGED_CONFIGS
+    from itprobe.study.loading import PACKAGED_CONFIGS
 
     out = []
     for name in PACKAGED_CONFIGS:

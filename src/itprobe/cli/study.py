@@ -10,7 +10,7 @@ import typer
 from itprobe.errors import UserError
 from itprobe.fsio import check_output_dir
 from itprobe.study import RunOptions, build_report, load_config, merge_stores, parse_shard, run_study
-from itprobe.study.config import PACKAGED_CONFIGS
+from itprobe.study.loading import PACKAGED_CONFIGS
 from itprobe.study.plan import plan_run
 from itprobe.study.publish import load_published, publish_study
 from itprobe.study.report import save_costs

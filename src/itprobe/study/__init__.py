@@ -13,10 +13,11 @@ Read in this order: `config` (what a study is), `data` (its tasks), `grid` (cell
 from __future__ import annotations
 
 from itprobe.study.conditions import instance_results
-from itprobe.study.config import ArmConfig, StudyConfig, apply_overrides, load_config, validate_config
+from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.engine import Engine, HFEngine, Trained, TrainJob, backend_trainer, unregister_trainer
 from itprobe.study.grid import Cell, expand_grid, parse_shard, select_shard
+from itprobe.study.loading import apply_overrides, load_config, validate_config
 from itprobe.study.merge import MergeOutcome, merge_stores
 from itprobe.study.report import build_report
 from itprobe.study.runner import RunOptions, StudyOutcome, run_study

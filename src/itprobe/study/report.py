@@ -31,8 +31,9 @@ from itprobe.study.conditions import (
     recut_protocol_problem,
     study_conditions,
 )
-from itprobe.study.config import StudyConfig, validate_config
+from itprobe.study.config import StudyConfig
 from itprobe.study.grid import current_cells, expand_grid
+from itprobe.study.loading import validate_config
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 from itprobe.training.config import TrainingNote
