@@ -62,3 +62,14 @@ def test_a_figure_is_validated_when_the_config_is_read(bad: dict) -> None:
     raw = {"label": "x", "condition": "original", "value": 43.0, "source": "s", **bad}
     with pytest.raises(ValidationError):
         PublishedFigure(**raw)
+
+
+def test_the_random_guess_is_its_expected_exact_match_over_each_label_set() -> None:
+    results = [r for r in make_results() if r.condition != "random"]  # only the analytic guess is left
+    found = published_section(results, [figure("random", 42.6)], n_boot=100)
+    assert found is not None
+    row = found[1]["figures"][0]
+    # two labels, one gold each: a uniform guess is right half the time on every instance
+    assert row["estimate"]["mean"] == pytest.approx(0.5) and row["difference"] == pytest.approx(50 - 42.6)
+    n_instances = len({(r.task, r.id) for r in results})
+    assert row["estimate"]["n"] == n_instances

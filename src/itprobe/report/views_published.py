@@ -5,16 +5,19 @@ its config (`report.published`); this section puts each beside the run's estimat
 the same training size, with the run's CI (seed variance included when there are seeds). The difference is
 a description, not a test: the model, data and grid differ from the paper's, and a published figure comes
 without the instances it was computed on, so no paired statistic exists. A figure whose condition has not
-run (yet) gets its row with an en dash, so a partial run shows what is still missing.
+run (yet) gets its row with an en dash, so a partial run shows what is still missing. The uniform guess
+(`random`, a paper's "random guess") is its analytic expected exact match over each test instance's label
+set, as the gate uses it, unless the run stores rows under that name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from itprobe.records import InstanceResult
-from itprobe.report.analysis import condition_estimate
+from itprobe.report.analysis import GUESS, condition_estimate, guess_rate
 from itprobe.report.model import Section, Table
 from itprobe.report.views import ci_text, jsonable
 
@@ -55,14 +58,18 @@ def published_section(
         for size in sizes:
             # a trained arm without a size would pool its sizes into one number: declare the sizes instead
             pooled = size is None and any(r.condition == figure.condition and r.size for r in results)
+            analytic = (
+                figure.condition == GUESS and figure.metric == "exact_match" and not _has(results, GUESS)
+            )
+            scored = _guess_rows(results) if analytic else results
             est = None if pooled else condition_estimate(
-                results, figure.condition, metric=figure.metric,  # type: ignore[arg-type]
+                scored, figure.condition, metric=figure.metric,  # type: ignore[arg-type]
                 size=size, n_boot=n_boot, seed=seed,
             )  # fmt: skip
             ours = None if est is None else 100 * est.mean
             rows.append(
-                [figure.label, show(figure.condition), size, figure.value, ours,
-                 ci_text(est), None if ours is None else ours - figure.value,
+                [figure.label, f"{GUESS} (expected uniform guess)" if analytic else show(figure.condition), size, figure.value, ours,
+                 ci_text(est), None if ours is None else f"{ours - figure.value:+.1f}",
                  None if est is None else est.n, figure.source]
             )  # fmt: skip
             data.append(
@@ -87,3 +94,20 @@ def published_section(
     table = Table(title="Beside the published figures", columns=columns, rows=rows)
     section = Section(title="Beside the published figures", paragraphs=[text], tables=[table])
     return section, {"figures": data}
+
+
+def _has(results: Sequence[InstanceResult], condition: str) -> bool:
+    return any(r.condition == condition for r in results)
+
+
+def _guess_rows(results: Sequence[InstanceResult]) -> list[InstanceResult]:
+    """The uniform guess (`GUESS`) as rows: each test instance with a label set once, scored with the
+    expected exact match of a uniform guess over it (`guess_rate`), the figure a paper's "random guess" is."""
+    seen: dict[tuple[str, str], InstanceResult] = {}
+    for r in results:
+        rate = guess_rate(r)
+        if rate is not None and (r.task, r.id) not in seen:
+            seen[(r.task, r.id)] = dataclasses.replace(
+                r, condition=GUESS, exact_match=rate, seed=0, size=None
+            )
+    return list(seen.values())
