@@ -36,3 +36,31 @@ def test_lines_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str])
         "audit: 2/4 (50%) original (rank) alpha-task; 31s elapsed, about 31s left",
         "audit: 4/4 (100%) simplified (rank) beta-task; 1m10s elapsed",
     ]  # the end adds no line: its state is already out
+
+
+def test_a_grid_run_in_the_background_writes_a_line_at_most_every_minute(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from itprobe.study.progress import GridProgress
+
+    ticks = iter([0.0, 30.0, 61.0, 70.0, 130.0])  # start, then one reading per step or pass
+    work = [(10.0, [5.0, 5.0]), (0.0, [20.0])]  # two cells: 40 units in all
+    with GridProgress(2, 0, work, lines=True, clock=lambda: next(ticks)) as grid:
+        grid.start_cell("original n=4 seed=0")
+        grid.train_step(1, 2)  # 30 s: too soon
+        grid.train_step(2, 2)  # 61 s: a line
+        grid.advance()  # 70 s: 9 s after the last line
+        grid.advance()  # 130 s: a line
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("grid:")]
+    assert lines == [
+        "grid: cells 0/2, 25% of this run's work; original n=4 seed=0: training step 2/2; 1m01s elapsed, "
+        "about 3m03s left",
+        "grid: cells 0/2, 50% of this run's work; original n=4 seed=0: evaluation pass 2/2 done; 2m10s "
+        "elapsed, about 2m10s left",
+    ]
+
+
+def test_durations_read_in_hours_past_an_hour() -> None:
+    from itprobe.progress import duration_text
+
+    assert [duration_text(s) for s in (45, 130, 3 * 3600 + 5 * 60 + 9)] == ["45s", "2m10s", "3h05m"]

@@ -60,8 +60,11 @@ def stderr_progress(
 LINE_PERIOD_S = 30.0
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """``45s``, ``2m10s``, ``3h05m``: a progress line's elapsed time and ETA."""
     seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
@@ -89,12 +92,12 @@ def progress_lines(
 
     def line(now: float) -> None:
         done, elapsed = state.done, now - start
-        left = f", about {_duration(elapsed * (total - done) / done)} left" if 0 < done < total else ""
+        left = f", about {duration_text(elapsed * (total - done) / done)} left" if 0 < done < total else ""
         pct = f" ({100 * done / total:.0f}%)" if total else ""
         text = f" {state.text}" if state.text else ""
         state.shown, state.last = done, now
         print(
-            f"{description}: {done}/{total}{pct}{text}; {_duration(elapsed)} elapsed{left}",
+            f"{description}: {done}/{total}{pct}{text}; {duration_text(elapsed)} elapsed{left}",
             file=sys.stderr,
             flush=True,
         )

@@ -1,5 +1,10 @@
 """Progress across the whole grid on stderr: cells done/total, the current cell, elapsed time and ETA.
 
+On a terminal it is a rich bar; when stderr is not one (a run in the background, ``2> run.log``) a bar
+would show nothing for the hour a cell can take, so a plain line is written at most every
+`GRID_LINE_PERIOD_S` seconds, at a training step or a finished evaluation pass: the share of this run's
+work done, the cell and its stage, elapsed time and an ETA.
+
 The bar counts *work*, not cells, because cells differ by orders of magnitude (a baseline takes
 milliseconds, a trained cell minutes). A unit is one test instance scored in rank mode; the weights come
 from measurements on a 2-core CPU with the packaged 135M model (docs/study.md): a training example costs
@@ -9,12 +14,16 @@ about four forward passes (forward + backward + optimizer), greedy generation ab
 from __future__ import annotations
 
 import math
+import sys
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.progress import TimeElapsedColumn
 
-from itprobe.progress import stderr_progress
+from itprobe.progress import duration_text, stderr_progress
 
 if TYPE_CHECKING:
     from itprobe.study.config import StudyConfig
@@ -22,6 +31,7 @@ if TYPE_CHECKING:
     from itprobe.study.grid import Cell
 
 TRAIN_EXAMPLE_COST = 4.0
+GRID_LINE_PERIOD_S = 60.0
 MODE_COST = {"rank": 1.0, "generate": 3.0}
 
 
@@ -51,14 +61,22 @@ class GridProgress:
         work: list[tuple[float, list[float]]],
         *,
         enabled: bool = True,
+        lines: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``lines``: plain periodic lines instead of a bar (default: when stderr is not a terminal)."""
         self.total_cells, self.done_cells = total_cells, done_cells
         self._work = list(work)
         self._index = -1
         self._passes: list[float] = []
+        self._n_passes = 0
         self._train_total = 0.0
         self._train_done = 0.0
         self.enabled = enabled
+        self._lines = enabled and (not Console(stderr=True).is_terminal if lines is None else lines)
+        self._clock = clock
+        self._start = self._last_line = clock()
+        self._name = ""
         self._progress = stderr_progress(
             "[bold]cells {task.fields[cells]}[/]", "{task.percentage:>3.0f}%", TimeElapsedColumn(), "ETA",
             count=False, trailing=("{task.description}",), enabled=enabled,
@@ -80,8 +98,10 @@ class GridProgress:
 
     def start_cell(self, name: str) -> None:
         self._index += 1
-        self._train_total, self._passes = self._work[self._index]
+        self._train_total, passes = self._work[self._index]
+        self._passes, self._n_passes = list(passes), len(passes)
         self._train_done = 0.0
+        self._name = name
         self._progress.update(self._task, description=name)
 
     def train_step(self, step: int, total: int) -> None:
@@ -89,11 +109,29 @@ class GridProgress:
         target = self._train_total * step / max(total, 1)
         self._progress.advance(self._task, target - self._train_done)
         self._train_done = target
+        self._line(f"training step {step}/{total}")
 
     def advance(self) -> None:
         """One evaluation pass (test arm × mode) of the current cell is finished."""
         if self._passes:
             self._progress.advance(self._task, self._passes.pop(0))
+            self._line(f"evaluation pass {self._n_passes - len(self._passes)}/{self._n_passes} done")
+
+    def _line(self, stage: str) -> None:
+        """The plain line (lines mode), at most every `GRID_LINE_PERIOD_S` seconds."""
+        now = self._clock()
+        if not self._lines or now - self._last_line < GRID_LINE_PERIOD_S:
+            return
+        self._last_line = now
+        task = self._progress.tasks[0]
+        share, elapsed = task.completed / (task.total or 1.0), now - self._start
+        left = f", about {duration_text(elapsed * (1 - share) / share)} left" if 0 < share < 1 else ""
+        print(
+            f"grid: cells {self._cells_text()}, {100 * share:.0f}% of this run's work; {self._name}: {stage}; "
+            f"{duration_text(elapsed)} elapsed{left}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def finish_cell(self, name: str, seconds: float) -> None:
         self._progress.advance(self._task, self._train_total - self._train_done + sum(self._passes))
