@@ -20,15 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from itprobe.models.precision import load_average  # the benchmarks call benchlib.load_average
+
 STARTED = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 NATINST = ROOT.parent / "shared" / "data" / "natinst"
 RESULTS = ROOT / "benchmarks" / "results"
 T = TypeVar("T")
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def machine() -> dict[str, Any]:

@@ -60,15 +60,19 @@ def cpu_line() -> str:
     return f"{cpu_name() or 'unknown CPU'}, flags: {' '.join(flags) or 'none of ' + '/'.join(CPU_FLAGS_OF_INTEREST)}"
 
 
-def machine_stamp() -> dict[str, object]:
-    """Where a timing was taken, to store beside it: the CPU line, torch's thread count and the 1/5/15-minute
-    load average now (a timing on a loaded machine is not an idle one)."""
+def load_average() -> list[float]:
+    """The 1/5/15-minute load average now (empty where the OS has none): a timing on a loaded machine is
+    not an idle one."""
     import os
 
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+
+
+def machine_stamp() -> dict[str, object]:
+    """Where a timing was taken, to store beside it: the CPU line, torch's thread count, the load average."""
     import torch
 
-    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
-    return {"cpu": cpu_line(), "threads": torch.get_num_threads(), "load_average": load}
+    return {"cpu": cpu_line(), "threads": torch.get_num_threads(), "load_average": load_average()}
 
 
 def cpu_has_fast_bf16(flags: frozenset[str] | None = None) -> bool:
