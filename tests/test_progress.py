@@ -64,3 +64,39 @@ def test_durations_read_in_hours_past_an_hour() -> None:
     from itprobe.progress import duration_text
 
     assert [duration_text(s) for s in (45, 130, 3 * 3600 + 5 * 60 + 9)] == ["45s", "2m10s", "3h05m"]
+
+
+def test_a_resumed_grid_weighs_its_cells_by_the_seconds_its_finished_cells_took() -> None:
+    """Default ratios (a training example = 4 rank instances, a generated answer = 3) are the 135M model's;
+    a resumed run takes the median seconds per unit of its finished cells, and what none of them ran
+    keeps its default ratio, scaled to the measured ones."""
+    from types import SimpleNamespace
+
+    from itprobe.study.progress import WorkRates, cell_work
+    from itprobe.study.store import CellRecord
+
+    tasks = [SimpleNamespace(instances=[0] * 10) for _ in range(2)]  # 2 tasks x 10: 20 per pass
+    data = SimpleNamespace(train=tasks, test=tasks)
+    config = SimpleNamespace(training=SimpleNamespace(max_steps=None, epochs=1.0, batch_size=4, grad_accum=1))
+
+    def record(kind: str, size: int | None, **timings: float) -> CellRecord:
+        return CellRecord("id", kind, "n", "", size, 0, "", "m", {}, timings=timings)
+
+    records = [
+        record("trained", 4, train=16.0, **{"predict/original/rank": 2.0, "predict/original/generate": 4.0}),
+        record("trained", 4, train=24.0, **{"predict/original/rank": 4.0, "predict/x/generate": 0.02}),
+        record("trained", 1, train=400.0),  # a crowded machine: one outlier of three does not move a median
+        record("baseline", None, total=0.1),
+    ]
+    rates = WorkRates.measured(records, config, data)  # type: ignore[arg-type]
+    assert rates.train_example == 3.0  # median of 16/8, 24/8, 400/2 seconds per example
+    assert rates.per_instance("trained", "rank") == pytest.approx(0.15)  # median of 2/20 and 4/20
+    assert rates.per_instance("trained", "generate") == pytest.approx(0.1005)  # 4/20 and a cached 0.02/20
+    # the untuned model's generation was never timed: the default 3 rank instances, at the median scale of
+    # the measured rates against their defaults (3/4, 0.15/1, 0.1005/3 -> 0.15)
+    assert rates.per_instance("untuned", "generate") == pytest.approx(0.45)
+    cell = SimpleNamespace(kind="trained", size=4, test_arms=("same", "original"), modes=("rank",))
+    train, passes = cell_work(cell, config, data, rates)  # type: ignore[arg-type]
+    assert (train, passes) == (24.0, pytest.approx([3.0, 3.0]))
+    assert WorkRates.measured([], config, data) == WorkRates()  # type: ignore[arg-type]
+    assert cell_work(cell, config, data) == (32.0, [20.0, 20.0])  # type: ignore[arg-type]

@@ -6,17 +6,24 @@ would show nothing for the hour a cell can take, so a plain line is written at m
 work done, the cell and its stage, elapsed time and an ETA.
 
 The bar counts *work*, not cells, because cells differ by orders of magnitude (a baseline takes
-milliseconds, a trained cell minutes). A unit is one test instance scored in rank mode; the weights come
-from measurements on a 2-core CPU with the packaged 135M model (docs/study.md): a training example costs
-about four forward passes (forward + backward + optimizer), greedy generation about three.
+milliseconds, a trained cell minutes). Without finished cells a unit is one test instance scored in rank
+mode, and the weights come from measurements on a 2-core CPU with the packaged 135M model (docs/study.md):
+a training example costs about four forward passes (forward + backward + optimizer), greedy generation
+about three. Those ratios depend on the model and the prompts (gemma-3-270m on 1,024-token NatInst prompts
+trains at about 13 rank instances per example, because a task's instances share their prompt prefix when
+scored but not when trained), so a resumed run weighs its cells with `WorkRates.measured`: seconds per
+training example and per test instance of each kind and mode, from the stage timings of the finished cells
+in its store; a kind and mode no finished cell ran keeps its default ratio, scaled to this machine.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -29,26 +36,77 @@ if TYPE_CHECKING:
     from itprobe.study.config import StudyConfig
     from itprobe.study.data import StudyData
     from itprobe.study.grid import Cell
+    from itprobe.study.store import CellRecord
 
 TRAIN_EXAMPLE_COST = 4.0
 GRID_LINE_PERIOD_S = 60.0
 MODE_COST = {"rank": 1.0, "generate": 3.0}
 
 
-def cell_work(cell: Cell, config: StudyConfig, data: StudyData) -> tuple[float, list[float]]:
-    """(training work, [work of each evaluation pass]) of a cell, in rank-instance units."""
+@dataclass(frozen=True)
+class WorkRates:
+    """Work per training example and per test instance of each (cell kind, mode); any one unit."""
+
+    train_example: float = TRAIN_EXAMPLE_COST
+    instance: Mapping[tuple[str, str], float] = field(default_factory=dict)  # default: `MODE_COST`
+
+    def per_instance(self, kind: str, mode: str) -> float:
+        return self.instance.get((kind, mode), MODE_COST[mode])
+
+    @classmethod
+    def measured(cls, records: Sequence[CellRecord], config: StudyConfig, data: StudyData) -> WorkRates:
+        """Seconds per unit from the stage timings of finished cells (``train``, ``predict/ARM/MODE``).
+
+        The median over cells (and passes) of each rate: a pass served from the prediction cache (seconds
+        for a thousand answers) or a cell run on a crowded machine would pull a pooled mean far off."""
+        n_test = sum(len(t.instances) for t in data.test)
+        train: list[float] = []
+        spent: dict[tuple[str, str], list[float]] = {}  # (kind, mode) -> seconds per instance, per pass
+        for record in records:
+            if record.kind == "trained" and record.size is not None and "train" in record.timings:
+                train.append(record.timings["train"] / max(_train_examples(record.size, config, data), 1))
+            for stage, seconds in record.timings.items():
+                mode = stage.rsplit("/", 1)[-1]
+                if stage.startswith("predict/") and mode in MODE_COST and n_test:
+                    spent.setdefault((record.kind, mode), []).append(seconds / n_test)
+        instance = {key: statistics.median(values) for key, values in spent.items()}
+        per_example = statistics.median(train) if train else None
+        if not instance and per_example is None:
+            return cls()
+        # what no finished cell measured keeps its default ratio to the measured ones
+        scales = [v / MODE_COST[mode] for (_, mode), v in instance.items()]
+        if per_example is not None:
+            scales.append(per_example / TRAIN_EXAMPLE_COST)
+        scale = statistics.median(scales)
+        return cls(
+            train_example=per_example if per_example is not None else TRAIN_EXAMPLE_COST * scale,
+            instance={(k, m): instance.get((k, m), MODE_COST[m] * scale) for k in _KINDS for m in MODE_COST},
+        )
+
+
+_KINDS = ("trained", "untuned")
+
+
+def _train_examples(size: int, config: StudyConfig, data: StudyData) -> int:
+    settings = config.training
+    if settings.max_steps is not None:
+        return settings.max_steps * settings.batch_size * settings.grad_accum
+    return math.ceil(settings.epochs * sum(min(size, len(t.instances)) for t in data.train))
+
+
+def cell_work(
+    cell: Cell, config: StudyConfig, data: StudyData, rates: WorkRates | None = None
+) -> tuple[float, list[float]]:
+    """(training work, [work of each evaluation pass]) of a cell, in the units of ``rates`` (default:
+    rank-instance units)."""
+    rates = rates or WorkRates()
     n_test = sum(len(t.instances) for t in data.test)
     if cell.kind == "baseline":
         return 0.0, [0.01]
-    passes = [n_test * MODE_COST[mode] for _ in cell.test_arms for mode in cell.modes]
+    passes = [n_test * rates.per_instance(cell.kind, mode) for _ in cell.test_arms for mode in cell.modes]
     if cell.kind == "untuned" or cell.size is None:
         return 0.0, passes
-    settings = config.training
-    if settings.max_steps is not None:
-        examples = settings.max_steps * settings.batch_size * settings.grad_accum
-    else:
-        examples = math.ceil(settings.epochs * sum(min(cell.size, len(t.instances)) for t in data.train))
-    return examples * TRAIN_EXAMPLE_COST, passes
+    return _train_examples(cell.size, config, data) * rates.train_example, passes
 
 
 class GridProgress:

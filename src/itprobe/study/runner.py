@@ -31,7 +31,7 @@ from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.engine import Engine, HFEngine, Trained, TrainJob, barrier, is_main_process
 from itprobe.study.grid import Cell, expand_grid, select_shard
-from itprobe.study.progress import GridProgress, cell_work
+from itprobe.study.progress import GridProgress, WorkRates, cell_work
 from itprobe.study.report import build_report
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Task
@@ -146,7 +146,8 @@ def _run_locked(
         store.record_run(run_id, config_hash=config.hash, config_json=config.to_json(),
                          model_identity=base.identity, host=platform.node(), shard=shard)  # fmt: skip
         store.record_tasks([task_info(t) for t in data.test])
-    weights = [cell_work(cell, config, data) for cell in todo]
+    rates = WorkRates.measured(store.cells(with_rows=False), config, data)  # the ETA's weights
+    weights = [cell_work(cell, config, data, rates) for cell in todo]
     with GridProgress(len(mine), len(mine) - len(todo), weights, enabled=options.progress) as bar:
         ctx = _Context(config, data, engine, run_dir, options.resume, bar, base=untuned)
         del base, untuned
