@@ -104,3 +104,36 @@ def test_the_cache_misses_when_the_protocol_changes(tmp_path: Path) -> None:
     assert (
         model.calls == 4
     )  # two instances under each protocol; the second tk-instruct pass is served by the cache
+
+
+def test_the_format_help_table_reads_in_the_configs_order_not_the_stores() -> None:
+    """Stored cells come back in cell-id (hash) order; the format-help rows follow the config: the
+    untuned model, each trained arm as trained then under its test arms, each by size."""
+    from itprobe.records import Condition, InstanceResult
+    from itprobe.report import format_help_section
+    from itprobe.study import validate_config
+    from itprobe.study.conditions import condition_order
+
+    config = validate_config({"name": "o", "model": "m", "arms": {
+        "train": [{}, {"definition": "simplified"}], "test": ["same", {"input": "shuffled-input"}]}})  # fmt: skip
+    conditions = [Condition("simplified", "shuffled-input"), Condition("random", baseline="control"),
+                  Condition("original"), Condition("simplified"), Condition("untuned"),
+                  Condition("original", "shuffled-input")]  # fmt: skip
+    order = condition_order(config, conditions)
+    assert order == ["untuned", "original", "original@shuffled-input", "simplified",
+                     "simplified@shuffled-input", "random"]  # fmt: skip
+    stored = [("simplified", 4), ("original", 16), ("original", 1), ("untuned", None), ("original", 4)]
+    rows = [
+        InstanceResult(condition=c, task="t", id=str(i), exact_match=1.0, rougeL=1.0, prediction="a",
+                       references=("a",), labels=("a", "b"), in_space_strict=True, size=n)
+        for c, n in stored for i in range(3)
+    ]  # fmt: skip
+    found = format_help_section(rows, rows, headline_name="tk-instruct", cut_name="first-line", order=order)
+    assert found is not None
+    assert [(r["condition"], r["size"]) for r in found[1]["rows"]] == [
+        ("untuned", None),
+        ("original", 1),
+        ("original", 4),
+        ("original", 16),
+        ("simplified", 4),
+    ]

@@ -39,21 +39,26 @@ def format_help_section(
     headline_name: str,
     cut_name: str,
     show: Callable[[str], str] = str,
+    order: Sequence[str] = (),
     n_boot: int = 2000,
     seed: int = 0,
 ) -> tuple[Section, dict[str, Any]] | None:
     """One row per (condition, size) present under both protocols: exact match under each, the paired
     difference cut − headline with its CI and a Holm-adjusted p (over the rows), in-label-set shares.
 
-    Only rows produced by decoding are passed (a baseline's answers have no protocol). None when no
-    condition has rows under both.
+    Only rows produced by decoding are passed (a baseline's answers have no protocol). Rows go in the
+    order of ``order`` (conditions not in it after, as first seen), then by size. None when no condition
+    has rows under both.
     """
     by_group: dict[tuple[str, int | None], list[InstanceResult]] = {}
     for tag, rows in ((_HEAD, headline), (_CUT, cut)):
         for r in rows:
             by_group.setdefault((r.condition, r.size), []).append(dataclasses.replace(r, condition=tag))
     found = []
-    for group in _groups(headline):
+    rank = {c: i for i, c in enumerate(order)}
+    groups = _groups(headline)
+    groups.sort(key=lambda g: (rank.get(g[0], len(rank)), g[1] is not None, g[1] or 0))  # stable
+    for group in groups:
         rows = by_group.get(group, [])
         aligned = align(rows, [_HEAD, _CUT])
         if aligned.n == 0:

@@ -9,15 +9,15 @@ changes, and when an arm was applied relative to the reference (what the verdict
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from itprobe.arms import arms_follow
 from itprobe.baselines import get_baseline
 from itprobe.decoding import Decoding
 from itprobe.metrics import rescored
-from itprobe.records import BaselineRole, Condition, InstanceResult
-from itprobe.study.config import ArmConfig
+from itprobe.records import UNTUNED, BaselineRole, Condition, InstanceResult
+from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.store import CellRecord, TaskInfo
 
 if TYPE_CHECKING:
@@ -50,6 +50,22 @@ def study_conditions(cells: Sequence[CellRecord]) -> dict[str, Condition]:
             condition = cell_condition(cell, r.test_arm)
             out.setdefault(condition.label, condition)
     return out
+
+
+def condition_order(config: StudyConfig, conditions: Iterable[Condition]) -> list[str]:
+    """Labels in reading order: the untuned model, then the trained arms in the config's order (each as
+    trained, then under its test arms in the config's order), then controls and oracles as given."""
+    train = [arm.name for arm in config.arms.train]
+    test = ["", *(a.name for a in config.arms.test if a != "same")]
+
+    def place(name: str, names: list[str]) -> int:
+        return names.index(name) if name in names else len(names)
+
+    def key(c: Condition) -> tuple[int, int, int]:
+        group = 1 if c.trained else 0 if c.trained_with == UNTUNED else 2
+        return group, place(c.trained_with, train) if c.trained else 0, place(c.tested_with, test)
+
+    return [c.label for c in sorted(conditions, key=key)]  # stable: ties keep their order
 
 
 def instance_results(

@@ -24,6 +24,7 @@ from itprobe.models.packaged import PACKAGED
 from itprobe.records import Condition, InstanceResult
 from itprobe.study.conditions import (
     condition_of,
+    condition_order,
     condition_parts,
     follow_conditions,
     instance_results,
@@ -234,6 +235,7 @@ def _add_format_help(
             [r for r in results if r.condition in decoded], cut,
             headline_name=config.eval.protocol().protocol, cut_name=derived.protocol,
             show=lambda c: records[c].display if c in records else c, n_boot=config.report.n_boot,
+            order=condition_order(config, records.values()),
         )  # fmt: skip
         if found is not None:
             report.sections.insert(2, found[0])
