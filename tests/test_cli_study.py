@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from test_study_support import store_snapshot
 from itprobe.cli import main
 from itprobe.decoding import cut_answer
 from itprobe.study import ResultsStore
+from itprobe.study.data import load_study_data
+from itprobe.study.report import stored_config
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +244,44 @@ def test_one_greedy_pass_serves_both_protocols(tiny_llama: Path, tmp_path: Path)
     }
     derived = json.loads((tmp_path / "tk" / "decoding-first-line" / "report.json").read_text())
     assert derived["title"].endswith("(decoding first-line)")
+
+
+def test_the_published_prediction_cache_leaves_out_answers_that_copy_task_text(
+    tk_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report --publish` copies the run's prediction cache without the answers that copy the study's task
+    text (a base model continuing its prompt), keeps every other answer, and leaves the run's cache as it
+    was; `--no-publish-cache` writes none."""
+    run = tmp_path / "run"
+    shutil.copytree(tk_run, run)
+    with ResultsStore.in_dir(run) as store:
+        data = load_study_data(stored_config(store))
+    source = data.test[0].definition
+    assert len(source.split()) >= 8
+    copied = {"whole": {"text": f"  {source}\n"}, "continued": {"text": f"Output: yes. {source} and so on"}}
+    cache = run / "cache" / "predictions.sqlite"
+    with sqlite3.connect(cache) as conn:
+        before = dict(conn.execute("SELECT key, value FROM predictions"))
+        conn.executemany(
+            "INSERT INTO predictions VALUES (?, ?)", [(k, json.dumps(v)) for k, v in copied.items()]
+        )
+    main(["report", str(run), "--publish", str(tmp_path / "pub")])
+    assert "answers kept, 2 left out" in capsys.readouterr().err
+    with sqlite3.connect(tmp_path / "pub" / "prediction-cache.sqlite") as conn:
+        published = dict(conn.execute("SELECT key, value FROM predictions"))
+    assert published == before and before  # the tiny model's own answers copy nothing: all kept
+    with sqlite3.connect(cache) as conn:
+        assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == len(before) + 2
+    main(["report", str(run), "--publish", str(tmp_path / "pub2"), "--no-publish-cache"])
+    assert not (tmp_path / "pub2" / "prediction-cache.sqlite").exists()
+
+
+def test_an_answer_copies_text_whole_or_by_a_run_of_eight_words() -> None:
+    from itprobe.study.publish import TextIndex
+
+    index = TextIndex(["Is the following review positive? The food was cold and the waiter never came back."])
+    assert index.copies("The food was cold and the")  # whole, inside the text
+    assert index.copies("Answer: yes. the FOOD was cold and the waiter never came back; then")  # 8 words
+    assert not index.copies("the food was cold and the waiter left")  # 7 words in common
+    assert not index.copies("positive")  # a label
+    assert not index.copies("was cold")  # under three words

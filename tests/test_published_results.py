@@ -68,8 +68,20 @@ def all_instance_text(natinst_dir: Path) -> str:
 
 @pytest.mark.parametrize("path", CACHES, ids=[str(p.relative_to(RESULTS)) for p in CACHES])
 def test_a_published_cache_holds_no_answer_copying_instance_text(path: Path, all_instance_text: str) -> None:
+    """Whole (an answer of three or more words found in the text) or in part (eight words in a row, in
+    lower case: a base model that continues its prompt copies an example, then goes on)."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         values = [json.loads(v) for (v,) in conn.execute("SELECT value FROM predictions")]
     answers = {v["text"].strip() for v in values if isinstance(v, dict) and isinstance(v.get("text"), str)}
     copied = sorted(a for a in answers if len(a.split()) >= 3 and a in all_instance_text)
     assert not copied, f"{len(copied)} cached answers copy NatInst instance text, e.g. {copied[:2]}"
+    words = all_instance_text.lower().split()
+    runs = {" ".join(words[i : i + 8]) for i in range(len(words) - 7)}
+    partly = sorted(
+        a
+        for a in answers
+        if any(" ".join(w[i : i + 8]) in runs for w in [a.lower().split()] for i in range(len(w) - 7))
+    )
+    assert not partly, (
+        f"{len(partly)} cached answers copy 8 words of NatInst text in a row, e.g. {partly[:2]}"
+    )

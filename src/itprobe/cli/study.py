@@ -12,7 +12,7 @@ from itprobe.fsio import check_output_dir
 from itprobe.study import RunOptions, build_report, load_config, merge_stores, parse_shard, run_study
 from itprobe.study.loading import PACKAGED_CONFIGS
 from itprobe.study.plan import plan_run
-from itprobe.study.publish import load_published, publish_study
+from itprobe.study.publish import load_published, publish_cache, publish_study
 from itprobe.study.report import save_costs
 
 
@@ -101,6 +101,18 @@ def report(
             "dataset text) into this folder.",
         ),
     ] = None,
+    publish_cache_: Annotated[
+        bool,
+        typer.Option(
+            "--publish-cache/--no-publish-cache",
+            help="With --publish: also write prediction-cache.sqlite, the run's prediction cache without the "
+            "answers that copy its task text (reads the task data the run used; --natinst PATH if it moved).",
+        ),
+    ] = True,
+    natinst: Annotated[
+        Path | None,
+        typer.Option("--natinst", help="Where the run's NatInst data is now (for --publish-cache)."),
+    ] = None,
     from_published: Annotated[
         Path | None,
         typer.Option(
@@ -129,6 +141,12 @@ def report(
     if publish is not None:
         for path in publish_study(run_dir, check_output_dir(publish)).values():
             typer.echo(str(path))
+        if publish_cache_:
+            found = publish_cache(run_dir, publish, natinst=natinst)
+            if found is not None:
+                typer.echo(str(found[0]))
+                typer.echo(f"prediction cache: {found[1]:,} answers kept, {found[2]:,} left out "
+                           "(they copy the study's task text)", err=True)  # fmt: skip
 
 
 def merge(

@@ -13,30 +13,42 @@ answers, raw continuations, references, labels — are published in the official
 words, and otherwise as ``withheld:<digest>``, a SHA-256 of the normal form. Exact match only compares normal
 forms, so it survives both; every other score (ROUGE, in-label-set flags) is published as a number and read
 back as published, never recomputed from withheld text.
+
+**The prediction cache**, published beside them (`publish_cache`), lets a later sitting or another machine
+resume without recomputing answers (a hit needs the same model digest, prompt, protocol and precision). It
+holds whole answers, so one that copies the study's task text is left out: an answer of three or more words
+that occurs in that text, or that shares `SPAN_WORDS` consecutive words with it (a base model continuing
+its prompt copies an example's input, then goes on). Overlap in word n-grams is the usual test of text
+contamination; 8 words is at the short end of what it uses (8 to 13), so errs towards leaving out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from itprobe.errors import UserError
-from itprobe.fsio import atomic_write, write_jsonl
+from itprobe.fsio import atomic_write, file_mode, write_jsonl
 from itprobe.metrics import normalize_answer
 from itprobe.records import InstanceResult
 from itprobe.study.conditions import condition_of, instance_results, recut_protocol_problem
 from itprobe.study.config import StudyConfig
+from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.grid import current_cells
 from itprobe.study.report import stored_config
 from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 
 PREDICTIONS = "predictions.jsonl.gz"
 STUDY = "study.json"
+CACHE = "prediction-cache.sqlite"
+SPAN_WORDS = 8
 PUBLISHED_SCHEMA = 1
 MAX_CLEAR_WORDS = 2  # a normal form of three or more words may be dataset text: published as a digest
 _SCORES = ("exact_match", "rouge1", "rougeL", "in_space_strict", "in_space_loose")
@@ -174,3 +186,86 @@ def load_published(published: str | Path, run_dir: str | Path) -> Path:
             )
             store.write_cell(record, run_id=run["run_id"])
     return out / STORE_NAME
+
+
+def study_texts(data: StudyData) -> list[str]:
+    """Every text of the study's tasks a model saw or is scored against: definitions, examples, instances
+    (scored, held out, and the training tasks' own) and their references."""
+    texts: list[str] = []
+    for task in (*data.train, *data.test):
+        texts.append(task.definition)
+        for ex in (*task.positive_examples, *task.negative_examples):
+            texts += [ex.input, ex.output]
+        for inst in (*task.instances, *data.held_out.get(task.name, ())):
+            texts += [inst.input, *inst.outputs]
+    return texts
+
+
+class TextIndex:
+    """Answers that copy a body of text: whole (>= 3 words, a substring of it) or in part (a run of
+    `SPAN_WORDS` words it contains, compared in lower case)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._corpus = "\n".join(texts)
+        self._spans = {hash(span) for text in texts for span in _spans(text.lower().split())}
+
+    def copies(self, answer: str) -> bool:
+        text = answer.strip()
+        if len(text.split()) < 3:
+            return False  # labels and short answers ("Yes", "not entailment") are not dataset text
+        return text in self._corpus or any(hash(s) in self._spans for s in _spans(text.lower().split()))
+
+
+def _spans(words: Sequence[str]) -> Iterator[tuple[str, ...]]:
+    return (tuple(words[i : i + SPAN_WORDS]) for i in range(len(words) - SPAN_WORDS + 1))
+
+
+def publish_cache(
+    run_dir: str | Path,
+    out_dir: str | Path,
+    data: StudyData | None = None,
+    *,
+    natinst: str | Path | None = None,
+) -> tuple[Path, int, int] | None:
+    """Copy ``run_dir``'s prediction cache into ``out_dir`` without the answers that copy the study's text.
+
+    ``data``: the study's tasks (default: loaded from the data the run's stored config names, or from
+    ``natinst``, where that NatInst data is now). Returns
+    (path, answers kept, answers left out), or None when the run has no cache. The copy is written under a
+    temporary name and renamed into place; the run's cache is only read.
+
+    Raises:
+        UserError: the run's task data cannot be read (it is needed to know what to leave out).
+    """
+    source = Path(run_dir) / "cache" / "predictions.sqlite"
+    if not source.exists():
+        return None
+    if data is None:
+        with ResultsStore(Path(run_dir) / STORE_NAME) as store:
+            config = stored_config(store)
+        if natinst is not None:
+            moved = config.data.model_copy(update={"source": "natinst", "path": str(Path(natinst).resolve())})
+            config = config.model_copy(update={"data": moved})
+        data = load_study_data(config)
+    index = TextIndex(study_texts(data))
+    target = Path(out_dir) / CACHE
+    partial = target.with_name(f".{CACHE}.partial")
+    partial.unlink(missing_ok=True)
+    # sqlite's own copy (a consistent snapshot even while a run writes), then the deletions in the copy
+    with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as conn:
+        conn.execute("VACUUM INTO ?", (str(partial),))
+    with contextlib.closing(sqlite3.connect(partial)) as conn:
+        with conn:
+            drop = [key for key, value in conn.execute("SELECT key, value FROM predictions")
+                    if _copies(index, json.loads(value))]  # fmt: skip
+            conn.executemany("DELETE FROM predictions WHERE key = ?", [(k,) for k in drop])
+        kept = conn.execute("SELECT count(*) FROM predictions").fetchone()[0]
+        conn.execute("VACUUM")
+    partial.chmod(file_mode())
+    partial.replace(target)
+    return target, kept, len(drop)
+
+
+def _copies(index: TextIndex, value: Any) -> bool:
+    text = value.get("text") if isinstance(value, dict) else None
+    return isinstance(text, str) and index.copies(text)
