@@ -29,7 +29,7 @@ def test_eval_pass_counts_the_shared_prefix_once() -> None:
         instances=tuple(Instance(f"i{k}", f"x{k}", ("yes",)) for k in range(4)),
     )
     one = _eval_pass(
-        _prompt_split([task], config, _char_tokenizer), ArmConfig(), "rank", config, ModelSize(1, 0)
+        _prompt_split([task], config, _char_tokenizer)[0], ArmConfig(), "rank", config, ModelSize(1, 0)
     )
     prompts = [p.text.rstrip() for p in encode_task(task, config.prompt, _char_tokenizer)]
     shared = len(os.path.commonprefix(prompts))
@@ -94,8 +94,43 @@ def test_eval_pass_counts_batches_and_decode_steps_at_the_cap() -> None:
         instances=tuple(Instance(f"i{k}", f"x{k}", ("yes",)) for k in range(6)),
     )
     one = _eval_pass(
-        _prompt_split([task], config, _char_tokenizer), ArmConfig(), "generate", config, ModelSize(1, 0)
+        _prompt_split([task], config, _char_tokenizer)[0], ArmConfig(), "generate", config, ModelSize(1, 0)
     )
     cap = config.eval.protocol().max_new_tokens
     assert (one.batches, one.decode_steps) == (2, 2 * cap)  # 6 instances in batches of 4 and 2
     assert one.decode_flops == 2.0 * 6 * cap
+
+
+def test_the_plan_counts_prompts_the_token_budget_shortened_or_cut() -> None:
+    """Demonstrations left out to fit `prompt.max_source_tokens`, and prompts still over it and cut (the
+    input's end and 'Output:' lost: a causal model continues the text instead of answering), per test arm
+    and training size: an evaluator's choice that can decide an answer, counted before compute."""
+    from itprobe.study import expand_grid
+    from itprobe.study.data import StudyData
+    from itprobe.study.plan import PromptBudget, plan_study
+    from itprobe.tasks.types import Example
+
+    class Chars:  # one token per character, and back
+        def __call__(self, text: str) -> dict[str, list[int]]:
+            return _char_tokenizer(text)
+
+        def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+            return "".join(map(chr, ids))
+
+    demo = (Example("a b c d e f", "yes"), Example("g h i j k l", "no"))
+    inputs = ["short", "x" * 80, "y" * 200]  # fits with both demonstrations / with none / not even alone
+    task = Task("t", "Say yes.", tuple(Instance(f"i{k}", x, ("yes",)) for k, x in enumerate(inputs)), demo)
+    prompts = encode_task(task, dataclasses.replace(validate_config(tiny_raw()).prompt, max_source_tokens=200),
+                          Chars())  # fmt: skip
+    assert [(p.examples_left_out, p.cut) for p in prompts] == [(0, False), (2, False), (2, True)]
+    assert len(prompts[2].text) == 200 and not prompts[2].text.rstrip().endswith("Output:")
+
+    raw = tiny_raw(train_tasks={"instances_per_task": [2]}, arms={"train": [{}], "test": ["same"]})
+    config = validate_config({**raw, "prompt": {"max_source_tokens": 200}})
+    data = StudyData(train=(task,), test=(task,), train_digest="a", test_digest="b", source="test")
+    cells = expand_grid(config, model_identity="m", train_digest="a", test_digest="b")
+    plan = plan_study(config, data, cells, set(), Chars(), ModelSize(1, 0))
+    assert plan.budget == {"test original": PromptBudget(3, 2, 1), "training n=2": PromptBudget(2, 1, 0)}
+    text = plan.render()
+    assert "prompt budget 200 tokens (prompt.max_source_tokens)" in text
+    assert "  test original: 1 of 3 cut, 2 with fewer demonstrations than asked" in text

@@ -78,6 +78,10 @@ class Prompt:
     id: str
     text: str
     targets: tuple[str, ...]
+    # the token budget's effects (`PromptConfig.max_source_tokens`): demonstrations left out to fit it, and
+    # whether the text was still over it and cut (its end, the input's end and "Output:", lost)
+    examples_left_out: int = 0
+    cut: bool = False
 
 
 _PUNCTUATION = frozenset(string.punctuation)
@@ -160,20 +164,22 @@ def encode(task: Task, instance: Instance, config: PromptConfig, tokenizer: Any 
         example_block(ex, i + 1, "Negative", config.add_explanation)
         for i, ex in enumerate(task.negative_examples[: config.num_neg])
     ]
+    asked = len(positives) + len(negatives)
     positives = _select_examples(positives, definition, task_input, fits)
     negatives = _select_examples(negatives, definition + " ".join(positives), task_input, fits)
     source = task_name + definition + "".join(positives) + "".join(negatives) + task_input
+    left_out, cut = asked - len(positives) - len(negatives), False
     if budget is not None:
         ids = tokenizer(source)["input_ids"]
         if len(ids) > budget:
-            source = tokenizer.decode(ids[:budget], skip_special_tokens=True)
+            source, cut = tokenizer.decode(ids[:budget], skip_special_tokens=True), True
             warnings.warn(
                 f"prompts longer than {budget} tokens are cut to their first {budget} tokens (the Tk-Instruct "
                 "rule; the end of the input and 'Output:' are lost); --max-source-tokens sets the budget",
                 PromptTruncated,
                 stacklevel=2,
             )
-    return Prompt(task=task.name, id=instance.id, text=source, targets=tuple(instance.outputs))
+    return Prompt(task.name, instance.id, source, tuple(instance.outputs), left_out, cut)
 
 
 def encode_task(

@@ -37,7 +37,7 @@ from itprobe.decoding import Decoding
 from itprobe.models import ModelSize, model_size, open_model, open_tokenizer
 from itprobe.models.loading import spec_identity
 from itprobe.models.precision import cpu_line, resolve_precision
-from itprobe.prompts import encode_task
+from itprobe.prompts import Prompt, encode_task
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.grid import Cell, expand_grid, select_shard
@@ -107,6 +107,20 @@ class DecodeProbe:
 
 
 @dataclass(frozen=True)
+class PromptBudget:
+    """What the prompt token budget did to one set of prompts (a test arm, or the training prompts of a
+    size): how many there are, how many lost demonstrations to fit, how many were still cut."""
+
+    prompts: int = 0
+    fewer_examples: int = 0
+    cut: int = 0
+
+    @classmethod
+    def of(cls, prompts: Sequence[Prompt]) -> PromptBudget:
+        return cls(len(prompts), sum(p.examples_left_out > 0 for p in prompts), sum(p.cut for p in prompts))
+
+
+@dataclass(frozen=True)
 class StudyPlan:
     cells: tuple[CellPlan, ...]
     size: ModelSize
@@ -115,6 +129,10 @@ class StudyPlan:
     measured: dict[str, float] = field(default_factory=dict)  # cell id -> seconds it took (the store's)
     decode: DecodeProbe | None = None  # timed decode steps; None: decoding counted as FLOPs
     cpu: str = ""  # the CPU and its flags of interest, as the plan names them
+    # what `prompt.max_source_tokens` did, per test arm ("test <arm>", its first seed) and training size
+    # ("training n=<k>", the prompts of the first instances per task)
+    budget: dict[str, PromptBudget] = field(default_factory=dict)
+    max_source_tokens: int | None = None
 
     def calibration(self, kind: str) -> tuple[float, int]:
         """(measured / estimated seconds over this run's finished cells of ``kind``, how many): what the
@@ -173,8 +191,24 @@ class StudyPlan:
             f"passes of {n_eval} test instances (up to {tokens / 1e3:.0f}k prompt tokens each, shared "
             "prefixes counted once per batch)",
             f"estimated time left on this machine: {_hms(todo)} ({self._basis()})",
+            *self._budget_lines(),
         ]
         return "\n".join(lines)
+
+    def _budget_lines(self) -> list[str]:
+        """The prompt budget's effect: a cut prompt loses its end (the input's end and "Output:"), which a
+        causal model then continues instead of answering; a choice of the evaluator, so counted here."""
+        if self.max_source_tokens is None or not self.budget:
+            return []
+        shown = [
+            f"  {name}: {b.cut:,} of {b.prompts:,} cut, {b.fewer_examples:,} with fewer demonstrations than asked"
+            for name, b in self.budget.items()
+        ]
+        return [
+            f"prompt budget {self.max_source_tokens} tokens (prompt.max_source_tokens): demonstrations are "
+            "left out to fit it, then a prompt still over it is cut (its end and 'Output:' lost)",
+            *shown,
+        ]
 
     def _basis(self) -> str:
         kinds = [(k, *self.calibration(k)) for k in ("trained", "untuned")]
@@ -204,22 +238,28 @@ def matmul_rate(dtype: Any, seconds: float = 1.0) -> float:
     return best
 
 
-def _prompt_tokens(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any, k: int | None) -> list[int]:
-    prompt = config.prompt
-    return [len(tokenizer(p.text)["input_ids"]) for t in tasks for p in encode_task(t, prompt, tokenizer, k)]
+def _prompt_tokens(
+    tasks: Sequence[Task], config: StudyConfig, tokenizer: Any, k: int | None
+) -> tuple[list[int], list[Prompt]]:
+    prompts = [p for t in tasks for p in encode_task(t, config.prompt, tokenizer, k)]
+    return [len(tokenizer(p.text)["input_ids"]) for p in prompts], prompts
 
 
-def _prompt_split(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any) -> tuple[int, int, int, int]:
+def _prompt_split(
+    tasks: Sequence[Task], config: StudyConfig, tokenizer: Any
+) -> tuple[tuple[int, int, int, int], list[Prompt]]:
     """(instances, suffix tokens, shared-prefix tokens, batches) as the engine batches them: a task's
     instances in batches of ``eval.batch_size``, the prefix that a batch shares once, each instance's
-    remaining suffix."""
+    remaining suffix; and the prompts."""
     from itprobe.models.prefix import common_prefix_length  # lazy: imports torch
 
-    prompt = config.prompt
     suffix = prefix = instances = batches = 0
     batch = config.eval.batch_size
+    every: list[Prompt] = []
     for task in tasks:
-        ids = [tokenizer(p.text.rstrip())["input_ids"] for p in encode_task(task, prompt, tokenizer)]
+        prompts = encode_task(task, config.prompt, tokenizer)
+        every += prompts
+        ids = [tokenizer(p.text.rstrip())["input_ids"] for p in prompts]
         instances += len(ids)
         for start in range(0, len(ids), batch):
             batches += 1
@@ -227,7 +267,7 @@ def _prompt_split(tasks: Sequence[Task], config: StudyConfig, tokenizer: Any) ->
             shared = common_prefix_length(rows) if len(rows) > 1 else 0
             prefix += shared
             suffix += sum(len(row) - shared for row in rows)
-    return instances, suffix, prefix, batches
+    return (instances, suffix, prefix, batches), every
 
 
 def _eval_pass(
@@ -257,6 +297,7 @@ def plan_study(
     # passes, and the arms trained at one size, share them
     splits: dict[tuple[ArmConfig, int], tuple[int, int, int, int]] = {}
     train_lengths: dict[int, list[int]] = {}
+    budget: dict[str, PromptBudget] = {}
     plans = []
     for cell in cells:
         cell_passes: list[EvalPass] = []
@@ -264,7 +305,8 @@ def plan_study(
             for arm in cell.test_arms:
                 if (arm, cell.seed) not in splits:
                     tasks, _ = apply_arms_to_tasks(list(data.test), arm.to_spec(cell.seed))
-                    splits[arm, cell.seed] = _prompt_split(tasks, config, tokenizer)
+                    splits[arm, cell.seed], prompts = _prompt_split(tasks, config, tokenizer)
+                    budget.setdefault(f"test {arm.name}", PromptBudget.of(prompts))
                 cell_passes += [
                     _eval_pass(splits[arm, cell.seed], arm, mode, config, size) for mode in cell.modes
                 ]
@@ -272,7 +314,8 @@ def plan_study(
         train_flops = 0.0
         if cell.kind == "trained" and cell.size is not None:
             if cell.size not in train_lengths:
-                train_lengths[cell.size] = _prompt_tokens(data.train, config, tokenizer, cell.size)
+                train_lengths[cell.size], prompts = _prompt_tokens(data.train, config, tokenizer, cell.size)
+                budget[f"training n={cell.size}"] = PromptBudget.of(prompts)
             lengths = train_lengths[cell.size]
             epochs = config.training.epochs
             examples = math.ceil(epochs * len(lengths))
@@ -283,7 +326,10 @@ def plan_study(
         plans.append(CellPlan(cell, cell.id in done, examples, tokens, train_flops, tuple(cell_passes)))
     dtype = resolve_precision(config.eval.precision, "cpu")
     precision = str(dtype).removeprefix("torch.")
-    return StudyPlan(tuple(plans), size, matmul_rate(dtype), precision)
+    return StudyPlan(
+        tuple(plans), size, matmul_rate(dtype), precision,
+        budget=budget if tokenizer is not None else {}, max_source_tokens=config.prompt.max_source_tokens,
+    )  # fmt: skip
 
 
 def plan_run(
