@@ -379,3 +379,40 @@ def test_every_cell_records_where_it_ran_beside_its_timings(tiny_run: tuple[Path
         ran_on = cell.info["ran_on"]
         assert "flags:" in ran_on["cpu"] and ran_on["threads"] >= 1 and len(ran_on["load_average"]) == 3
         assert "total" in cell.timings
+
+
+def test_prompts_the_token_budget_cut_are_named_in_the_cell_and_the_report(tmp_path: Path) -> None:
+    """A prompt over `prompt.max_source_tokens` loses demonstrations, then its end ('Output:'); the cell
+    stores a note per test arm and task, and the report's notes count the tasks. A model without a
+    tokenizer (the fake engine's) is never cut: no such note."""
+    from test_study_support import FakeModel
+
+    from itprobe.study.runner import BUDGET_CUT, BUDGET_FEWER
+
+    class Chars:  # one token per character
+        def __call__(self, text: str) -> dict[str, list[int]]:
+            return {"input_ids": [ord(c) for c in text]}
+
+        def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+            return "".join(map(chr, ids))
+
+    class Tokenizing(FakeEngine):
+        def load(self, spec: str) -> FakeModel:
+            model = super().load(spec)
+            model.tokenizer = Chars()  # type: ignore[attr-defined]
+            return model
+
+    raw = tiny_raw(arms={"train": [{}], "test": ["same"]}, train_tasks={"instances_per_task": [2]})
+    config = validate_config({**raw, "prompt": {"max_source_tokens": 120}})
+    run_study(config, tmp_path / "cut", options=RunOptions(progress=False), engine=Tokenizing())
+    with ResultsStore.in_dir(tmp_path / "cut") as store:
+        cells = {c.name: c for c in store.cells(with_rows=False)}
+    notes = {(n.test_arm, n.note) for n in cells["original n=2 seed=0"].notes}
+    assert {("original", BUDGET_CUT), ("original", BUDGET_FEWER)} <= notes
+    assert ("original", BUDGET_CUT) in {(n.test_arm, n.note) for n in cells["untuned"].notes}
+    report = (tmp_path / "cut" / "report.md").read_text()
+    assert f"Arm original: {BUDGET_CUT} (2 tasks)." in report
+
+    run_study(validate_config(raw), tmp_path / "whole", options=QUIET, engine=FakeEngine())
+    with ResultsStore.in_dir(tmp_path / "whole") as store:
+        assert not any("prompt budget" in n.note for c in store.cells(with_rows=False) for n in c.notes)

@@ -16,7 +16,7 @@ and the decoding rule, so a cache is never shared across models, precisions or s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from itprobe.fsio import read_jsonl, write_jsonl
 from itprobe.metrics import in_space_loose, in_space_strict
 from itprobe.models.base import LanguageModel, NonFiniteOutput, tokenizer_of
 from itprobe.progress import counting_bar
-from itprobe.prompts import PromptConfig, encode_task, fit_to_context
+from itprobe.prompts import Prompt, PromptConfig, encode_task, fit_to_context
 from itprobe.records import MODES, Mode, Prediction
 from itprobe.tasks.types import Task
 
@@ -77,12 +77,15 @@ def _plan(
     tokenizer: Any,
     max_instances: int | None,
     decoding: Decoding,
+    on_prompts: Callable[[Task, Sequence[Prompt]], None] | None = None,
 ) -> list[_Item]:
     items = []
     for task in tasks:
         labels = task.output_space.labels if task.output_space is not None else ()
         task_mode: Mode = "rank" if mode == "rank" and task.is_classification else "generate"
         prompts = encode_task(task, config, tokenizer, max_instances=max_instances)
+        if on_prompts is not None:
+            on_prompts(task, prompts)
         items += [_Item(task, i, p.text, task_mode, labels, decoding) for i, p in enumerate(prompts)]
     return items
 
@@ -180,6 +183,7 @@ def predict_tasks(
     max_instances: int | None = None,
     length_normalized: bool = False,
     decoding: Decoding = DEFAULT_DECODING,
+    on_prompts: Callable[[Task, Sequence[Prompt]], None] | None = None,
 ) -> list[Prediction]:
     """Predict every instance of ``tasks`` (in task, then instance order).
 
@@ -194,12 +198,14 @@ def predict_tasks(
         max_instances: only the first N instances of each task.
         length_normalized: rank by mean log-prob per token instead of the sum.
         decoding: the generation protocol (cap and stop sequences); see `itprobe.decoding`.
+        on_prompts: called with each task and its encoded prompts (what the token budget did to them:
+            `Prompt.cut`, `Prompt.examples_left_out`), before any model time.
     """
     if mode not in MODES:
         raise UserError(f"unknown mode '{mode}' (generate or rank)")
     tokenizer = tokenizer if tokenizer is not None else tokenizer_of(model)
     prompt_config = fit_to_context(prompt_config, model, decoding.max_new_tokens)  # input-length guard
-    items = _plan(tasks, prompt_config, mode, tokenizer, max_instances, decoding)
+    items = _plan(tasks, prompt_config, mode, tokenizer, max_instances, decoding, on_prompts)
     fingerprint = model_fingerprint(model)
     keys = [cache_key(fingerprint, it.prompt, it.mode, it.key, it.labels) for it in items]
     cache = PredictionCache(cache_dir) if cache_dir is not None else None

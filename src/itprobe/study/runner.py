@@ -12,6 +12,7 @@ import platform
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.precision import machine_stamp
 from itprobe.models.served import TOKENIZER_HINT
 from itprobe.predict import predict_tasks
+from itprobe.prompts import Prompt
 from itprobe.records import InstanceResult, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
@@ -324,6 +326,7 @@ def _evaluate(
     for arm in cell.test_arms:
         tasks, arm_notes = ctx.test_tasks(arm, cell.seed)
         notes += arm_notes
+        budget: dict[ArmNote, None] = {}  # what the prompt budget did, per task (the modes share prompts)
         for mode in cell.modes:
             tick = time.perf_counter()
             preds = predict_tasks(
@@ -335,11 +338,36 @@ def _evaluate(
                 progress=False,
                 length_normalized=ctx.config.eval.length_normalized,
                 decoding=ctx.config.eval.protocol(),
+                on_prompts=_noting(arm.name, budget),
             )
             timings[f"predict/{arm.name}/{mode}"] = time.perf_counter() - tick
             rows += prediction_rows(preds, arm, mode, ctx.data.test)
             ctx.progress.advance()
+        notes += budget
     return rows, notes
+
+
+BUDGET_CUT = "prompt budget: prompts cut at prompt.max_source_tokens (their end and 'Output:' lost)"
+BUDGET_FEWER = "prompt budget: demonstrations left out to fit prompt.max_source_tokens"
+
+
+def _noting(test_arm: str, into: dict[ArmNote, None]) -> Callable[[Task, Sequence[Prompt]], None]:
+    def seen(task: Task, prompts: Sequence[Prompt]) -> None:
+        into.update(dict.fromkeys(budget_notes(test_arm, task.name, prompts)))
+
+    return seen
+
+
+def budget_notes(test_arm: str, task: str, prompts: Sequence[Prompt]) -> list[ArmNote]:
+    """A task's notes on what the prompt token budget did to its prompts (none when it did nothing): a cut
+    prompt ends before the input does, without 'Output:', and a causal model continues its text instead of
+    answering; an evaluator's choice that can decide answers, so the report names the tasks it touched."""
+    out = []
+    if any(p.cut for p in prompts):
+        out.append(ArmNote(test_arm, task, BUDGET_CUT))
+    if any(p.examples_left_out for p in prompts):
+        out.append(ArmNote(test_arm, task, BUDGET_FEWER))
+    return out
 
 
 def prediction_rows(
