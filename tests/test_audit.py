@@ -9,6 +9,7 @@ Golds: alpha 3 yes / 5 no, beta 4 yes / 2 no.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import json
 import math
@@ -251,3 +252,29 @@ def test_errors_leave_no_output(tmp_path: Path) -> None:
     with pytest.raises(UserError):
         run_audit(AuditConfig(tasks_path=tasks, task_names=("nope",)), out, model=FakeModel(), progress=False)
     assert not out.exists()
+
+
+def test_the_report_names_the_tasks_whose_prompts_the_token_budget_cut(tmp_path: Path) -> None:
+    """A user's long tickets can exceed `prompt.max_source_tokens`: the audit then says, per probe and task,
+    that demonstrations were left out or prompts were cut (losing 'Output:'), in the arms' notes table."""
+    from itprobe.prompts import BUDGET_CUT, PromptConfig
+
+    class Chars:  # one token per character
+        def __call__(self, text: str) -> dict[str, list[int]]:
+            return {"input_ids": [ord(c) for c in text]}
+
+        def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+            return "".join(map(chr, ids))
+
+    model = FakeModel()
+    model.tokenizer = Chars()  # type: ignore[attr-defined]
+    config = AuditConfig(tasks_path=write_user_jsonl(tmp_path / "tasks.jsonl"), probes=("original",),
+                         modes=("rank",), n_boot=50, prompt=PromptConfig(max_source_tokens=60))  # fmt: skip
+    run_audit(config, tmp_path / "cut", model=model, progress=False)
+    text = (tmp_path / "cut" / "audit.md").read_text()
+    assert "What the arms did and the prompt budget" in text
+    assert f"| original | alpha-task | {BUDGET_CUT} |" in text
+    run_audit(
+        dataclasses.replace(config, prompt=PromptConfig()), tmp_path / "whole", model=model, progress=False
+    )
+    assert "prompt budget" not in (tmp_path / "whole" / "audit.md").read_text()

@@ -387,7 +387,7 @@ def test_prompts_the_token_budget_cut_are_named_in_the_cell_and_the_report(tmp_p
     tokenizer (the fake engine's) is never cut: no such note."""
     from test_study_support import FakeModel
 
-    from itprobe.study.runner import BUDGET_CUT, BUDGET_FEWER
+    from itprobe.prompts import BUDGET_CUT, BUDGET_FEWER
 
     class Chars:  # one token per character
         def __call__(self, text: str) -> dict[str, list[int]]:

@@ -182,6 +182,19 @@ def encode(task: Task, instance: Instance, config: PromptConfig, tokenizer: Any 
     return Prompt(task.name, instance.id, source, tuple(instance.outputs), left_out, cut)
 
 
+# the budget is `PromptConfig.max_source_tokens`, capped by the model's context (`fit_to_context`)
+BUDGET_CUT = "prompt budget: prompts cut at the token budget (their end and 'Output:' lost)"
+BUDGET_FEWER = "prompt budget: demonstrations left out to fit the token budget"
+
+
+def budget_notes(prompts: Sequence[Prompt]) -> list[str]:
+    """What the token budget did to a task's prompts, as report notes (none when it did nothing). A cut
+    prompt ends before its input does, without 'Output:', and a causal model continues the text instead of
+    answering: an evaluator's choice that can decide answers, so reports name the tasks it touched."""
+    return [note for note, hit in ((BUDGET_CUT, any(p.cut for p in prompts)),
+                                   (BUDGET_FEWER, any(p.examples_left_out for p in prompts))) if hit]  # fmt: skip
+
+
 def encode_task(
     task: Task, config: PromptConfig, tokenizer: Any = None, max_instances: int | None = None
 ) -> list[Prompt]:

@@ -23,3 +23,5 @@ class AuditData:
     priors: dict[str, LabelPrior] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     decoding: Decoding = PROTOCOLS["first-line"]  # the generation protocol of the generate passes
+    # (probe, task, note): what the prompt token budget did to a task's prompts (`itprobe.prompts.budget_notes`)
+    prompt_notes: tuple[tuple[str, str, str], ...] = ()

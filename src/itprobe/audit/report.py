@@ -403,7 +403,7 @@ def build_audit_report(
     if contrast is not None:
         sections.append(contrast[0])
         payload["contrast"] = contrast[1]
-    notes = arm_notes_section(data.plan.arm_notes)
+    notes = arm_notes_section(data.plan.arm_notes, data.prompt_notes)
     sections += [notes] if notes is not None else []
     payload["statements"] = summary  # the per-mode sentences, in order (also folded into a table below)
     protocol_line = []

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,7 +42,7 @@ from itprobe.models.precision import Precision
 from itprobe.models.served import ServedOptions
 from itprobe.predict import predict_tasks
 from itprobe.progress import counting_bar
-from itprobe.prompts import PromptConfig
+from itprobe.prompts import Prompt, PromptConfig, budget_notes
 from itprobe.records import InstanceResult, Mode, Prediction
 from itprobe.report import (
     CostFile,
@@ -177,9 +177,10 @@ def load_audit_costs(config: AuditConfig, tasks: Sequence[Task]) -> CostFile | N
 
 def _predict_passes(
     model: LanguageModel, plan: Plan, config: AuditConfig, progress: bool
-) -> tuple[dict[tuple[str, str], list[Prediction]], dict[str, float]]:
+) -> tuple[dict[tuple[str, str], list[Prediction]], dict[str, float], list[tuple[str, str, str]]]:
     out: dict[tuple[str, str], list[Prediction]] = {}
     timings: dict[str, float] = {}
+    notes: dict[tuple[str, str, str], None] = {}  # the modes of a probe share its prompts: once each
     with counting_bar("audit", sum(p.n_instances for p in plan.passes), enabled=progress) as advance:
         spread = plan.extra.get(format_spread.NAME, {}).get("passes", {})
         for pss in plan.passes:
@@ -200,11 +201,19 @@ def _predict_passes(
                     progress=False,
                     tokenizer=tokenizer_of(model),  # the wrapped model's, under a format template too
                     decoding=config.decoding,
+                    on_prompts=_noting(pss.probe, notes),
                 )
                 advance(len(task.instances), f"{pss.probe} ({pss.mode}) {task.name}")
             out[(pss.probe, pss.mode)] = preds
             timings[f"{pss.probe} ({pss.mode})"] = time.perf_counter() - start
-    return out, timings
+    return out, timings, list(notes)
+
+
+def _noting(probe: str, into: dict[tuple[str, str, str], None]) -> Callable[[Task, Sequence[Prompt]], None]:
+    def seen(task: Task, prompts: Sequence[Prompt]) -> None:
+        into.update(dict.fromkeys((probe, task.name, note) for note in budget_notes(prompts)))
+
+    return seen
 
 
 def collect(
@@ -217,7 +226,7 @@ def collect(
 ) -> AuditData:
     """Run every pass of ``plan`` and score it, then each planned probe that is not an arm adds its rows
     (label prior and calibration, baselines: `itprobe.audit.builtin`)."""
-    predictions, timings = _predict_passes(model, plan, config, progress)
+    predictions, timings, prompt_notes = _predict_passes(model, plan, config, progress)
     arm_probes = {p.name for p in registered_probes() if p.arm is not None}
     rows: list[InstanceResult] = []
     for (probe, mode), preds in predictions.items():
@@ -231,7 +240,9 @@ def collect(
             rows += added.rows
             predictions.update(added.predictions)
             priors.update(added.priors)
-    return AuditData(tuple(tasks), plan, predictions, tuple(rows), priors, timings, config.decoding)
+    return AuditData(
+        tuple(tasks), plan, predictions, tuple(rows), priors, timings, config.decoding, tuple(prompt_notes)
+    )
 
 
 def plan_only(config: AuditConfig) -> list[str]:

@@ -365,11 +365,15 @@ def contrast_section(
     return SectionResult(section, data)
 
 
-def arm_notes_section(notes: Sequence[tuple[str, str, str]]) -> Section | None:
-    """What the arms did per task (which irrelevant definition, which new label names, ...)."""
-    if not notes:
+def arm_notes_section(
+    notes: Sequence[tuple[str, str, str]], prompt_notes: Sequence[tuple[str, str, str]] = ()
+) -> Section | None:
+    """What the arms did per task (which irrelevant definition, which new label names, ...), and what the
+    prompt token budget did to a probe's prompts of a task (`itprobe.prompts.budget_notes`)."""
+    rows = [*notes, *prompt_notes]
+    if not rows:
         return None
     return Section(
-        title="What the arms did",
-        tables=[Table(columns=["probe", "task", "note"], rows=[list(n) for n in notes])],
+        title="What the arms did" + (" and the prompt budget" if prompt_notes else ""),
+        tables=[Table(columns=["probe", "task", "note"], rows=[list(n) for n in rows])],
     )

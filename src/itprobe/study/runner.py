@@ -27,7 +27,7 @@ from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.precision import machine_stamp
 from itprobe.models.served import TOKENIZER_HINT
 from itprobe.predict import predict_tasks
-from itprobe.prompts import Prompt
+from itprobe.prompts import Prompt, budget_notes
 from itprobe.records import InstanceResult, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
@@ -347,27 +347,11 @@ def _evaluate(
     return rows, notes
 
 
-BUDGET_CUT = "prompt budget: prompts cut at prompt.max_source_tokens (their end and 'Output:' lost)"
-BUDGET_FEWER = "prompt budget: demonstrations left out to fit prompt.max_source_tokens"
-
-
 def _noting(test_arm: str, into: dict[ArmNote, None]) -> Callable[[Task, Sequence[Prompt]], None]:
     def seen(task: Task, prompts: Sequence[Prompt]) -> None:
-        into.update(dict.fromkeys(budget_notes(test_arm, task.name, prompts)))
+        into.update(dict.fromkeys(ArmNote(test_arm, task.name, note) for note in budget_notes(prompts)))
 
     return seen
-
-
-def budget_notes(test_arm: str, task: str, prompts: Sequence[Prompt]) -> list[ArmNote]:
-    """A task's notes on what the prompt token budget did to its prompts (none when it did nothing): a cut
-    prompt ends before the input does, without 'Output:', and a causal model continues its text instead of
-    answering; an evaluator's choice that can decide answers, so the report names the tasks it touched."""
-    out = []
-    if any(p.cut for p in prompts):
-        out.append(ArmNote(test_arm, task, BUDGET_CUT))
-    if any(p.examples_left_out for p in prompts):
-        out.append(ArmNote(test_arm, task, BUDGET_FEWER))
-    return out
 
 
 def prediction_rows(
