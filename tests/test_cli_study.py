@@ -274,6 +274,18 @@ def test_the_published_prediction_cache_leaves_out_answers_that_copy_task_text(
         assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == len(before) + 2
     main(["report", str(run), "--publish", str(tmp_path / "pub2"), "--no-publish-cache"])
     assert not (tmp_path / "pub2" / "prediction-cache.sqlite").exists()
+    # the data moved since the run: refused in one line before anything is written
+    with sqlite3.connect(run / "results.sqlite") as conn:
+        (stored,) = conn.execute("SELECT config_json FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+        moved = {**json.loads(stored), "data": {"source": "natinst", "path": str(tmp_path / "gone")}}
+        conn.execute("UPDATE runs SET config_json = ?", (json.dumps(moved),))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(run), "--publish", str(tmp_path / "pub3")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "pass --natinst PATH where the data is now, or --no-publish-cache" in err
+    assert not (tmp_path / "pub3" / "study.json").exists()
 
 
 def test_an_answer_copies_text_whole_or_by_a_run_of_eight_words() -> None:

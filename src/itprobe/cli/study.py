@@ -12,7 +12,7 @@ from itprobe.fsio import check_output_dir
 from itprobe.study import RunOptions, build_report, load_config, merge_stores, parse_shard, run_study
 from itprobe.study.loading import PACKAGED_CONFIGS
 from itprobe.study.plan import plan_run
-from itprobe.study.publish import load_published, publish_cache, publish_study
+from itprobe.study.publish import has_cache, load_published, publish_cache, publish_study, run_data
 from itprobe.study.report import save_costs
 
 
@@ -139,10 +139,13 @@ def report(
     for path in reports.values():
         typer.echo(str(path))
     if publish is not None:
-        for path in publish_study(run_dir, check_output_dir(publish)).values():
+        check_output_dir(publish)
+        # the task data first: a run whose data moved is refused before anything is written
+        data = run_data(run_dir, natinst) if publish_cache_ and has_cache(run_dir) else None
+        for path in publish_study(run_dir, publish).values():
             typer.echo(str(path))
-        if publish_cache_:
-            found = publish_cache(run_dir, publish, natinst=natinst)
+        if data is not None:
+            found = publish_cache(run_dir, publish, data)
             if found is not None:
                 typer.echo(str(found[0]))
                 typer.echo(f"prediction cache: {found[1]:,} answers kept, {found[2]:,} left out "

@@ -220,6 +220,31 @@ def _spans(words: Sequence[str]) -> Iterator[tuple[str, ...]]:
     return (tuple(words[i : i + SPAN_WORDS]) for i in range(len(words) - SPAN_WORDS + 1))
 
 
+def has_cache(run_dir: str | Path) -> bool:
+    return (Path(run_dir) / "cache" / "predictions.sqlite").exists()
+
+
+def run_data(run_dir: str | Path, natinst: str | Path | None = None) -> StudyData:
+    """The tasks of ``run_dir``'s study, from the data its stored config names (``natinst``: where that
+    NatInst data is now).
+
+    Raises:
+        UserError: the data cannot be read, with what to do.
+    """
+    with ResultsStore(Path(run_dir) / STORE_NAME) as store:
+        config = stored_config(store)
+    if natinst is not None:
+        moved = config.data.model_copy(update={"source": "natinst", "path": str(Path(natinst).resolve())})
+        config = config.model_copy(update={"data": moved})
+    try:
+        return load_study_data(config)
+    except UserError as err:
+        raise UserError(
+            f"publishing the prediction cache reads the run's task data, to leave out answers that copy it: "
+            f"{err}; pass --natinst PATH where the data is now, or --no-publish-cache"
+        ) from None
+
+
 def publish_cache(
     run_dir: str | Path,
     out_dir: str | Path,
@@ -237,18 +262,13 @@ def publish_cache(
     Raises:
         UserError: the run's task data cannot be read (it is needed to know what to leave out).
     """
-    source = Path(run_dir) / "cache" / "predictions.sqlite"
-    if not source.exists():
+    if not has_cache(run_dir):
         return None
-    if data is None:
-        with ResultsStore(Path(run_dir) / STORE_NAME) as store:
-            config = stored_config(store)
-        if natinst is not None:
-            moved = config.data.model_copy(update={"source": "natinst", "path": str(Path(natinst).resolve())})
-            config = config.model_copy(update={"data": moved})
-        data = load_study_data(config)
+    source = Path(run_dir) / "cache" / "predictions.sqlite"
+    data = data if data is not None else run_data(run_dir, natinst)
     index = TextIndex(study_texts(data))
     target = Path(out_dir) / CACHE
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{CACHE}.partial")
     partial.unlink(missing_ok=True)
     # sqlite's own copy (a consistent snapshot even while a run writes), then the deletions in the copy
