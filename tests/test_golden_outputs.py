@@ -10,8 +10,10 @@ loading path opens them; the study's fake base model is trained by the trainer r
 (`itprobe.study.backend_trainer`: the fake engine's instant "training"); nothing is patched. No random
 weights are involved: the outputs are the same on every machine. Normalised before comparison, and nothing
 else: absolute temporary paths (``<TMP>``), wall-clock timestamps and durations, the study's run id, the
-version strings of the Python packages in the provenance, and the PNG plots embedded in the HTML reports
-(matplotlib's and its fonts' bytes; they name the environment, not the behaviour).
+version strings of the Python packages in the provenance, the PNG plots embedded in the HTML reports
+(matplotlib's and its fonts' bytes; they name the environment, not the behaviour), and the rows of the
+study report's "Where and when the cells ran" (host, CPU, load and times: the machine's; tested in
+`tests/test_study_runner.py`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ _TIMINGS = re.compile(r'("timings": \{)([^{}]*)(\})')
 _TIMING_VALUE = re.compile(r'(": )[0-9.e+-]+')
 _TIME_LINE = re.compile(r"(time [^:<\n]*(?::|</td><td>) ?)[0-9.]+ s\b")
 _PNG = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+_RUNS = "Where and when the cells ran"
+_RUNS_MD = re.compile(rf"(## {_RUNS}\n).*?(?=\n## |\Z)", re.S)
+_RUNS_HTML = re.compile(rf"(<section><h2>{_RUNS}</h2>).*?(</section>)", re.S)
+_RUNS_JSON = re.compile(rf'("title": "{_RUNS}",).*?(\n    \}})', re.S)
+_RUNS_DATA = re.compile(r'(\n    "runs": )\[.*?\n    \]', re.S)
 _VERSION = re.compile(r'("(?:itprobe|torch|transformers|peft|accelerate|python|numpy|scipy|pandas|'
                       r'matplotlib|rouge_score|rouge-score|datasets|pydantic|typer|rich)"\s*:\s*)"[^"]*"')  # fmt: skip
 
@@ -58,6 +65,10 @@ def normalise(text: str, tmp: Path, run_ids: tuple[str, ...] = ()) -> str:
     for run_id in run_ids:
         text = text.replace(run_id, "<RUN_ID>")
     text = _PNG.sub("data:image/png;base64,<PNG>", text)
+    text = _RUNS_MD.sub(r"\g<1><RUNS>\n", text)
+    text = _RUNS_HTML.sub(r"\g<1><RUNS>\g<2>", text)
+    text = _RUNS_JSON.sub(r'\g<1> "<RUNS>"\g<2>', text)
+    text = _RUNS_DATA.sub(r'\g<1>"<RUNS>"', text)
     text = _STAMP.sub("<TIME>", text)
     text = _TIMINGS.sub(lambda m: m[1] + _TIMING_VALUE.sub(r"\g<1>0", m[2]) + m[3], text)
     text = _TIME_LINE.sub(r"\g<1><DUR> s", text)

@@ -416,3 +416,33 @@ def test_prompts_the_token_budget_cut_are_named_in_the_cell_and_the_report(tmp_p
     run_study(validate_config(raw), tmp_path / "whole", options=QUIET, engine=FakeEngine())
     with ResultsStore.in_dir(tmp_path / "whole") as store:
         assert not any("prompt budget" in n.note for c in store.cells(with_rows=False) for n in c.notes)
+
+
+def test_the_report_says_which_run_finished_which_cells_and_a_published_rebuild_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """A study spread over sittings: each run (`itprobe run` process) that finished cells is a row of
+    'Where and when the cells ran' with its cells and where they ran (`info.ran_on`); publishing carries
+    each cell's run, so the store rebuilt from the published files gives the same table."""
+    from itprobe.cli import main
+
+    first = dataclasses.replace(QUIET, shard=(0, 2))
+    run_study(validate_config(tiny_raw()), tmp_path / "run", options=first, engine=FakeEngine())
+    run_study(validate_config(tiny_raw()), tmp_path / "run", options=QUIET, engine=FakeEngine())
+    build_report(tmp_path / "run")
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    runs = report["data"]["runs"]
+    with ResultsStore.in_dir(tmp_path / "run") as store:
+        cells = store.cells(with_rows=False)
+        assert [r["run_id"] for r in runs] == [r["run_id"] for r in store.runs()]  # two runs, oldest first
+        by_run = {r["run_id"]: sorted(r["cells"]) for r in runs}
+        assert by_run == {run: sorted(c.name for c in cells if c.run_id == run) for run in by_run}
+    assert (
+        len(runs) == 2 and all(r["cells"] for r in runs) and sum(len(r["cells"]) for r in runs) == len(cells)
+    )
+    assert all(r["where"] != "not recorded" and "threads" in r["where"] for r in runs)
+    assert "## Where and when the cells ran" in (tmp_path / "run" / "report.md").read_text()
+    main(["report", str(tmp_path / "run"), "--publish", str(tmp_path / "pub")])
+    main(["report", str(tmp_path / "again"), "--from-published", str(tmp_path / "pub")])
+    again = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert again["data"]["runs"] == runs

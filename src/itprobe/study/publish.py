@@ -103,6 +103,12 @@ def publish_study(run_dir: str | Path, out_dir: str | Path) -> dict[str, Path]:
         "schema": PUBLISHED_SCHEMA,
         "config": json.loads(runs[-1]["config_json"]),
         "run": {k: runs[-1][k] for k in ("run_id", "started_at", "config_hash", "model_identity")},
+        # every run that stored a published cell: where and when the cells ran (`itprobe.study.sittings`)
+        "runs": [
+            {k: r[k] for k in ("run_id", "started_at", "config_hash", "host")}
+            for r in runs
+            if r["run_id"] in {c.run_id for c in cells}
+        ],  # fmt: skip
         "tasks": [{**dataclasses.asdict(t), "labels": _texts(t.labels), "meta": {}} for t in tasks.values()],
         "cells": [
             {
@@ -174,8 +180,15 @@ def load_published(published: str | Path, run_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with ResultsStore(out / STORE_NAME) as store:
         run = study["run"]
+        # the runs that stored the cells (published since cells carry their run), each with the published
+        # config (only the latest run's is published); then the latest, whose config the report reads
+        for other in study.get("runs", []):
+            if other["run_id"] != run["run_id"]:
+                store.record_run(other["run_id"], config_hash=other["config_hash"], config_json=json.dumps(study["config"]),
+                                 model_identity=run["model_identity"], host=other["host"], shard="", started_at=other["started_at"])  # fmt: skip
+        host = next((r["host"] for r in study.get("runs", []) if r["run_id"] == run["run_id"]), "published")
         store.record_run(run["run_id"], config_hash=run["config_hash"], config_json=json.dumps(study["config"]),
-                         model_identity=run["model_identity"], host="published", shard="", started_at=run["started_at"])  # fmt: skip
+                         model_identity=run["model_identity"], host=host, shard="", started_at=run["started_at"])  # fmt: skip
         store.record_tasks([TaskInfo(**{**t, "labels": tuple(t["labels"])}) for t in study["tasks"]])
         for cell in study["cells"]:
             record = CellRecord(
@@ -184,7 +197,7 @@ def load_published(published: str | Path, run_dir: str | Path) -> Path:
                 notes=tuple(ArmNote(**n) for n in cell["notes"]),
                 cuts={k: tuple(v) for k, v in cuts.get(cell["cell_id"], {}).items()},
             )
-            store.write_cell(record, run_id=run["run_id"])
+            store.write_cell(record, run_id=record.run_id or run["run_id"])
     return out / STORE_NAME
 
 

@@ -35,6 +35,7 @@ from itprobe.study.conditions import (
 from itprobe.study.config import StudyConfig
 from itprobe.study.grid import current_cells, expand_grid
 from itprobe.study.loading import validate_config
+from itprobe.study.sittings import runs_section
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 from itprobe.training.config import TrainingNote
@@ -169,6 +170,10 @@ def _mode_report(
     if published is not None:
         report.sections.insert(1, published[0])
         report.data["published"] = published[1]
+    ran = runs_section(cells, runs)
+    if ran is not None:
+        report.sections.append(ran.section)
+        report.data["runs"] = ran.data["runs"]
     return write_report(report, out_dir, stem="report")
 
 

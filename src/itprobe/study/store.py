@@ -107,6 +107,7 @@ class CellRecord:
     # protocol name -> the generated rows scored under that protocol, where the store holds them (a store
     # rebuilt from published predictions, whose continuations are withheld); else cut from ``rows``' raw
     cuts: dict[str, tuple[InstanceResult, ...]] = field(default_factory=dict)
+    run_id: str = ""  # the run that stored the cell, as read back (`write_cell` takes it as an argument)
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,7 @@ class ResultsStore:
                     rows=self._rows(cell_id) if with_rows else (),
                     cuts=self._cuts(cell_id) if with_rows else {},
                     timings={stage: seconds for stage, seconds in timings},
+                    run_id=row["run_id"],
                     notes=tuple(
                         ArmNote(r["test_arm"], r["task"], r["note"], bool(r["skipped"])) for r in notes
                     ),
