@@ -13,6 +13,7 @@ import numpy as np
 
 from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align, resampling_of, units_of
+from itprobe.report.seeds import seeded_estimate
 from itprobe.report.stats import (
     Estimate,
     PairedResult,
@@ -68,7 +69,8 @@ def learning_curve(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> list[CurvePoint]:
-    """Score with a CI per (condition, size) for every condition that has sized rows."""
+    """Score with a CI per (condition, size) for every condition that has sized rows; with several training
+    seeds the CI includes the variance between them (`itprobe.report.seeds.seeded_estimate`)."""
     names = (
         conditions if conditions is not None else sorted({r.condition for r in results if r.size is not None})
     )
@@ -76,8 +78,14 @@ def learning_curve(
     for name in names:
         for size in sizes_of(results, name):
             rows = [r for r in results if r.condition == name and r.size == size]
-            aligned = align(rows, [name], metric)
-            est = bootstrap_ci(aligned.scores[name], n_boot=n_boot, seed=seed, cluster=aligned.resampling())
+            # two or more training seeds: the two-level interval (seeds, then tasks or instances), as every
+            # other score of the report; one seed: the instances' bootstrap
+            est = seeded_estimate(rows, name, metric=metric, size=size, n_boot=n_boot, seed=seed)
+            if est is None:
+                aligned = align(rows, [name], metric)
+                est = bootstrap_ci(
+                    aligned.scores[name], n_boot=n_boot, seed=seed, cluster=aligned.resampling()
+                )
             points.append(CurvePoint(name, size, est))
     return points
 
