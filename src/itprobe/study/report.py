@@ -35,7 +35,8 @@ from itprobe.study.conditions import (
 from itprobe.study.config import StudyConfig
 from itprobe.study.grid import current_cells, expand_grid
 from itprobe.study.loading import validate_config
-from itprobe.study.sittings import runs_section
+from itprobe.study.sittings import TITLE as RUNS_TITLE
+from itprobe.study.sittings import runs_table
 from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
 from itprobe.training.config import TrainingNote
@@ -116,7 +117,14 @@ def _mode_report(
     left_out: Sequence[CellRecord] = (),
     protocol: Decoding | None = None,
 ) -> dict[str, Path]:
-    from itprobe.report import Skipped, primary_family, published_section, write_report  # lazy: numpy
+    from itprobe.report import (
+        Section,
+        Skipped,
+        Table,
+        primary_family,
+        published_section,
+        write_report,
+    )  # lazy: numpy
     from itprobe.study.views import build_study_report  # lazy: numpy, matplotlib
 
     results = instance_results(cells, mode, tasks, protocol)
@@ -170,10 +178,11 @@ def _mode_report(
     if published is not None:
         report.sections.insert(1, published[0])
         report.data["published"] = published[1]
-    ran = runs_section(cells, runs)
+    ran = runs_table(cells, runs)
     if ran is not None:
-        report.sections.append(ran.section)
-        report.data["runs"] = ran.data["runs"]
+        table = Table(columns=list(ran.columns), rows=ran.rows, digits=2)
+        report.sections.append(Section(title=RUNS_TITLE, paragraphs=[ran.text], tables=[table]))
+        report.data["runs"] = ran.data
     return write_report(report, out_dir, stem="report")
 
 

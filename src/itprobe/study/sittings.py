@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from itprobe.report.model import Section, SectionResult, Table
 from itprobe.study.store import CellRecord
+
+TITLE = "Where and when the cells ran"
 
 COLUMNS = ["run started (UTC)", "host", "CPU, torch threads", "load average (1 min) at cell ends",
            "cells finished", "cell time (h)"]  # fmt: skip
@@ -39,9 +41,21 @@ def _load(cells: Sequence[CellRecord]) -> str:
     return f"{low:.1f}" if low == high else f"{low:.1f}–{high:.1f}"
 
 
-def runs_section(cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]) -> SectionResult | None:
+@dataclass(frozen=True)
+class RunsTable:
+    """The section's content as data (the report package, which renders it, loads numpy: the caller
+    builds the `itprobe.report.Section`)."""
+
+    text: str
+    rows: list[list[Any]]
+    data: list[dict[str, Any]] = field(default_factory=list)
+    columns: tuple[str, ...] = tuple(COLUMNS)
+
+
+def runs_table(cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]) -> RunsTable | None:
     """The runs that finished ``cells``, oldest first (runs that finished none are counted in a line).
     None when no cell names its run (a store rebuilt from files without it)."""
+
     by_run: dict[str, list[CellRecord]] = {}
     for cell in sorted(cells, key=lambda c: c.finished_at):
         if cell.run_id:
@@ -68,6 +82,4 @@ def runs_section(cells: Sequence[CellRecord], runs: Sequence[dict[str, Any]]) ->
         "run and finished in the next is counted in the next; its time there includes only that run's part."
         + (f" {idle} run(s) finished no cell." if idle > 0 else "")
     )
-    table = Table(columns=COLUMNS, rows=rows, digits=2)
-    section = Section(title="Where and when the cells ran", paragraphs=[text], tables=[table])
-    return SectionResult(section, {"runs": data})
+    return RunsTable(text, rows, data)
