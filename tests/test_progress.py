@@ -100,3 +100,22 @@ def test_a_resumed_grid_weighs_its_cells_by_the_seconds_its_finished_cells_took(
     assert (train, passes) == (24.0, pytest.approx([3.0, 3.0]))
     assert WorkRates.measured([], config, data) == WorkRates()  # type: ignore[arg-type]
     assert cell_work(cell, config, data) == (32.0, [20.0, 20.0])  # type: ignore[arg-type]
+
+
+def test_a_resumed_grid_says_the_measured_seconds_left_not_an_extrapolation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A resumed run's first cell may finish in seconds (its passes in the prediction cache, its training
+    checkpointed): extrapolating the elapsed time then says minutes where hours are left. With weights in
+    measured seconds (`WorkRates.measured`), the time left is the work left."""
+    from itprobe.study.progress import GridProgress
+
+    work = [(0.0, [600.0, 600.0]), (3000.0, [600.0])]  # seconds: a cached cell, then a 1 h cell
+    for seconds, left in [(False, "about 3m03s left"), (True, "about 1h00m left")]:
+        ticks = iter([0.0, 30.0, 61.0])
+        with GridProgress(2, 0, work, lines=True, clock=lambda: next(ticks), seconds=seconds) as grid:
+            grid.start_cell("delusive n=4 seed=1")
+            grid.advance()  # 30 s (from the cache): too soon for a line
+            grid.advance()  # 61 s: a line, a quarter of the work done
+        (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("grid:")]
+        assert line.endswith(f"1m01s elapsed, {left}"), line

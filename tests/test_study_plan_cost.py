@@ -134,3 +134,22 @@ def test_the_plan_counts_prompts_the_token_budget_shortened_or_cut() -> None:
     text = plan.render()
     assert "prompt budget 200 tokens (prompt.max_source_tokens)" in text
     assert "  test original: 1 of 3 cut, 2 with fewer demonstrations than asked" in text
+
+
+def test_the_plan_counts_the_training_examples_the_trainer_will_see() -> None:
+    """With ``training.max_steps`` the trainer stops after that many full batches whatever ``epochs`` says;
+    the plan counted ``epochs`` passes over the prompts (its own count beside the progress bar's)."""
+    from itprobe.study import expand_grid
+    from itprobe.study.data import StudyData
+    from itprobe.study.plan import plan_study
+
+    task = Task("t", "Say yes.", tuple(Instance(f"i{k}", f"x{k}", ("yes",)) for k in range(6)))
+    data = StudyData(train=(task, task), test=(task,), train_digest="a", test_digest="b", source="test")
+    for training, examples in [({"epochs": 2}, 2 * 2 * 4), ({"max_steps": 3, "batch_size": 2}, 3 * 2)]:
+        raw = tiny_raw(train_tasks={"instances_per_task": [4]}, arms={"train": [{}], "test": ["same"]})
+        config = validate_config({**raw, "training": {**raw.get("training", {}), **training}})
+        cells = expand_grid(config, model_identity="m", train_digest="a", test_digest="b")
+        plan = plan_study(config, data, cells, set(), _char_tokenizer, ModelSize(1, 0))
+        (trained,) = [p for p in plan.cells if p.cell.kind == "trained"]
+        one = len(encode_task(task, config.prompt, _char_tokenizer, 4)[0].text)  # the prompts are equally long
+        assert (trained.train_examples, trained.train_tokens) == (examples, examples * one), training

@@ -35,11 +35,19 @@ def cache_key(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+CACHE_FILE = "predictions.sqlite"
+
+
+def cache_file(folder: str | Path) -> Path:
+    """Where `PredictionCache(folder)` keeps its answers (read it without creating it: ``.exists()`` first)."""
+    return Path(folder) / CACHE_FILE
+
+
 class PredictionCache:
     """A key → JSON value store in ``folder/predictions.sqlite`` (safe for concurrent readers/writers)."""
 
     def __init__(self, folder: str | Path) -> None:
-        self.path = Path(folder) / "predictions.sqlite"
+        self.path = cache_file(folder)
         if Path(folder).exists() and not Path(folder).is_dir():
             raise UserError("the prediction cache folder is a file; give a folder or --no-cache", path=folder)
         try:

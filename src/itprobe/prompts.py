@@ -27,7 +27,7 @@ import string
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field
 from pydantic.dataclasses import dataclass as settings
@@ -185,6 +185,7 @@ def encode(task: Task, instance: Instance, config: PromptConfig, tokenizer: Any 
 # the budget is `PromptConfig.max_source_tokens`, capped by the model's context (`fit_to_context`)
 BUDGET_CUT = "prompt budget: prompts cut at the token budget (their end and 'Output:' lost)"
 BUDGET_FEWER = "prompt budget: demonstrations left out to fit the token budget"
+N = TypeVar("N")  # a record of one budget note (`noting_budget`)
 
 
 def budget_notes(prompts: Sequence[Prompt]) -> list[str]:
@@ -193,6 +194,19 @@ def budget_notes(prompts: Sequence[Prompt]) -> list[str]:
     answering: an evaluator's choice that can decide answers, so reports name the tasks it touched."""
     return [note for note, hit in ((BUDGET_CUT, any(p.cut for p in prompts)),
                                    (BUDGET_FEWER, any(p.examples_left_out for p in prompts))) if hit]  # fmt: skip
+
+
+def noting_budget(
+    note: Callable[[str, str], N], into: dict[N, None]
+) -> Callable[[Task, Sequence[Prompt]], None]:
+    """A `predict_tasks` ``on_prompts`` hook: adds ``note(task name, budget note)`` to the ordered set
+    ``into`` for every note of `budget_notes` on the prompts of each task it sees (the study's and the
+    audit's records of what the budget did differ only in ``note``)."""
+
+    def seen(task: Task, prompts: Sequence[Prompt]) -> None:
+        into.update(dict.fromkeys(note(task.name, text) for text in budget_notes(prompts)))
+
+    return seen
 
 
 def encode_task(

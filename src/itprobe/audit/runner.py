@@ -15,8 +15,9 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,7 +43,7 @@ from itprobe.models.precision import Precision
 from itprobe.models.served import ServedOptions
 from itprobe.predict import predict_tasks
 from itprobe.progress import counting_bar
-from itprobe.prompts import Prompt, PromptConfig, budget_notes
+from itprobe.prompts import PromptConfig, noting_budget
 from itprobe.records import InstanceResult, Mode, Prediction
 from itprobe.report import (
     CostFile,
@@ -201,7 +202,7 @@ def _predict_passes(
                     progress=False,
                     tokenizer=tokenizer_of(model),  # the wrapped model's, under a format template too
                     decoding=config.decoding,
-                    on_prompts=_noting(pss.probe, notes),
+                    on_prompts=noting_budget(partial(_probe_note, pss.probe), notes),
                 )
                 advance(len(task.instances), f"{pss.probe} ({pss.mode}) {task.name}")
             out[(pss.probe, pss.mode)] = preds
@@ -209,11 +210,9 @@ def _predict_passes(
     return out, timings, list(notes)
 
 
-def _noting(probe: str, into: dict[tuple[str, str, str], None]) -> Callable[[Task, Sequence[Prompt]], None]:
-    def seen(task: Task, prompts: Sequence[Prompt]) -> None:
-        into.update(dict.fromkeys((probe, task.name, note) for note in budget_notes(prompts)))
-
-    return seen
+def _probe_note(probe: str, task: str, note: str) -> tuple[str, str, str]:
+    """A row of the audit's "What the arms did and the prompt budget" (`AuditData.prompt_notes`)."""
+    return probe, task, note
 
 
 def collect(

@@ -41,6 +41,7 @@ from itprobe.prompts import Prompt, encode_task
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.grid import Cell, expand_grid, select_shard
+from itprobe.study.progress import train_examples
 from itprobe.study.store import STORE_NAME, ResultsStore
 from itprobe.tasks.types import Task
 
@@ -317,9 +318,8 @@ def plan_study(
                 train_lengths[cell.size], prompts = _prompt_tokens(data.train, config, tokenizer, cell.size)
                 budget[f"training n={cell.size}"] = PromptBudget.of(prompts)
             lengths = train_lengths[cell.size]
-            epochs = config.training.epochs
-            examples = math.ceil(epochs * len(lengths))
-            tokens = math.ceil(epochs * sum(lengths))
+            examples = train_examples(cell.size, config, data)  # the count the progress bar weighs too
+            tokens = -(-examples * sum(lengths) // max(len(lengths), 1))  # examples × mean prompt, rounded up
             per_token = 4.0 if config.training.method == "lora" else 6.0
             targets = examples * config.training.max_target_tokens // 4  # answers are mostly short
             train_flops = per_token * size.body_params * (tokens + targets) + 6.0 * size.head_params * targets
@@ -328,7 +328,7 @@ def plan_study(
     precision = str(dtype).removeprefix("torch.")
     return StudyPlan(
         tuple(plans), size, matmul_rate(dtype), precision,
-        budget=budget if tokenizer is not None else {}, max_source_tokens=config.prompt.max_source_tokens,
+        budget=budget, max_source_tokens=config.prompt.max_source_tokens,
     )  # fmt: skip
 
 

@@ -49,6 +49,7 @@ class WorkRates:
 
     train_example: float = TRAIN_EXAMPLE_COST
     instance: Mapping[tuple[str, str], float] = field(default_factory=dict)  # default: `MODE_COST`
+    seconds: bool = False  # the unit is the second (`measured`): the work left is the time left
 
     def per_instance(self, kind: str, mode: str) -> float:
         return self.instance.get((kind, mode), MODE_COST[mode])
@@ -64,7 +65,7 @@ class WorkRates:
         spent: dict[tuple[str, str], list[float]] = {}  # (kind, mode) -> seconds per instance, per pass
         for record in records:
             if record.kind == "trained" and record.size is not None and "train" in record.timings:
-                train.append(record.timings["train"] / max(_train_examples(record.size, config, data), 1))
+                train.append(record.timings["train"] / max(train_examples(record.size, config, data), 1))
             for stage, seconds in record.timings.items():
                 mode = stage.rsplit("/", 1)[-1]
                 if stage.startswith("predict/") and mode in MODE_COST and n_test:
@@ -81,13 +82,17 @@ class WorkRates:
         return cls(
             train_example=per_example if per_example is not None else TRAIN_EXAMPLE_COST * scale,
             instance={(k, m): instance.get((k, m), MODE_COST[m] * scale) for k in _KINDS for m in MODE_COST},
+            seconds=True,
         )
 
 
 _KINDS = ("trained", "untuned")
 
 
-def _train_examples(size: int, config: StudyConfig, data: StudyData) -> int:
+def train_examples(size: int, config: StudyConfig, data: StudyData) -> int:
+    """The training examples a cell of ``size`` instances per task sees: ``training.max_steps`` full
+    batches when set (the trainer stops there, whatever ``epochs`` says), else ``epochs`` passes over the
+    first ``size`` instances of each training task."""
     settings = config.training
     if settings.max_steps is not None:
         return settings.max_steps * settings.batch_size * settings.grad_accum
@@ -106,7 +111,7 @@ def cell_work(
     passes = [n_test * rates.per_instance(cell.kind, mode) for _ in cell.test_arms for mode in cell.modes]
     if cell.kind == "untuned" or cell.size is None:
         return 0.0, passes
-    return _train_examples(cell.size, config, data) * rates.train_example, passes
+    return train_examples(cell.size, config, data) * rates.train_example, passes
 
 
 class GridProgress:
@@ -121,9 +126,15 @@ class GridProgress:
         enabled: bool = True,
         lines: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
+        seconds: bool = False,
     ) -> None:
-        """``lines``: plain periodic lines instead of a bar (default: when stderr is not a terminal)."""
+        """``lines``: plain periodic lines instead of a bar (default: when stderr is not a terminal).
+        ``seconds``: ``work`` is in measured seconds (`WorkRates.seconds`), so the lines' time left is the
+        work left; otherwise it is extrapolated from the elapsed time, which a resumed run misreads (its
+        first cell's cached passes and checkpointed training finish in seconds: "about 49m39s left" said a
+        natinst-curve restart with about 6 h to go)."""
         self.total_cells, self.done_cells = total_cells, done_cells
+        self._seconds = seconds
         self._work = list(work)
         self._index = -1
         self._passes: list[float] = []
@@ -183,7 +194,10 @@ class GridProgress:
         self._last_line = now
         task = self._progress.tasks[0]
         share, elapsed = task.completed / (task.total or 1.0), now - self._start
-        left = f", about {duration_text(elapsed * (1 - share) / share)} left" if 0 < share < 1 else ""
+        to_go = (
+            (task.total or 0.0) - task.completed if self._seconds else elapsed * (1 - share) / (share or 1)
+        )
+        left = f", about {duration_text(to_go)} left" if 0 < share < 1 else ""
         print(
             f"grid: cells {self._cells_text()}, {100 * share:.0f}% of this run's work; {self._name}: {stage}; "
             f"{duration_text(elapsed)} elapsed{left}",

@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from itprobe.cache import cache_file
 from itprobe.errors import UserError
 from itprobe.fsio import atomic_write, file_mode, write_jsonl
 from itprobe.metrics import normalize_answer
@@ -43,7 +44,7 @@ from itprobe.study.config import StudyConfig
 from itprobe.study.data import StudyData, load_study_data
 from itprobe.study.grid import current_cells
 from itprobe.study.report import stored_config
-from itprobe.study.store import STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
+from itprobe.study.store import CACHE_DIR, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 
 PREDICTIONS = "predictions.jsonl.gz"
 STUDY = "study.json"
@@ -233,8 +234,13 @@ def _spans(words: Sequence[str]) -> Iterator[tuple[str, ...]]:
     return (tuple(words[i : i + SPAN_WORDS]) for i in range(len(words) - SPAN_WORDS + 1))
 
 
+def run_cache(run_dir: str | Path) -> Path:
+    """The file of ``run_dir``'s prediction cache (it may not exist: a run with ``eval.cache`` off)."""
+    return cache_file(Path(run_dir) / CACHE_DIR)
+
+
 def has_cache(run_dir: str | Path) -> bool:
-    return (Path(run_dir) / "cache" / "predictions.sqlite").exists()
+    return run_cache(run_dir).exists()
 
 
 def run_data(run_dir: str | Path, natinst: str | Path | None = None) -> StudyData:
@@ -277,7 +283,7 @@ def publish_cache(
     """
     if not has_cache(run_dir):
         return None
-    source = Path(run_dir) / "cache" / "predictions.sqlite"
+    source = run_cache(run_dir)
     data = data if data is not None else run_data(run_dir, natinst)
     index = TextIndex(study_texts(data))
     target = Path(out_dir) / CACHE

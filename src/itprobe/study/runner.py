@@ -12,8 +12,8 @@ import platform
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from itprobe.models.base import LanguageModel, rank_unavailable
 from itprobe.models.precision import machine_stamp
 from itprobe.models.served import TOKENIZER_HINT
 from itprobe.predict import predict_tasks
-from itprobe.prompts import Prompt, budget_notes
+from itprobe.prompts import noting_budget
 from itprobe.records import InstanceResult, Prediction
 from itprobe.study.config import ArmConfig, StudyConfig
 from itprobe.study.data import StudyData, load_study_data
@@ -35,7 +35,7 @@ from itprobe.study.engine import Engine, HFEngine, Trained, TrainJob, barrier, i
 from itprobe.study.grid import Cell, expand_grid, select_shard
 from itprobe.study.progress import GridProgress, WorkRates, cell_work
 from itprobe.study.report import build_report
-from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
+from itprobe.study.store import CACHE_DIR, COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Task
 
 
@@ -150,7 +150,9 @@ def _run_locked(
         store.record_tasks([task_info(t) for t in data.test])
     rates = WorkRates.measured(store.cells(with_rows=False), config, data)  # the ETA's weights
     weights = [cell_work(cell, config, data, rates) for cell in todo]
-    with GridProgress(len(mine), len(mine) - len(todo), weights, enabled=options.progress) as bar:
+    with GridProgress(
+        len(mine), len(mine) - len(todo), weights, enabled=options.progress, seconds=rates.seconds
+    ) as bar:
         ctx = _Context(config, data, engine, run_dir, options.resume, bar, base=untuned)
         del base, untuned
         _run_cells(todo, ctx, store, run_id)  # 3. the grid
@@ -334,24 +336,17 @@ def _evaluate(
                 tasks,
                 prompt,
                 mode=mode,
-                cache_dir=ctx.run_dir / "cache" if ctx.config.eval.cache else None,
+                cache_dir=ctx.run_dir / CACHE_DIR if ctx.config.eval.cache else None,
                 progress=False,
                 length_normalized=ctx.config.eval.length_normalized,
                 decoding=ctx.config.eval.protocol(),
-                on_prompts=_noting(arm.name, budget),
+                on_prompts=noting_budget(partial(ArmNote, arm.name), budget),
             )
             timings[f"predict/{arm.name}/{mode}"] = time.perf_counter() - tick
             rows += prediction_rows(preds, arm, mode, ctx.data.test)
             ctx.progress.advance()
         notes += budget
     return rows, notes
-
-
-def _noting(test_arm: str, into: dict[ArmNote, None]) -> Callable[[Task, Sequence[Prompt]], None]:
-    def seen(task: Task, prompts: Sequence[Prompt]) -> None:
-        into.update(dict.fromkeys(ArmNote(test_arm, task.name, note) for note in budget_notes(prompts)))
-
-    return seen
 
 
 def prediction_rows(

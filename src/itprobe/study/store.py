@@ -29,6 +29,7 @@ from itprobe.fsio import touch
 from itprobe.records import InstanceResult
 
 STORE_NAME = "results.sqlite"
+CACHE_DIR = "cache"  # the run folder's prediction cache (`itprobe.cache.cache_file` in it)
 SCHEMA_VERSION = 1
 COPY_HINT = f"copy the whole run folder, {STORE_NAME} with its {STORE_NAME}-wal file"
 _TABLES = frozenset({"meta", "runs", "tasks", "cells", "predictions", "scores", "timings", "notes"})
