@@ -151,5 +151,7 @@ def test_the_plan_counts_the_training_examples_the_trainer_will_see() -> None:
         cells = expand_grid(config, model_identity="m", train_digest="a", test_digest="b")
         plan = plan_study(config, data, cells, set(), _char_tokenizer, ModelSize(1, 0))
         (trained,) = [p for p in plan.cells if p.cell.kind == "trained"]
-        one = len(encode_task(task, config.prompt, _char_tokenizer, 4)[0].text)  # the prompts are equally long
+        one = len(
+            encode_task(task, config.prompt, _char_tokenizer, 4)[0].text
+        )  # the prompts are equally long
         assert (trained.train_examples, trained.train_tokens) == (examples, examples * one), training
