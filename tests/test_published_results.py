@@ -1,4 +1,5 @@
-"""Published results (docs/results/) carry aggregate numbers, never NatInst instance text.
+"""Published results (docs/results/) carry aggregate numbers, never NatInst instance text, and a report
+published beside its per-instance predictions is what `itprobe report` recomputes from them.
 
 The shared NatInst copy is for tests and benchmarks only; a report committed under docs/results/ may name
 tasks and labels and give scores, but must not contain an instance's input, a test reference of three or
@@ -25,6 +26,12 @@ PUBLISHED = (
     )
     if RESULTS.exists()
     else []
+)
+
+
+# a published study folder (study.json, predictions.jsonl.gz) beside the reports built from its store
+REBUILT = sorted(
+    p.parent for p in RESULTS.glob("*/published/study.json") if (p.parent.parent / "report.json").exists()
 )
 
 
@@ -85,3 +92,26 @@ def test_a_published_cache_holds_no_answer_copying_instance_text(path: Path, all
     assert not partly, (
         f"{len(partly)} cached answers copy 8 words of NatInst text in a row, e.g. {partly[:2]}"
     )
+
+
+def _report(path: Path) -> dict:
+    report = json.loads(path.read_text("utf-8"))
+    report["provenance"].pop("created")  # when it was written: the one value a rebuild cannot repeat
+    return report
+
+
+@pytest.mark.parametrize("folder", REBUILT, ids=[str(p.relative_to(RESULTS)) for p in REBUILT])
+def test_a_published_report_is_recomputed_from_its_published_predictions(
+    folder: Path, tmp_path: Path
+) -> None:
+    """Every figure of the committed reports (the headline, mode-rank/, decoding-first-line/) comes back,
+    to the last digit, from `itprobe report RUN --from-published FOLDER`: the per-instance predictions and
+    the cells' records are all a published figure rests on (no dataset, no model)."""
+    from itprobe.cli import main
+
+    run = tmp_path / "run"
+    main(["report", str(run), "--from-published", str(folder)])
+    published = sorted(p.relative_to(folder.parent) for p in folder.parent.rglob("report.json"))
+    assert published and all((run / p).exists() for p in published), published
+    for path in published:
+        assert _report(run / path) == _report(folder.parent / path), path
