@@ -113,7 +113,7 @@ def test_a_resumed_grid_says_the_measured_seconds_left_not_an_extrapolation(
     work = [(0.0, [600.0, 600.0]), (3000.0, [600.0])]  # seconds: a cached cell, then a 1 h cell
     for seconds, left in [(False, "about 3m03s left"), (True, "about 1h00m left")]:
         ticks = iter([0.0, 30.0, 61.0])
-        with GridProgress(2, 0, work, lines=True, clock=lambda: next(ticks), seconds=seconds) as grid:
+        with GridProgress(2, 0, work, lines=True, clock=ticks.__next__, seconds=seconds) as grid:
             grid.start_cell("delusive n=4 seed=1")
             grid.advance()  # 30 s (from the cache): too soon for a line
             grid.advance()  # 61 s: a line, a quarter of the work done
