@@ -44,7 +44,7 @@ def test_gemma_base_model_loads_and_scores_two_labels() -> None:
 
 
 def test_study_reports_name_the_untuned_row_for_what_it_is() -> None:
-    from itprobe.study.report import untuned_note
+    from itprobe.study.notes import untuned_note
 
     assert "instruction-tuned by its makers" in untuned_note("smollm2-135m-instruct")
     assert "not the paper's never-instruction-tuned baseline" in untuned_note("smollm2-135m-instruct")

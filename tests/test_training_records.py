@@ -7,7 +7,7 @@ from pathlib import Path
 
 from itprobe.arms import ArmSpec
 from itprobe.prompts import PromptConfig
-from itprobe.study.report import training_note_summary
+from itprobe.study.notes import training_note_summary
 from itprobe.study.store import CellRecord
 from itprobe.tasks.types import Instance, Negation, Task
 from itprobe.training import TrainingNote, TrainResult

@@ -2,8 +2,8 @@
 
 Stored rows become the report's rows and conditions in `itprobe.study.conditions`, and
 `itprobe.study.views.build_study_report` computes the views; this module adds what only a study knows:
-provenance (config hash, model identity, timings), coverage of the grid, the arms' notes (summarised per arm
-and note; the per-task detail goes to report.json), the published figures a rerun is set beside, the contrast
+provenance (config hash, model identity, timings), coverage of the grid and the arms' notes
+(`itprobe.study.notes`; the per-task detail goes to report.json), the published figures a rerun is set beside, the contrast
 pairs the bootstrap keeps together, and contrast consistency for tasks that form contrast pairs (the
 generated suite).
 """
@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from itprobe.baselines import get_baseline
 from itprobe.decoding import Decoding
 from itprobe.errors import UserError
-from itprobe.models.packaged import PACKAGED
 from itprobe.records import Condition, InstanceResult
 from itprobe.study.conditions import (
     condition_of,
@@ -33,13 +31,13 @@ from itprobe.study.conditions import (
     study_conditions,
 )
 from itprobe.study.config import StudyConfig
-from itprobe.study.grid import current_cells, expand_grid
+from itprobe.study.grid import current_cells
 from itprobe.study.loading import validate_config
+from itprobe.study.notes import arm_notes, study_notes
 from itprobe.study.sittings import TITLE as RUNS_TITLE
 from itprobe.study.sittings import runs_table
-from itprobe.study.store import COPY_HINT, STORE_NAME, ArmNote, CellRecord, ResultsStore, TaskInfo
+from itprobe.study.store import COPY_HINT, STORE_NAME, CellRecord, ResultsStore, TaskInfo
 from itprobe.tasks.types import Contrast, OutputSpace, Task
-from itprobe.training.config import TrainingNote
 
 if TYPE_CHECKING:  # the report package imports numpy (and matplotlib to draw); used lazily below
     from itprobe.report import CostFile, Family, Provenance, SectionResult
@@ -57,11 +55,6 @@ def stored_config(store: ResultsStore) -> StudyConfig:
         )
     # a UserError naming the store, should a config stored by another itprobe version no longer validate
     return validate_config(json.loads(runs[-1]["config_json"]), source=f"{store.path} (stored config)")
-
-
-def expected_cells(config: StudyConfig) -> int:
-    """How many cells the config's grid has (the grid itself, so the count cannot drift from it)."""
-    return len(expand_grid(config, model_identity="", train_digest="", test_digest=""))
 
 
 def build_report(run_dir: str | Path, *, costs: str | Path | None = None) -> dict[str, Path]:
@@ -148,9 +141,9 @@ def _mode_report(
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
         lines=[c for c in conditions if not records[c].trained and not records[c].tested_with],
-        provenance=_provenance(config, cells, runs), notes=_notes(config, cells, mode, left_out, protocol), n_boot=config.report.n_boot,
+        provenance=_provenance(config, cells, runs), notes=study_notes(config, cells, mode, left_out, protocol), n_boot=config.report.n_boot,
         answers=answers_line(config, mode, protocol),
-        skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in _arm_notes(cells) if n.skipped],
+        skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
         parts=condition_parts(cells, [records[c] for c in conditions]),
         manipulated={c: m for c in conditions if (m := manipulation(records[c])) is not None},
@@ -158,7 +151,7 @@ def _mode_report(
         family=family, mode=mode, margin=config.report.equivalence_margin, share=config.report.equivalence_share,
     )  # fmt: skip
     report.data["arm_notes"] = [
-        {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in _arm_notes(cells) if not n.skipped
+        {"test_arm": n.test_arm, "task": n.task, "note": n.note} for n in arm_notes(cells) if not n.skipped
     ]
     contrast = contrast_section(results, tasks, [records[c] for c in conditions])
     if contrast is not None:
@@ -277,118 +270,6 @@ def _costs(run_dir: Path, costs: str | Path | None) -> CostFile | None:
     if costs is None and not path.is_file():
         return None
     return load_costs(path)
-
-
-def untuned_note(model: str) -> str:
-    """What the 'untuned' row is: not tuned *here*; for a packaged model, whether its makers tuned it."""
-    packaged = PACKAGED.get(model)
-    if packaged is None:
-        return (
-            f"'untuned' is the studied model `{model}` as given, not tuned here; itprobe cannot tell whether "
-            "its makers instruction-tuned it (the paper's untuned baseline is a never-instruction-tuned model)."
-        )
-    if packaged.instruction_tuned:
-        return (
-            f"'untuned' is {packaged.describes}, not tuned here: it is not the paper's never-instruction-tuned "
-            "baseline, and a gain over it is a gain over an instruction-tuned model."
-        )
-    return f"'untuned' is {packaged.describes}: the paper's untuned baseline."
-
-
-def _arm_notes(cells: Sequence[CellRecord]) -> list[ArmNote]:
-    return list(dict.fromkeys(n for cell in cells for n in cell.notes))
-
-
-def _notes(
-    config: StudyConfig,
-    cells: Sequence[CellRecord],
-    mode: str,
-    left_out: Sequence[CellRecord] = (),
-    protocol: Decoding | None = None,
-) -> list[str]:
-    expected = expected_cells(config)
-    notes = [untuned_note(config.model)]
-    if config.arms.test_sizes is not None:
-        notes.append(
-            "Test arms other than the training arm are run only for models trained at "
-            f"{', '.join(map(str, config.arms.test_sizes))} instances per task (arms.test_sizes); the untuned "
-            "model is tested under all of them."
-        )
-    notes.append(f"Cells in the store: {len(cells)} of the {expected} in the latest config's grid.")
-    if left_out:
-        names = ", ".join(sorted({c.name for c in left_out}))
-        notes.append(
-            f"Left out: {len(left_out)} finished cell(s) made under an earlier config of this run directory "
-            f"and not in the latest config's grid, or recomputed under it ({names})."
-        )
-    if len(cells) < expected:
-        notes.append("The study is incomplete: rerun `itprobe run` with the same config to finish it.")
-    for cell in cells:
-        if cell.kind == "baseline" and not cell.rows and get_baseline(cell.baseline).needs_training_data:
-            notes.append(
-                f"Control {cell.baseline} answered no task: it learns only from a test task's labelled instances "
-                "beyond the scored ones (test_tasks.instances_per_task), and no task has any."
-            )
-    notes += [
-        "Conditions: an arm's name means 'trained and tested with that arm'; 'A@B' means trained with A and "
-        "tested with B; 'untuned@B' is the base model tested with B.",
-        f"Evaluation mode of this report: {mode}"
-        + (
-            " (rank classification: the answer is the label with the highest log-likelihood)."
-            if mode == "rank"
-            else " (greedy generation, scored by exact match and ROUGE-L against the references)."
-        ),
-    ]
-    notes += arm_note_summary(_arm_notes(cells))
-    notes += training_note_summary(cells)
-    return notes
-
-
-def arm_note_summary(notes: Sequence[ArmNote], *, listed: int = 3) -> list[str]:
-    """One line per (test arm, note) with the number of tasks it applies to; notes that differ per task
-    (which other definition, which new label words) are counted, with up to ``listed`` named."""
-    by_arm: dict[str, Counter[str]] = defaultdict(Counter)
-    for n in notes:
-        if not n.skipped:
-            by_arm[n.test_arm][n.note] += 1
-    lines = []
-    for arm, counts in sorted(by_arm.items()):
-        single = sorted(note for note, k in counts.items() if k == 1)
-        for note, k in sorted(counts.items()):
-            if k > 1 or len(single) <= listed:
-                lines.append(f"Arm {arm}: {_unprefixed(note)} ({k} task{'s' if k > 1 else ''}).")
-        if len(single) > listed:
-            lines.append(
-                f"Arm {arm}: a task-specific note on {len(single)} tasks (e.g. {'; '.join(single[:listed])}); "
-                "every task's note is in report.json (data.arm_notes)."
-            )
-    return lines
-
-
-def training_note_summary(cells: Sequence[CellRecord], *, listed: int = 3) -> list[str]:
-    """One line per (trained arm, note) with the tasks it applies to (up to ``listed`` named); the cells'
-    ``info.notes`` in the store keep every line."""
-    tasks: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for cell in cells:
-        for stored in cell.info.get("notes", []):
-            record = TrainingNote.from_stored(stored)
-            where = f"{record.task}/{record.instance}" if record.instance else record.task
-            tasks[(cell.train_arm, _unprefixed(record.note) if record.task else record.note)].add(where)
-    lines = []
-    for (arm, note), names in sorted(tasks.items()):
-        named = sorted(n for n in names if n)
-        shown = ", ".join(named[:listed]) + (", …" if len(named) > listed else "")
-        which = (
-            f"{len(named)} training task{'s' if len(named) != 1 else ''}: {shown}" if named else "all tasks"
-        )
-        lines.append(f"Training with {arm}: {note} ({which}).")
-    return lines
-
-
-def _unprefixed(note: str) -> str:
-    # arms start their notes with their own name ("delusive: variant wrong-label"); the line names the arm
-    head, sep, rest = note.partition(": ")
-    return rest if sep and " " not in head else note
 
 
 def _provenance(
