@@ -63,3 +63,27 @@ def test_the_learning_curve_intervals_include_the_variance_between_seeds() -> No
         assert (point.estimate.mean, point.estimate.low, point.estimate.high) == (est.mean, est.low, est.high)
     one = learning_curve(make_results(seeds=(0,)), ["original"], n_boot=300)
     assert one and all("two-level" not in p.estimate.method for p in one)
+
+
+def test_a_size_is_won_only_when_its_training_seeds_agree() -> None:
+    """The learning curve's "from which size original beats simplified" has the verdict's rule: with two
+    or more seeds the two-level interval must exclude 0 too (its p-value holds the trained models fixed).
+    Found on natinst-curve: at 16 per task the section said "original beats simplified from 16 instances
+    per task on: +9.0 [+5.6, +12.1]" while the headline, with the same two seeds, said [-0.4, +19.0]."""
+    from itprobe.report.curves import smallest_winning_size
+
+    flat = {**P, **{(arm, n): 0.6 for arm in ("original", "simplified") for n in (2, 8)}}
+    seed0 = {**flat, ("original", 32): 0.9, ("simplified", 32): 0.4}  # +50 points in one training run
+    seed1 = {**flat, ("original", 32): 0.55, ("simplified", 32): 0.62}  # -7 in the other
+    one = make_results(seeds=(0,), p=seed0)
+    two = one + [r for r in make_results(seeds=(1,), p=seed1) if r.size is not None]
+
+    win = smallest_winning_size(two, "original", "simplified", n_boot=500)
+    (at32,) = [c for c in win.comparisons if c.size == 32]
+    assert at32.seeded and at32.p_adjusted < 0.05 and at32.test.diff.low < 0 < at32.test.diff.mean
+    assert win.smallest is None
+    assert win.statement.startswith("No tested size (2, 8, 32 instances per task)")
+    assert "At 32 per task the difference" in win.statement and "held fixed" in win.statement
+
+    alone = smallest_winning_size(one, "original", "simplified", n_boot=500)  # one seed: shown, with why
+    assert alone.smallest == 32 and "One training seed at 32 per task" in alone.statement
