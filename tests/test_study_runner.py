@@ -12,7 +12,8 @@ from test_study_support import FakeEngine, store_snapshot, tiny_raw
 from itprobe.errors import UserError
 from itprobe.study import ResultsStore, RunOptions, build_report, run_study, validate_config
 from itprobe.study.conditions import condition_of, instance_results
-from itprobe.study.report import stored_config, training_note_summary
+from itprobe.study.notes import training_note_summary
+from itprobe.study.report import stored_config
 from itprobe.study.store import CellRecord
 
 QUIET = RunOptions(progress=False, report=False)
@@ -180,7 +181,7 @@ def test_cost_file_is_saved_with_the_run_and_reported(tmp_path: Path) -> None:
 
 def test_arm_notes_are_summarised_per_arm_with_counts() -> None:
     # issue 13.17: one line per arm and note, not one per task; task-specific notes are counted
-    from itprobe.study.report import arm_note_summary
+    from itprobe.study.notes import arm_note_summary
     from itprobe.study.store import ArmNote
 
     notes = [ArmNote("delusive", f"task{i}", "delusive: variant wrong-label") for i in range(70)]
