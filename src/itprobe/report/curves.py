@@ -46,11 +46,13 @@ class SizeComparison:
     split: Split | None = None
     seeded: bool = False
 
-    @property
-    def shown(self) -> bool:
-        """a − b is established at this size: positive, Holm-adjusted p below alpha (checked by the caller)
-        and, with seeds, a two-level interval above 0 (the rule of the report's verdict on a training arm)."""
-        return self.test.diff.mean > 0 and (not self.seeded or self.test.diff.low > 0)
+    def significant(self, alpha: float) -> bool:
+        """a − b is positive with Holm-adjusted p below ``alpha`` (the trained models held fixed)."""
+        return self.test.diff.mean > 0 and self.p_adjusted < alpha
+
+    def established(self, alpha: float) -> bool:
+        """`significant`, and with seeds a two-level interval above 0 (the verdict's rule for a training arm)."""
+        return self.significant(alpha) and (not self.seeded or self.test.diff.low > 0)
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def smallest_winning_size(
         SizeComparison(s, t, p, sp, seeded)
         for (s, t, seeded), p, sp in zip(tests, adjusted, holm_splits(splits), strict=True)
     )
-    wins = [c for c in comparisons if c.p_adjusted < alpha and c.shown]
+    wins = [c for c in comparisons if c.established(alpha)]
     smallest = wins[0].size if wins else None
     return SmallestWin(a, b, comparisons, smallest, alpha, _win_statement(a, b, comparisons, wins, alpha))
 
@@ -154,7 +156,7 @@ def _win_statement(
         return f"{a} and {b} were not trained at any common size, so no size comparison is possible."
     tested = ", ".join(str(c.size) for c in comparisons)
     # significant with the trained models held fixed, not once the variance between seeds is included
-    fixed_only = [c for c in comparisons if c.p_adjusted < alpha and c.test.diff.mean > 0 and not c.shown]
+    fixed_only = [c for c in comparisons if c.significant(alpha) and not c.established(alpha)]
     caveat = "".join(
         f" At {c.size} per task the difference, {c.test.diff.scaled(100).mean:+.1f} points, is significant "
         f"while the trained models are held fixed (Holm-adjusted p = {c.p_adjusted:.3g}), but not once the "

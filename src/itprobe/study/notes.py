@@ -8,7 +8,6 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from itprobe.baselines import get_baseline
-from itprobe.decoding import Decoding
 from itprobe.models.packaged import PACKAGED
 from itprobe.study.config import StudyConfig
 from itprobe.study.grid import expand_grid
@@ -47,7 +46,6 @@ def study_notes(
     cells: Sequence[CellRecord],
     mode: str,
     left_out: Sequence[CellRecord] = (),
-    protocol: Decoding | None = None,
 ) -> list[str]:
     expected = expected_cells(config)
     notes = [untuned_note(config.model)]

@@ -141,7 +141,7 @@ def _mode_report(
     report = build_study_report(
         results, out_dir=out_dir, title=title, primary=primary, baselines=references, costs=cost_file,
         lines=[c for c in conditions if not records[c].trained and not records[c].tested_with],
-        provenance=_provenance(config, cells, runs), notes=study_notes(config, cells, mode, left_out, protocol), n_boot=config.report.n_boot,
+        provenance=_provenance(config, cells, runs), notes=study_notes(config, cells, mode, left_out), n_boot=config.report.n_boot,
         answers=answers_line(config, mode, protocol),
         skipped=[Skipped(probe=n.test_arm, task=n.task, reason=n.note) for n in arm_notes(cells) if n.skipped],
         follow=follow_conditions(cells, [records[c] for c in conditions]),
