@@ -16,7 +16,7 @@ from itprobe.baselines import controls
 from itprobe.metrics import normalize_answer
 from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align
-from itprobe.report.seeds import seeded_difference, seeded_estimate
+from itprobe.report.seeds import seeded_difference, seeded_estimate, shared_seed_rows
 from itprobe.report.stats import (
     ClusterArg,
     Estimate,
@@ -115,7 +115,8 @@ def compare_arms(
     splits: list[Split | None] = []
     for arm in arms:
         names = [reference, arm] + ([baseline] if baseline and baseline not in (reference, arm) else [])
-        rows = [r for name in names for r in _rows(results, name, size)]
+        # the seeds both arms were trained with, as the two-level interval below pairs them
+        rows = shared_seed_rows([r for name in names for r in _rows(results, name, size)], reference, arm)
         aligned = align(rows, names, metric)
         if aligned.n == 0 and len(names) == 3:  # the baseline shares nothing: compare without it
             names = names[:2]
@@ -145,7 +146,7 @@ def compare_arms(
                     kept, value=None, low=None, high=None, status="unstable", reason=why
                 )
         tests.append((arm, test, kept))
-        pair = [r for name in (reference, arm) for r in _rows(results, name, size)]
+        pair = [r for r in rows if r.condition in (reference, arm)]
         splits.append(
             split_difference(pair, reference, arm, n_boot=n_boot, seed=seed)
             if metric == "exact_match"

@@ -13,7 +13,7 @@ import numpy as np
 
 from itprobe.report.decompose import Split, holm_splits, split_difference
 from itprobe.report.results import InstanceResult, Metric, align, resampling_of, units_of
-from itprobe.report.seeds import seeded_difference, seeded_estimate
+from itprobe.report.seeds import seeded_difference, seeded_estimate, shared_seed_rows
 from itprobe.report.stats import (
     Estimate,
     PairedResult,
@@ -124,7 +124,7 @@ def smallest_winning_size(
     tests = []
     splits: list[Split | None] = []
     for size in sizes:
-        at_size = [r for r in results if r.size == size]
+        at_size = shared_seed_rows([r for r in results if r.size == size], a, b)  # as the interval pairs
         aligned = align(at_size, [a, b], metric)
         if aligned.n:
             cluster = aligned.resampling()
