@@ -141,7 +141,7 @@ def test_disk_full_in_the_store_is_one_line(tmp_path: Path, monkeypatch: pytest.
         raise sqlite3.OperationalError("database or disk is full")
 
     with ResultsStore(tmp_path / "results.sqlite") as store:
-        monkeypatch.setattr(store_module, "_insert", full)
+        monkeypatch.setattr(store_module, "insert_rows", full)
         with pytest.raises(UserError, match="no space left"):
             store.write_cell(CellRecord("c", "baseline", "c", "", None, 0, "random", "", {}), run_id="r")
 

@@ -105,7 +105,7 @@ class FakeEngine:
 def store_snapshot(run_dir: Path) -> dict:
     """Every stored cell's id → its answers and scores (what must not depend on how the run went)."""
     from itprobe.study import ResultsStore
-    from itprobe.study.store import STORED_FIELDS
+    from itprobe.study.schema import STORED_FIELDS
 
     with ResultsStore.in_dir(run_dir) as store:
         return {

@@ -27,49 +27,26 @@ from typing import Any, TypeVar
 from itprobe.errors import UserError
 from itprobe.fsio import touch
 from itprobe.records import InstanceResult
+from itprobe.study.schema import (
+    CELL_COLUMNS,
+    CUTS_TABLE,
+    PREDICTION_COLUMNS,
+    SCHEMA,
+    SCORE_COLUMNS,
+    TABLES,
+    add_raw_column,
+    dumps,
+    insert_rows,
+    prediction_params,
+    prediction_row,
+    unflag,
+)
 
 STORE_NAME = "results.sqlite"
 CACHE_DIR = "cache"  # the run folder's prediction cache (`itprobe.cache.cache_file` in it)
 SCHEMA_VERSION = 1
 COPY_HINT = f"copy the whole run folder, {STORE_NAME} with its {STORE_NAME}-wal file"
-_TABLES = frozenset({"meta", "runs", "tasks", "cells", "predictions", "scores", "timings", "notes"})
 F = TypeVar("F", bound=Callable[..., Any])
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, started_at REAL NOT NULL, config_hash TEXT NOT NULL, config_json TEXT NOT NULL,
-    model_identity TEXT NOT NULL, host TEXT NOT NULL, shard TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tasks (
-    name TEXT PRIMARY KEY, category TEXT NOT NULL, labels TEXT NOT NULL, contrast_group TEXT,
-    contrast_side TEXT, meta TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cells (
-    cell_id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, train_arm TEXT NOT NULL, size INTEGER,
-    seed INTEGER NOT NULL, baseline TEXT NOT NULL, model_identity TEXT NOT NULL, resolved TEXT NOT NULL,
-    info TEXT NOT NULL, run_id TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS predictions (
-    cell_id TEXT NOT NULL, test_arm TEXT NOT NULL, mode TEXT NOT NULL, task TEXT NOT NULL, id TEXT NOT NULL,
-    category TEXT NOT NULL, prediction TEXT NOT NULL, "references" TEXT NOT NULL, labels TEXT NOT NULL,
-    label_logprobs TEXT NOT NULL, original_labels TEXT NOT NULL, original_references TEXT NOT NULL,
-    raw TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (cell_id, test_arm, mode, task, id)
-);
-CREATE TABLE IF NOT EXISTS scores (
-    cell_id TEXT NOT NULL, test_arm TEXT NOT NULL, mode TEXT NOT NULL, task TEXT NOT NULL, id TEXT NOT NULL,
-    exact_match REAL NOT NULL, rouge1 REAL NOT NULL, rougeL REAL NOT NULL, in_space_strict INTEGER,
-    in_space_loose INTEGER, PRIMARY KEY (cell_id, test_arm, mode, task, id)
-);
-CREATE TABLE IF NOT EXISTS timings (
-    cell_id TEXT NOT NULL, stage TEXT NOT NULL, seconds REAL NOT NULL, PRIMARY KEY (cell_id, stage)
-);
-CREATE TABLE IF NOT EXISTS notes (
-    cell_id TEXT NOT NULL, test_arm TEXT NOT NULL, task TEXT NOT NULL, note TEXT NOT NULL,
-    skipped INTEGER NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -121,19 +98,6 @@ class TaskInfo:
     contrast_group: str | None = None
     contrast_side: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
-
-
-def _dumps(value: Any) -> str:
-    # sorted keys and no ASCII escaping: the same content always gives the same text
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _flag(value: bool | None) -> int | None:
-    return None if value is None else int(value)
-
-
-def _unflag(value: int | None) -> bool | None:
-    return None if value is None else bool(value)
 
 
 def unreadable(path: Path, err: sqlite3.DatabaseError) -> UserError:
@@ -190,10 +154,10 @@ class ResultsStore:
             self._check_version()
         self._enter_wal(timeout_s)
         self._conn.execute("PRAGMA synchronous = NORMAL")
-        if tables >= _TABLES:
+        if tables >= TABLES:
             return
         with self._transaction() as conn:
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -273,40 +237,40 @@ class ResultsStore:
             "shard": shard,
         }
         with self._transaction() as conn:
-            _insert(conn, "runs", [row], verb="INSERT OR REPLACE")
+            insert_rows(conn, "runs", [row], verb="INSERT OR REPLACE")
 
     @_guarded
     def record_tasks(self, tasks: Sequence[TaskInfo]) -> None:
-        rows = [{**asdict(t), "labels": _dumps(list(t.labels)), "meta": _dumps(t.meta)} for t in tasks]
+        rows = [{**asdict(t), "labels": dumps(list(t.labels)), "meta": dumps(t.meta)} for t in tasks]
         with self._transaction() as conn:
-            _insert(conn, "tasks", rows, verb="INSERT OR IGNORE")
+            insert_rows(conn, "tasks", rows, verb="INSERT OR IGNORE")
 
     @_guarded
     def write_cell(self, record: CellRecord, *, run_id: str) -> bool:
         """Store a finished cell atomically; False (and nothing written) if the cell is already stored."""
         _check_finite(record)
-        cell = {name: getattr(record, name) for name in _CELL_COLUMNS}
-        cell.update(resolved=_dumps(record.resolved), info=_dumps(record.info), run_id=run_id)
+        cell = {name: getattr(record, name) for name in CELL_COLUMNS}
+        cell.update(resolved=dumps(record.resolved), info=dumps(record.info), run_id=run_id)
         with self._transaction() as conn:
             if conn.execute("SELECT 1 FROM cells WHERE cell_id = ?", (record.cell_id,)).fetchone():
                 return False
-            _insert(conn, "cells", [cell])
-            _add_raw_column(conn)
-            params = [_prediction_params(record.cell_id, r) for r in record.rows]
-            _insert(conn, "predictions", [{k: p[k] for k in _PREDICTION_COLUMNS} for p in params])
-            _insert(conn, "scores", [{k: p[k] for k in _SCORE_COLUMNS} for p in params])
+            insert_rows(conn, "cells", [cell])
+            add_raw_column(conn)
+            params = [prediction_params(record.cell_id, r) for r in record.rows]
+            insert_rows(conn, "predictions", [{k: p[k] for k in PREDICTION_COLUMNS} for p in params])
+            insert_rows(conn, "scores", [{k: p[k] for k in SCORE_COLUMNS} for p in params])
             timings = [
                 {"cell_id": record.cell_id, "stage": k, "seconds": v} for k, v in record.timings.items()
             ]
-            _insert(conn, "timings", timings)
-            _insert(conn, "notes", [{"cell_id": record.cell_id, **asdict(n)} for n in record.notes])
+            insert_rows(conn, "timings", timings)
+            insert_rows(conn, "notes", [{"cell_id": record.cell_id, **asdict(n)} for n in record.notes])
             if record.cuts:
-                conn.execute(_CUTS_TABLE)
-                _insert(conn, "cuts", [
-                    {"protocol": protocol, **{k: p[k] for k in _SCORE_COLUMNS}, "prediction": r.prediction}
+                conn.execute(CUTS_TABLE)
+                insert_rows(conn, "cuts", [
+                    {"protocol": protocol, **{k: p[k] for k in SCORE_COLUMNS}, "prediction": r.prediction}
                     for protocol, rows in record.cuts.items()
                     for r in rows
-                    for p in [_prediction_params(record.cell_id, r)]
+                    for p in [prediction_params(record.cell_id, r)]
                 ])  # fmt: skip
         return True
 
@@ -340,7 +304,7 @@ class ResultsStore:
         out = []
         for row in self._conn.execute("SELECT * FROM cells ORDER BY cell_id").fetchall():
             cell_id = row["cell_id"]
-            values = {name: row[name] for name in _CELL_COLUMNS}
+            values = {name: row[name] for name in CELL_COLUMNS}
             values.update(resolved=json.loads(row["resolved"]), info=json.loads(row["info"]))
             timings = self._conn.execute("SELECT stage, seconds FROM timings WHERE cell_id = ?", (cell_id,))
             notes = self._conn.execute(
@@ -366,7 +330,7 @@ class ResultsStore:
             " WHERE cell_id = ? ORDER BY predictions.rowid",
             (cell_id,),
         )
-        return tuple(_prediction_row(row) for row in cur)
+        return tuple(prediction_row(row) for row in cur)
 
     def _cuts(self, cell_id: str) -> dict[str, tuple[InstanceResult, ...]]:
         tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -378,8 +342,8 @@ class ResultsStore:
             base = stored[(row["test_arm"], row["mode"], row["task"], row["id"])]
             scores = {k: row[k] for k in ("exact_match", "rouge1", "rougeL", "prediction")}
             out.setdefault(row["protocol"], []).append(
-                replace(base, **scores, raw="", in_space_strict=_unflag(row["in_space_strict"]),
-                        in_space_loose=_unflag(row["in_space_loose"]))
+                replace(base, **scores, raw="", in_space_strict=unflag(row["in_space_strict"]),
+                        in_space_loose=unflag(row["in_space_loose"]))
             )  # fmt: skip
         return {k: tuple(v) for k, v in out.items()}
 
@@ -388,43 +352,6 @@ class ResultsStore:
         """sqlite's ``integrity_check`` (or the faster ``quick_check``, which skips index contents)."""
         check = "quick_check" if quick else "integrity_check"
         return self._conn.execute(f"PRAGMA {check}").fetchone()[0] == "ok"
-
-
-_CELL_COLUMNS = (
-    "cell_id",
-    "kind",
-    "name",
-    "train_arm",
-    "size",
-    "seed",
-    "baseline",
-    "model_identity",
-    "started_at",
-    "finished_at",
-)
-_KEY = ("cell_id", "test_arm", "mode", "task", "id")
-# a generated row scored under another protocol, where its continuation is not stored (`CellRecord.cuts`)
-_CUTS_TABLE = """CREATE TABLE IF NOT EXISTS cuts (
-    cell_id TEXT NOT NULL, protocol TEXT NOT NULL, test_arm TEXT NOT NULL, mode TEXT NOT NULL, task TEXT NOT NULL,
-    id TEXT NOT NULL, prediction TEXT NOT NULL, exact_match REAL NOT NULL, rouge1 REAL NOT NULL,
-    rougeL REAL NOT NULL, in_space_strict INTEGER, in_space_loose INTEGER,
-    PRIMARY KEY (cell_id, protocol, test_arm, mode, task, id)
-)"""
-_SCORE_COLUMNS = (*_KEY, "exact_match", "rouge1", "rougeL", "in_space_strict", "in_space_loose")
-_PREDICTION_COLUMNS = (
-    *_KEY,
-    "category",
-    "prediction",
-    "references",
-    "labels",
-    "label_logprobs",
-    "original_labels",
-    "original_references",
-    "raw",
-)
-# the fields of a row (`InstanceResult`) the store keeps; the others come from the cell
-STORED_FIELDS = tuple(dict.fromkeys(c for c in (*_PREDICTION_COLUMNS, *_SCORE_COLUMNS) if c != "cell_id"))
-_TUPLE_FIELDS = ("references", "labels", "label_logprobs", "original_labels", "original_references")
 
 
 def _check_finite(record: CellRecord) -> None:
@@ -443,38 +370,3 @@ def _check_finite(record: CellRecord) -> None:
         json.dumps([record.info, record.timings], allow_nan=False)
     except ValueError:
         raise UserError(f"cell {record.name}: refusing to store a number that is not finite") from None
-
-
-def _insert(
-    conn: sqlite3.Connection, table: str, rows: Sequence[dict[str, Any]], *, verb: str = "INSERT"
-) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    names = ", ".join(f'"{c}"' for c in columns)  # quoted: "references" is an SQL keyword
-    sql = f"{verb} INTO {table} ({names}) VALUES ({', '.join(':' + c for c in columns)})"
-    conn.executemany(sql, rows)
-
-
-def _prediction_params(cell_id: str, row: InstanceResult) -> dict[str, Any]:
-    params = {"cell_id": cell_id, **asdict(row)}
-    params.update({name: _dumps(list(getattr(row, name))) for name in _TUPLE_FIELDS})
-    params.update(in_space_strict=_flag(row.in_space_strict), in_space_loose=_flag(row.in_space_loose))
-    return params
-
-
-def _add_raw_column(conn: sqlite3.Connection) -> None:
-    """Stores written before the raw continuation was kept get its column (their rows read as '')."""
-    columns = {r[1] for r in conn.execute("PRAGMA table_info(predictions)")}
-    if "raw" not in columns:
-        conn.execute("ALTER TABLE predictions ADD COLUMN raw TEXT NOT NULL DEFAULT ''")
-
-
-def _prediction_row(row: sqlite3.Row) -> InstanceResult:
-    present = set(row.keys())
-    values: dict[str, Any] = {name: row[name] if name in present else "" for name in STORED_FIELDS}
-    values.update({name: tuple(json.loads(row[name])) for name in _TUPLE_FIELDS})
-    values.update(
-        in_space_strict=_unflag(row["in_space_strict"]), in_space_loose=_unflag(row["in_space_loose"])
-    )
-    return InstanceResult(condition="", **values)
