@@ -128,7 +128,7 @@ def shared_seed_rows(rows: Sequence[InstanceResult], a: str, b: str) -> list[Ins
     The seeds `paired_seed_columns` pairs, so that a paired test with the trained models held fixed and
     the two-level interval beside it speak of the same models: on an unfinished grid (original trained
     with seeds 0-2, simplified with 0-1) the held-fixed test had averaged original's third seed in while
-    the interval paired two (natinst-curve at 1 per task, before its last cell: mean +2.7 beside p 0.92).
+    the interval paired two (natinst-curve at 1 per task, before simplified's third seed: +2.7 beside p 0.92).
     A one-seed side (the untuned model) stays as it is; so do sides with no seed in common.
     """
     seeds = {c: {r.seed for r in rows if r.condition == c} for c in (a, b)}
