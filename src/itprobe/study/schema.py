@@ -1,8 +1,9 @@
 """The results store's sqlite schema and the conversions between its rows and `InstanceResult`s.
 
-Apart from `itprobe.study.store` (the store: transactions, WAL, errors) so that each stays short; only
-the store imports it. Tuples and dicts are stored as JSON text with sorted keys (the same content always
-gives the same text), booleans that may be unknown as INTEGER or NULL.
+Apart from `itprobe.study.store` (the store: transactions, WAL, errors) so that each stays short; in
+itprobe only the store imports it (tests read `STORED_FIELDS`). Tuples and dicts are stored as JSON text
+with sorted keys (the same content always gives the same text), booleans that may be unknown as INTEGER
+or NULL.
 """
 
 from __future__ import annotations
