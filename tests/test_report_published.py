@@ -73,3 +73,46 @@ def test_the_random_guess_is_its_expected_exact_match_over_each_label_set() -> N
     assert row["estimate"]["mean"] == pytest.approx(0.5) and row["difference"] == pytest.approx(50 - 42.6)
     n_instances = len({(r.task, r.id) for r in results})
     assert row["estimate"]["n"] == n_instances
+
+
+def test_a_difference_is_this_runs_paired_comparison_and_a_claim_has_nothing_to_subtract() -> None:
+    from itprobe.report import compare_arms
+
+    results = make_results(seeds=(0, 1))
+    number = PublishedFigure(
+        label="IT beats untuned", condition="untuned", reference="original", sizes=[2], value=30.0, source="s"
+    )
+    words = PublishedFigure(
+        label="simplified as original", condition="simplified", reference="original", sizes=[2],
+        claim="comparable", source="s",
+    )  # fmt: skip
+    found = published_section(results, [number, words], n_boot=200)
+    assert found is not None
+    section, data = found
+    for row, arm in zip(data["figures"], ["untuned", "simplified"], strict=True):
+        (expected,) = compare_arms(results, "original", [arm], size=2, n_boot=200)
+        assert row["estimate"]["mean"] == pytest.approx(expected.test.diff.mean)  # original − arm, paired
+        assert row["estimate"]["low"] == pytest.approx(expected.test.diff.low)
+    assert data["figures"][0]["difference"] == pytest.approx(
+        100 * data["figures"][0]["estimate"]["mean"] - 30
+    )
+    assert data["figures"][1]["difference"] is None and data["figures"][1]["claim"] == "comparable"
+    table = section.tables[0].rows
+    assert table[0][1] == "original − untuned" and table[1][3] == "comparable" and table[1][6] is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"value": None},  # neither a number nor a claim
+        {"claim": "comparable"},  # both
+        {"value": -3.0},  # a negative score
+        {"reference": "original"},  # a difference with itself
+    ],
+)
+def test_a_figure_is_a_number_or_a_claim_and_a_difference_names_another_condition(bad: dict) -> None:
+    raw = {"label": "x", "condition": "original", "value": 43.0, "source": "s", **bad}
+    with pytest.raises(ValidationError):
+        PublishedFigure(**raw)
+    if "reference" not in bad and bad.get("value") == -3.0:  # the same negative number is a valid difference
+        PublishedFigure(**{**raw, "reference": "untuned", "condition": "original"})

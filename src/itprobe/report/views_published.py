@@ -2,7 +2,10 @@
 
 A study that reruns a paper (`natinst-curve` reruns Kung & Peng) declares the figures it is compared with in
 its config (`report.published`); this section puts each beside the run's estimate of the same condition, at
-the same training size, with the run's CI (seed variance included when there are seeds). The difference is
+the same training size, with the run's CI (seed variance included when there are seeds). A figure that is a
+difference (``reference`` − condition, e.g. "tuning beats the untuned model by 30 points") is set beside this
+run's paired difference, computed as the report's comparisons compute it (`compare_arms`: the seeds both
+sides have, a two-level interval); a claim in words ("comparable") has no number to subtract. The difference is
 a description, not a test: the model, data and grid differ from the paper's, and a published figure comes
 without the instances it was computed on, so no paired statistic exists. A figure whose condition has not
 run (yet) gets its row with an en dash, so a partial run shows what is still missing. The uniform guess
@@ -17,8 +20,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from itprobe.records import InstanceResult
-from itprobe.report.analysis import GUESS, condition_estimate, guess_rate
+from itprobe.report.analysis import GUESS, compare_arms, condition_estimate, guess_rate
 from itprobe.report.model import Section, Table
+from itprobe.report.stats import Estimate
 from itprobe.report.views import ci_text, jsonable
 
 
@@ -30,11 +34,15 @@ class PublishedFigure(Protocol):
     @property
     def condition(self) -> str: ...  # the condition label here, e.g. "original", "untuned", "random"
     @property
+    def reference(self) -> str | None: ...  # set: the figure is reference − condition
+    @property
     def sizes(self) -> Sequence[int] | None: ...  # training sizes, one row each; None: an untrained condition
     @property
     def metric(self) -> str: ...  # "exact_match" or "rougeL"
     @property
-    def value(self) -> float: ...  # in points (0-100), as published
+    def value(self) -> float | None: ...  # in points, as published; None: a claim in words
+    @property
+    def claim(self) -> str | None: ...  # the publication's words where it gives no number
     @property
     def source(self) -> str: ...  # where it is printed; "second-hand" when quoted from elsewhere
 
@@ -47,8 +55,8 @@ def published_section(
     n_boot: int = 2000,
     seed: int = 0,
 ) -> tuple[Section, dict[str, Any]] | None:
-    """One row per (figure, size): the published value, this run's estimate with its 95% CI, their
-    difference in points and the source. None when no figure is declared."""
+    """One row per (figure, size): the published value (or claim), this run's estimate with its 95% CI,
+    their difference in points (none for a claim) and the source. None when no figure is declared."""
     if not figures:
         return None
     rows: list[list[Any]] = []
@@ -56,26 +64,23 @@ def published_section(
     for figure in figures:
         sizes: list[int | None] = [*figure.sizes] if figure.sizes else [None]
         for size in sizes:
-            # a trained arm without a size would pool its sizes into one number: declare the sizes instead
-            pooled = size is None and any(r.condition == figure.condition and r.size for r in results)
-            analytic = (
-                figure.condition == GUESS and figure.metric == "exact_match" and not _has(results, GUESS)
-            )
-            scored = _guess_rows(results) if analytic else results
-            est = None if pooled else condition_estimate(
-                scored, figure.condition, metric=figure.metric,  # type: ignore[arg-type]
-                size=size, n_boot=n_boot, seed=seed,
-            )  # fmt: skip
+            est = _estimate(results, figure, size, n_boot=n_boot, seed=seed)
             ours = None if est is None else 100 * est.mean
+            off = None if ours is None or figure.value is None else ours - figure.value
+            here = (
+                f"{GUESS} (expected uniform guess)" if _analytic(results, figure) else show(figure.condition)
+            )
+            if figure.reference:
+                here = f"{show(figure.reference)} − {here}"
             rows.append(
-                [figure.label, f"{GUESS} (expected uniform guess)" if analytic else show(figure.condition), size, figure.value, ours,
-                 ci_text(est), None if ours is None else f"{ours - figure.value:+.1f}",
+                [figure.label, here, size, figure.value if figure.value is not None else figure.claim, ours,
+                 ci_text(est, sign=bool(figure.reference)), None if off is None else f"{off:+.1f}",
                  None if est is None else est.n, figure.source]
             )  # fmt: skip
             data.append(
-                {"label": figure.label, "condition": figure.condition, "size": size, "metric": figure.metric,
-                 "published": figure.value, "estimate": None if est is None else jsonable(est),
-                 "difference": None if ours is None else ours - figure.value, "source": figure.source}
+                {"label": figure.label, "condition": figure.condition, "reference": figure.reference,
+                 "size": size, "metric": figure.metric, "published": figure.value, "claim": figure.claim,
+                 "estimate": None if est is None else jsonable(est), "difference": off, "source": figure.source}
             )  # fmt: skip
     missing = sorted({d["condition"] for d in data if d["estimate"] is None})
     text = (
@@ -83,7 +88,9 @@ def published_section(
         "estimate of the same condition and training size (seeds averaged per instance; the CI includes "
         "seed variance when there are several seeds). The difference is a description, not a test: the "
         "model, the data and the grid are not the publication's, and a published figure comes without the "
-        "instances it was computed on, so nothing can be paired with it."
+        "instances it was computed on, so nothing can be paired with it. A figure of the form A − B is "
+        "this run's paired difference on the same instances, as the comparisons below compute it; a "
+        "published claim in words has no number to subtract."
     )
     if missing:
         text += " No result yet for: " + ", ".join(show(c) for c in missing) + "."
@@ -94,6 +101,29 @@ def published_section(
     table = Table(title="Beside the published figures", columns=columns, rows=rows)
     section = Section(title="Beside the published figures", paragraphs=[text], tables=[table])
     return section, {"figures": data}
+
+
+def _estimate(
+    results: Sequence[InstanceResult], figure: PublishedFigure, size: int | None, *, n_boot: int, seed: int
+) -> Estimate | None:
+    """This run's figure for ``figure`` at ``size``: a score, or (``reference``) a paired difference."""
+    names = [figure.condition, *([figure.reference] if figure.reference else [])]
+    # a trained arm without a size would pool its sizes into one number: declare the sizes instead
+    if size is None and any(r.condition in names and r.size for r in results):
+        return None
+    if figure.reference:
+        kw = {"metric": figure.metric, "size": size, "n_boot": n_boot, "seed": seed}
+        found = compare_arms(results, figure.reference, [figure.condition], **kw)  # type: ignore[arg-type]
+        return found[0].test.diff if found else None
+    return condition_estimate(
+        _guess_rows(results) if _analytic(results, figure) else results, figure.condition, metric=figure.metric,  # type: ignore[arg-type]
+        size=size, n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+
+
+def _analytic(results: Sequence[InstanceResult], figure: PublishedFigure) -> bool:
+    """The figure is the uniform guess's exact match and the run stores no rows under its name."""
+    return figure.condition == GUESS and figure.metric == "exact_match" and not _has(results, GUESS)
 
 
 def _has(results: Sequence[InstanceResult], condition: str) -> bool:

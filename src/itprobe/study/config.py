@@ -232,15 +232,34 @@ class EvalConfig(FrozenModel):
 
 
 class PublishedFigure(FrozenModel):
-    """A published number the run is set beside (`itprobe.report.views_published`), e.g. the paper's."""
+    """A published figure the run is set beside (`itprobe.report.views_published`), e.g. the paper's.
+
+    A score of ``condition``, or, with ``reference``, the difference reference − condition on the same
+    instances (a paper's "beats X by 30 points"). Published as a number (``value``, points) or, where the
+    publication gives none, as a claim in words (``claim``: "comparable"), set beside this run's figure
+    without a difference."""
 
     label: str = Field(min_length=1)  # what the publication calls it
     condition: str = Field(min_length=1)  # the label here: original, simplified@original, untuned...
+    reference: str | None = Field(default=None, min_length=1)  # set: the figure is reference − condition
     sizes: list[PositiveInt] | None = None  # training sizes to compare at, one row each (trained arms)
     mode: Literal["generate", "rank"] = "generate"  # its report (generation: under the headline protocol)
     metric: Literal["exact_match", "rougeL"] = "exact_match"
-    value: float = Field(ge=0, le=100)  # points, as published
+    value: float | None = Field(default=None, ge=-100, le=100)  # points, as published
+    claim: str | None = Field(default=None, min_length=1)  # the publication's words, where it has no number
     source: str = Field(min_length=1)  # where it is printed ("second-hand" when quoted from elsewhere)
+
+    @model_validator(mode="after")
+    def _one_figure(self) -> PublishedFigure:
+        if (self.value is None) == (self.claim is None):
+            raise ValueError(f"published figure {self.label!r}: give either value (points) or claim (words)")
+        if self.reference is None and self.value is not None and self.value < 0:
+            raise ValueError(
+                f"published figure {self.label!r}: a score is 0-100 points (a difference needs reference)"
+            )
+        if self.reference == self.condition:
+            raise ValueError(f"published figure {self.label!r}: reference and condition are the same")
+        return self
 
 
 class ReportSettings(FrozenModel):
@@ -271,6 +290,7 @@ _LATER_KEYS: tuple[tuple[str, str, Any], ...] = (
     ("report", "equivalence_share", None),
     ("report", "published", []),
 )
+_LATER_FIGURE_KEYS = ("reference", "claim")  # `PublishedFigure` keys added later (None: left out)
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -341,6 +361,10 @@ class StudyConfig(FrozenModel):
         for section, key, default in _LATER_KEYS:
             if dumped[section][key] == default:
                 del dumped[section][key]
+        for figure in dumped["report"].get("published", []):  # a figure's later keys, likewise
+            for key in _LATER_FIGURE_KEYS:
+                if figure[key] is None:
+                    del figure[key]
         return json.dumps(dumped, sort_keys=True)
 
     @property
