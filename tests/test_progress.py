@@ -119,3 +119,22 @@ def test_a_resumed_grid_says_the_measured_seconds_left_not_an_extrapolation(
             grid.advance()  # 61 s: a line, a quarter of the work done
         (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("grid:")]
         assert line.endswith(f"1m01s elapsed, {left}"), line
+
+
+def test_a_pass_slower_than_its_weight_reweighs_the_cells_passes_of_its_kind(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The untuned cell's generation passes are weighed at the trained cells' rate (a tuned model stops
+    after its label, the base model runs to the 128-token cap): once one has taken 40 minutes, the time
+    left counts the others of its weight at 40 minutes too (sitting 7 of natinst-curve said "about 57m
+    left" with about 2 h to go). A pass faster than its weight (a cache hit) changes nothing."""
+    from itprobe.study.progress import GridProgress
+
+    work = [(0.0, [600.0, 60.0, 600.0, 60.0])]  # generation, rank, generation, rank (seconds)
+    for first_pass, left in [(2400.0, "about 42m00s left"), (65.0, "about 12m00s left")]:
+        ticks = iter([0.0, first_pass])
+        with GridProgress(1, 0, work, lines=True, clock=ticks.__next__, seconds=True) as grid:
+            grid.start_cell("untuned")
+            grid.advance()  # the first generation pass
+        (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("grid:")]
+        assert line.endswith(left), line

@@ -13,7 +13,9 @@ about three. Those ratios depend on the model and the prompts (gemma-3-270m on 1
 trains at about 13 rank instances per example, because a task's instances share their prompt prefix when
 scored but not when trained), so a resumed run weighs its cells with `WorkRates.measured`: seconds per
 training example and per test instance of each kind and mode, from the stage timings of the finished cells
-in its store; a kind and mode no finished cell ran keeps its default ratio, scaled to this machine.
+in its store; a kind and mode no finished cell ran keeps its default ratio, scaled to this machine, until
+a pass of it takes longer than that (`GridProgress.advance` then re-weighs the cell's other passes of the
+same weight).
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ class GridProgress:
         self.enabled = enabled
         self._lines = enabled and (not Console(stderr=True).is_terminal if lines is None else lines)
         self._clock = clock
-        self._start = self._last_line = clock()
+        self._start = self._last_line = self._pass_start = clock()
         self._name = ""
         self._progress = stderr_progress(
             "[bold]cells {task.fields[cells]}[/]", "{task.percentage:>3.0f}%", TimeElapsedColumn(), "ETA",
@@ -175,20 +177,36 @@ class GridProgress:
 
     def train_step(self, step: int, total: int) -> None:
         """Called after each optimizer step of the current cell's training."""
+        now = self._pass_start = self._clock()  # the evaluation passes start after the last step
         target = self._train_total * step / max(total, 1)
         self._progress.advance(self._task, target - self._train_done)
         self._train_done = target
-        self._line(f"training step {step}/{total}")
+        self._line(f"training step {step}/{total}", now)
 
     def advance(self) -> None:
-        """One evaluation pass (test arm × mode) of the current cell is finished."""
-        if self._passes:
-            self._progress.advance(self._task, self._passes.pop(0))
-            self._line(f"evaluation pass {self._n_passes - len(self._passes)}/{self._n_passes} done")
+        """One evaluation pass (test arm × mode) of the current cell is finished.
 
-    def _line(self, stage: str) -> None:
-        """The plain line (lines mode), at most every `GRID_LINE_PERIOD_S` seconds."""
+        In measured seconds, a pass that took longer than its weight re-weighs the cell's passes still to
+        come with the same weight (the same kind and mode) at what it took: a kind and mode that no
+        finished cell measured (the untuned model's 128-token generation, weighed at the trained cells'
+        rate) would otherwise keep the time left at a fraction of the truth for the whole cell. Only
+        upwards: a pass served from the prediction cache takes seconds and says nothing of the others."""
+        if not self._passes:
+            return
         now = self._clock()
+        weight = self._passes.pop(0)
+        took, self._pass_start = now - self._pass_start, now
+        if self._seconds and took > weight:
+            same = sum(w == weight for w in self._passes)
+            self._passes = [took if w == weight else w for w in self._passes]
+            task = self._progress.tasks[0]
+            self._progress.update(self._task, total=(task.total or 0.0) + (took - weight) * (1 + same))
+            weight = took
+        self._progress.advance(self._task, weight)
+        self._line(f"evaluation pass {self._n_passes - len(self._passes)}/{self._n_passes} done", now)
+
+    def _line(self, stage: str, now: float) -> None:
+        """The plain line (lines mode), at most every `GRID_LINE_PERIOD_S` seconds."""
         if not self._lines or now - self._last_line < GRID_LINE_PERIOD_S:
             return
         self._last_line = now
