@@ -152,7 +152,7 @@ def test_gate_when_original_does_not_beat_guessing() -> None:
 def test_audit_headline_names_the_format_part_never_the_meaning() -> None:
     # issue 18: the audit's first generation line for a drop that is all format
     from itprobe.audit.reliance import reliance_by_task
-    from itprobe.audit.report import reliance_sentence
+    from itprobe.audit.wording import reliance_sentence
 
     rows = case("format")
     _, rel = reliance_by_task(rows, "generate", n_boot=300)

@@ -22,7 +22,7 @@ from itprobe.audit.data import AuditData
 from itprobe.audit.decision import MAX_LINES, calibration_gain, constant_answers, decide
 from itprobe.audit.gate import GateResult
 from itprobe.audit.headline import headline_figures
-from itprobe.audit.reliance import OVERALL, Key, Reliance, Survival
+from itprobe.audit.reliance import OVERALL, Key
 from itprobe.audit.saved import task_digest
 from itprobe.audit.sections import (
     MODE_LABEL,
@@ -32,22 +32,19 @@ from itprobe.audit.sections import (
     label_probe_section,
     prior_section,
     reliance_section,
-    survival_text,
 )
+from itprobe.audit.wording import reliance_sentence, survival_sentence
 from itprobe.baselines import expected_hit_rate
 from itprobe.decoding import Decoding, protocol
 from itprobe.metrics import rescored
 from itprobe.report import (
-    EQUIVALENCE_SHARE,
     MIN_CLUSTERS,
-    NOT_ASSESSABLE,
     CostFile,
     Figure,
     InstanceResult,
     Provenance,
     ReportData,
     Section,
-    Split,
     Table,
     compare_arms,
     comparison_section,
@@ -61,7 +58,6 @@ from itprobe.report import (
     make_verdict,
     per_task_section,
     scores_section,
-    split_text,
 )
 from itprobe.tasks.types import Task
 
@@ -79,79 +75,6 @@ def random_expectations(tasks: Sequence[Task]) -> dict[Key, float]:
 def _reroot(section: Section, prefix: str) -> Section:
     figures = [Figure(path=f"{prefix}/{f.path}", caption=f.caption) for f in section.figures]
     return section.model_copy(update={"figures": figures})
-
-
-def _pts(x: float) -> str:
-    return f"{100 * x:+.1f}"
-
-
-def reliance_sentence(
-    rel: Reliance | None,
-    mode: str,
-    split: Split | None = None,
-    *,
-    assessable: bool = True,
-    margin: float | None = None,
-) -> str:
-    """The headline of one mode, never stronger than the interval allows; ``split`` is original − the best
-    arm as format + meaning (the word "meaning" only for a claimed meaning part); ``margin``: the
-    equivalence margin (`verdict.equivalence_margin` of original's lead over the strongest control; None:
-    no "no reliance beyond ±M" sentence)."""
-    label = MODE_LABEL.get(mode, mode)
-    if rel is None:
-        return f"{label}: no instruction-reliance figure (no probe without the definition shared instances with original)."
-    e = rel.estimate
-    best = f"the best arm without the task's own definition ({rel.best_arm})"
-    figure = f"{_pts(e.mean)} EM points [{_pts(e.low)}, {_pts(e.high)}] vs {best}"
-    size = f"n={rel.n} instances, {rel.n_tasks} task(s)"
-    if e.low == e.high == 0:
-        text = f"{label}: no reliance measured: {best} scores exactly as the original on every instance ({size})."
-    elif e.low > 0:
-        text = (
-            f"{label}: the original instruction beats {best} by {_pts(e.mean)} EM points "
-            f"[{_pts(e.low)}, {_pts(e.high)}]; {size}." + split_text(split, rel.best_arm)
-        )
-    elif e.high < 0:
-        picked = len(rel.arms)
-        text = (
-            f"{label}: the original instruction scores below {best} by {_pts(-e.mean).lstrip('+')} EM points "
-            f"(original − best = {_pts(e.mean)} [{_pts(e.low)}, {_pts(e.high)}]; {size}): no sign that the model "
-            "benefits from what the instruction says"
-            + (
-                f" (the best of {picked} arms is favoured by the choice; see the paired test per probe)."
-                if picked > 1
-                else "."
-            )
-        )
-    elif margin is not None and e.low >= -margin and e.high <= margin:
-        text = (
-            f"{label}: no reliance on the instruction beyond ±{round(100 * margin, 1):g} points (the margin: "
-            f"{round(100 * EQUIVALENCE_SHARE):g}% of original's lead over the strongest input-blind control): "
-            f"the whole 95% CI lies inside it ({figure}; {size})."
-        )
-    else:
-        text = (
-            f"{label}: no reliance on the instruction detected at this sample size ({figure}; {size}); "
-            f"the data allow up to {_pts(e.high).lstrip('+')} points."
-        )
-    return text if assessable else NOT_ASSESSABLE + text
-
-
-def survival_sentence(s: Survival | None, mode: str) -> str | None:
-    if s is None:
-        return None
-    label = MODE_LABEL.get(mode, mode)
-    m = s.margin
-    margin = f"original − random = {_pts(m.mean)} points [{_pts(m.low)}, {_pts(m.high)}]"
-    if s.status != "ok":
-        return (
-            f"{label}: share of the margin over random kept by the simplified instruction: undefined: "
-            f"{s.reason.replace('baseline', 'random')} ({margin})."
-        )
-    return (
-        f"{label}: the simplified instruction keeps {survival_text(s)} of the margin over random "
-        f"({margin}; n={s.n})."
-    )
 
 
 def _mode_report(
