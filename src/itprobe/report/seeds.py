@@ -110,9 +110,7 @@ def paired_seed_columns(a: SeedScores, b: SeedScores) -> np.ndarray | None:
     neither side has two seeds (nothing to resample) or they share no seed and both have several."""
     if max(len(a.seeds), len(b.seeds)) < 2:
         return None
-    if len(b.seeds) == 1:
-        return a.scores - b.scores
-    if len(a.seeds) == 1:
+    if 1 in (len(a.seeds), len(b.seeds)):  # a one-seed side (untuned) broadcasts over the other's seeds
         return a.scores - b.scores
     common = [s for s in a.seeds if s in b.seeds]
     if len(common) < 2:
