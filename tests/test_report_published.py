@@ -99,6 +99,23 @@ def test_a_difference_is_this_runs_paired_comparison_and_a_claim_has_nothing_to_
     assert data["figures"][1]["difference"] is None and data["figures"][1]["claim"] == "comparable"
     table = section.tables[0].rows
     assert table[0][1] == "original − untuned" and table[1][3] == "comparable" and table[1][6] is None
+    # a difference reads signed in both of this run's columns
+    assert table[0][4] == f"{100 * data['figures'][0]['estimate']['mean']:+.1f}"
+
+
+def test_a_difference_against_the_random_guess_pairs_the_reference_with_the_analytic_guess() -> None:
+    results = [r for r in make_results() if r.condition != "random"]  # only the analytic guess is left
+    beats = PublishedFigure(
+        label="IT beats guessing", condition="random", reference="original", sizes=[2], value=0.4, source="s"
+    )
+    found = published_section(results, [beats], n_boot=100)
+    assert found is not None
+    row = found[1]["figures"][0]
+    original = condition_estimate(results, "original", size=2, n_boot=100)
+    assert row["estimate"] is not None and original is not None
+    # two labels, one gold each: the guess is right half the time, so the paired difference is original − 0.5
+    assert row["estimate"]["mean"] == pytest.approx(original.mean - 0.5)
+    assert found[0].tables[0].rows[0][1] == "original − random (expected uniform guess)"
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,8 @@ The reports themselves live with their producers: `itprobe.study.views.build_stu
 - Section builders shared by study and audit, each returning a `SectionResult` (the section and its
   JSON data): `scores_section`, `comparison_section`, `compliance_section`, `per_task_section`,
   `cost_section`, `curve_section`, `seed_section`, `gain_split_section` (on `gain_splits`),
-  `format_help_section`, `published_section` (a reproduction's published figures beside the run's);
+  `format_help_section`, `published_section` (a reproduction's published figures beside the run's),
+  `other_arm_section` (each model under another test arm, paired with itself under its usual one);
   their text and JSON helpers `ci_text`, `display`, `seeds_note`, `jsonable`;
   figures: `plot_path`, `bar_chart`.
 - The report itself: `ReportData` of `Section`s (`Table`, `Cell`, `Figure`), `Skipped`, `Provenance`
@@ -122,6 +123,7 @@ from itprobe.report.views import (
     scores_section,
     seeds_note,
 )
+from itprobe.report.views_other_arm import other_arm_section
 from itprobe.report.views_protocol import format_help_section
 from itprobe.report.views_published import published_section
 from itprobe.report.views_risk import cost_section, curve_section
@@ -174,6 +176,7 @@ __all__ = [
     "equivalence_margin",
     "format_help_section",
     "published_section",
+    "other_arm_section",
     "gain_split_section",
     "gain_splits",
     "gate_line",

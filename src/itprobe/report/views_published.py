@@ -72,8 +72,10 @@ def published_section(
             )
             if figure.reference:
                 here = f"{show(figure.reference)} − {here}"
+            # a difference is signed in both columns, as its interval is
+            shown = f"{ours:+.1f}" if ours is not None and figure.reference else ours
             rows.append(
-                [figure.label, here, size, figure.value if figure.value is not None else figure.claim, ours,
+                [figure.label, here, size, figure.value if figure.value is not None else figure.claim, shown,
                  ci_text(est, sign=bool(figure.reference)), None if off is None else f"{off:+.1f}",
                  None if est is None else est.n, figure.source]
             )  # fmt: skip
@@ -112,8 +114,10 @@ def _estimate(
     if size is None and any(r.condition in names and r.size for r in results):
         return None
     if figure.reference:
+        # a difference against the analytic guess pairs the reference with the guess's rows
+        rows = [*results, *_guess_rows(results)] if _analytic(results, figure) else results
         kw = {"metric": figure.metric, "size": size, "n_boot": n_boot, "seed": seed}
-        found = compare_arms(results, figure.reference, [figure.condition], **kw)  # type: ignore[arg-type]
+        found = compare_arms(rows, figure.reference, [figure.condition], **kw)  # type: ignore[arg-type]
         return found[0].test.diff if found else None
     return condition_estimate(
         _guess_rows(results) if _analytic(results, figure) else results, figure.condition, metric=figure.metric,  # type: ignore[arg-type]

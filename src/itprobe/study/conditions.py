@@ -119,6 +119,26 @@ def recut_protocol_problem(cells: Sequence[CellRecord], protocol: Decoding) -> s
     return None
 
 
+def other_arm_pairs(conditions: Sequence[Condition], reference: str = "original") -> list[tuple[str, str]]:
+    """(usual, other) for every model tested with another arm than its usual one (`views_other_arm`): the
+    same model under ``reference`` (the original instruction), or, for a model tested with ``reference``,
+    under the arm it was trained with. Controls and oracles have no model; a pair whose usual side did not
+    run is left out. In the order of ``conditions``."""
+    present = {c.label for c in conditions}
+    pairs = []
+    for c in conditions:
+        if not c.tested_with or c.baseline:
+            continue
+        own = Condition(c.trained_with).label  # the model under its own arm (the untuned one: ``reference``)
+        usual = own
+        if c.trained and c.trained_with != reference and c.tested_with != reference:
+            via = Condition(c.trained_with, reference).label
+            usual = via if via in present else own  # not tested with the reference: its own arm is usual
+        if usual in present:
+            pairs.append((usual, c.label))
+    return pairs
+
+
 def follow_conditions(cells: Sequence[CellRecord], conditions: Sequence[Condition]) -> list[str]:
     """Conditions tested with an arm whose gold follows the changed instruction (declared ``follows``: the
     negated definition, the label arms), found from the stored test arms, so that arms with a custom ``name:`` are recognised too."""

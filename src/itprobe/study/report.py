@@ -27,6 +27,7 @@ from itprobe.study.conditions import (
     follow_conditions,
     instance_results,
     manipulation,
+    other_arm_pairs,
     recut_protocol_problem,
     study_conditions,
 )
@@ -148,6 +149,7 @@ def _mode_report(
         parts=condition_parts(cells, [records[c] for c in conditions]),
         manipulated={c: m for c in conditions if (m := manipulation(records[c])) is not None},
         names={label: record.display for label, record in records.items()},
+        other_arms=other_arm_pairs([records[c] for c in conditions]),
         family=family, mode=mode, margin=config.report.equivalence_margin, share=config.report.equivalence_share,
     )  # fmt: skip
     report.data["arm_notes"] = [

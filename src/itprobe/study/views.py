@@ -2,7 +2,7 @@
 
 Reads top to bottom: pick the arms and the main size → scores → paired comparisons (each split into format
 and meaning) → the gate against guessing and the verdict → what tuning taught (format or meaning) → format
-compliance → learning curve → per task → cost of errors → write.
+compliance → each model under other test arms → learning curve → per task → cost of errors → write.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from itprobe.report import (
     gain_splits,
     jsonable,
     make_verdict,
+    other_arm_section,
     paired_test,
     per_task_section,
     scores_section,
@@ -72,6 +73,7 @@ def build_study_report(
     n_boot: int = 2000,
     seed: int = 0,
     answers: str = "",
+    other_arms: Sequence[tuple[str, str]] = (),
 ) -> ReportData:
     """Compute every view of a study and draw its plots under ``out_dir/plots``; returns the report data.
 
@@ -97,6 +99,8 @@ def build_study_report(
             (`itprobe.report.family`); their lines use those p-values, every other line is exploratory.
             None: every line uses its table's Holm and none is marked.
         mode: this report's mode (the family's members are per mode).
+        other_arms: (usual, other) conditions of one model under two test arms (a study:
+            `itprobe.study.conditions.other_arm_pairs`); adds "What each model reads at test time".
         margin, share: the equivalence margin in EM points as declared, or the share of the tuning gain
             (`verdict.equivalence_margin`); with neither and no clear gain, equivalence is never said.
     """
@@ -176,6 +180,10 @@ def build_study_report(
             data["gain_split"] = split[1]
     compliance, data["compliance"] = compliance_section(results, [*arms, *refs], size=main, **sh)
     sections.append(compliance)
+    reads = other_arm_section(results, other_arms, **kw, **sh)
+    if reads is not None:
+        sections.append(reads[0])
+        data["other_arms"] = reads[1]
     if sizes:
         ref_lines = {
             b: data["scores"][b]["exact_match"]["mean"]
