@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from test_report_study import P, make_results
 
 from itprobe.report import compare_arms, condition_estimate
-from itprobe.report.seeds import two_level_ci
+from itprobe.report.seeds import shared_seeds, two_level_ci
 from itprobe.study.views import write_study_report
 
 
@@ -112,3 +113,16 @@ def test_a_comparison_held_fixed_uses_the_seeds_its_interval_pairs() -> None:
     assert cmp.split is not None and cmp.split.total.mean == 0
     (at32,) = [c for c in smallest_winning_size(results, n_boot=300).comparisons if c.size == 32]
     assert at32.p_adjusted > 0.5 and at32.test.diff.mean == 0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "kept"),
+    [
+        ((0, 1, 2), (0, 1), [0, 1]),  # an unfinished grid: the seeds both have
+        ((2, 0, 1), (1, 2), [2, 1]),  # in the first side's order
+        ((0,), (0, 1, 2), None),  # a one-seed side (the untuned model) is broadcast, not cut
+        ((0, 1), (2, 3), None),  # nothing shared: each side as it is
+    ],
+)
+def test_one_rule_names_the_seeds_a_comparison_keeps(a, b, kept) -> None:
+    assert shared_seeds(a, b) == kept

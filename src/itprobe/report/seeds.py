@@ -17,7 +17,7 @@ multisets), which widens the interval, as it should: so few training runs say li
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,14 +105,23 @@ def two_level_ci(
     return Estimate(mean, min(low, mean), max(high, mean), n, level, f"{method}+seed ({TWO_LEVEL})")
 
 
+def shared_seeds(a: Collection[int], b: Collection[int]) -> list[int] | None:
+    """The training seeds a comparison of two conditions keeps (the rule, in one place): where both sides
+    have several seeds, the seeds both have, in ``a``'s order; None where each side stays as it is (a
+    one-seed side, e.g. the untuned model, is broadcast over the other's seeds) or they share none."""
+    if min(len(a), len(b)) < 2:
+        return None
+    return [s for s in a if s in b] or None
+
+
 def paired_seed_columns(a: SeedScores, b: SeedScores) -> np.ndarray | None:
-    """Per instance and seed, a − b: seeds both share are paired, a one-seed side is broadcast; None when
-    neither side has two seeds (nothing to resample) or they share no seed and both have several."""
+    """Per instance and seed, a − b: the `shared_seeds` are paired, a one-seed side is broadcast; None when
+    neither side has two seeds (nothing to resample) or fewer than two seeds are shared."""
     if max(len(a.seeds), len(b.seeds)) < 2:
         return None
     if 1 in (len(a.seeds), len(b.seeds)):  # a one-seed side (untuned) broadcasts over the other's seeds
         return a.scores - b.scores
-    common = [s for s in a.seeds if s in b.seeds]
+    common = shared_seeds(a.seeds, b.seeds) or []
     if len(common) < 2:
         return None
     ia = [a.seeds.index(s) for s in common]
@@ -130,8 +139,8 @@ def shared_seed_rows(rows: Sequence[InstanceResult], a: str, b: str) -> list[Ins
     A one-seed side (the untuned model) stays as it is; so do sides with no seed in common.
     """
     seeds = {c: {r.seed for r in rows if r.condition == c} for c in (a, b)}
-    common = seeds[a] & seeds[b]
-    if min(len(seeds[a]), len(seeds[b])) < 2 or not common or seeds[a] == seeds[b]:
+    common = shared_seeds(sorted(seeds[a]), sorted(seeds[b]))
+    if common is None or seeds[a] == seeds[b]:
         return list(rows)
     return [r for r in rows if r.condition not in (a, b) or r.seed in common]
 
