@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from itprobe.records import InstanceResult
 from itprobe.report.analysis import GUESS, compare_arms, condition_estimate, guess_rate
 from itprobe.report.model import Section, Table
+from itprobe.report.results import Metric
 from itprobe.report.stats import Estimate
 from itprobe.report.views import ci_text, jsonable
 
@@ -63,13 +64,14 @@ def published_section(
     data: list[dict[str, Any]] = []
     for figure in figures:
         sizes: list[int | None] = [*figure.sizes] if figure.sizes else [None]
+        analytic = _analytic(results, figure)
+        # the analytic guess as rows beside the run's, for a score and a difference alike
+        scored = [*results, *_guess_rows(results)] if analytic else results
         for size in sizes:
-            est = _estimate(results, figure, size, n_boot=n_boot, seed=seed)
+            est = _estimate(scored, figure, size, n_boot=n_boot, seed=seed)
             ours = None if est is None else 100 * est.mean
             off = None if ours is None or figure.value is None else ours - figure.value
-            here = (
-                f"{GUESS} (expected uniform guess)" if _analytic(results, figure) else show(figure.condition)
-            )
+            here = f"{GUESS} (expected uniform guess)" if analytic else show(figure.condition)
             if figure.reference:
                 here = f"{show(figure.reference)} − {here}"
             # a difference is signed in both columns, as its interval is
@@ -113,16 +115,13 @@ def _estimate(
     # a trained arm without a size would pool its sizes into one number: declare the sizes instead
     if size is None and any(r.condition in names and r.size for r in results):
         return None
+    metric: Metric = figure.metric  # type: ignore[assignment]  # one of them: validated by the config
     if figure.reference:
-        # a difference against the analytic guess pairs the reference with the guess's rows
-        rows = [*results, *_guess_rows(results)] if _analytic(results, figure) else results
-        kw = {"metric": figure.metric, "size": size, "n_boot": n_boot, "seed": seed}
-        found = compare_arms(rows, figure.reference, [figure.condition], **kw)  # type: ignore[arg-type]
+        found = compare_arms(
+            results, figure.reference, [figure.condition], metric=metric, size=size, n_boot=n_boot, seed=seed
+        )
         return found[0].test.diff if found else None
-    return condition_estimate(
-        _guess_rows(results) if _analytic(results, figure) else results, figure.condition, metric=figure.metric,  # type: ignore[arg-type]
-        size=size, n_boot=n_boot, seed=seed,
-    )  # fmt: skip
+    return condition_estimate(results, figure.condition, metric=metric, size=size, n_boot=n_boot, seed=seed)
 
 
 def _analytic(results: Sequence[InstanceResult], figure: PublishedFigure) -> bool:
